@@ -86,6 +86,8 @@ export interface EngineOptions {
   maxSliceMessages?: number
   /** Messages asked of librdkafka per poll. Default 1000. */
   batchSize?: number
+  /** How long one poll waits for messages when the local queue is empty. Default 10 ms. */
+  pollTimeoutMs?: number
   backpressure?: BackpressureOptions
   /** How long a revoke waits for in-flight slices before committing and letting go. Default 10 000 ms. */
   revokeTimeoutMs?: number

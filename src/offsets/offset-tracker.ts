@@ -128,12 +128,16 @@ export class OffsetTracker {
     return this.#offsets[(this.#headSlot + distance) & this.#mask]
   }
 
-  /** Halves the buffer once the live span fits in a quarter of it, down to the initial size. */
+  /**
+   * Halves the buffer (repeatedly, down to the initial size) while the live span fits in a
+   * quarter of it. The span must then double, or halve again, before the next resize, so
+   * the copying stays O(1) amortized per entry.
+   */
   #maybeShrink(): void {
-    const capacity = this.#mask + 1
-    if (capacity > this.#minCapacity && (this.#nextSeq - this.#headSeq) * 4 < capacity) {
-      this.#resize(capacity / 2)
-    }
+    const live = this.#nextSeq - this.#headSeq
+    let capacity = this.#mask + 1
+    while (capacity > this.#minCapacity && live * 4 < capacity) capacity /= 2
+    if (capacity !== this.#mask + 1) this.#resize(capacity)
   }
 
   /** Moves the live span to a buffer of `capacity` slots, starting at slot 0. */

@@ -1,0 +1,109 @@
+/**
+ * Latency under load: a producer streams at a fixed rate (half of kvp's best `io`
+ * throughput) beside kvp consuming with the `io` work, and the handler reports how long
+ * each message took from the producer's timestamp to the start of its handling.
+ */
+import { BroadcastChannel } from 'node:worker_threads'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { performance } from 'node:perf_hooks'
+import { createProducer, type KvpProducer } from '../src/kafka/produce.js'
+import { LATENCY_CHANNEL } from './handlers/latency-channel.js'
+import { handlerUrl } from './lib/handlers.js'
+import { pollHandled, startKvp, type BenchEngine } from './lib/kvp-engine.js'
+import { percentiles } from './lib/percentiles.js'
+import type { LatencyResult } from './lib/results.js'
+import { freshNames, KEYS, prefillTopic, VALUE_BYTES } from './lib/topic-fill.js'
+import type { KvpSetup } from './systems/kvp.js'
+
+export interface LatencyOptions {
+  bootstrapServers: string
+  kvp: KvpSetup
+  rate: number
+  durationMs: number
+  warmupMs: number
+  onProgress: (elapsedMs: number) => void
+}
+
+/** Messages that create the topic and show the group has joined before the stream starts. */
+const PRIMER = 100
+const TICK_MS = 10
+const DRAIN_TIMEOUT_MS = 10_000
+
+export async function measureLatency(options: LatencyOptions): Promise<LatencyResult> {
+  const { bootstrapServers, kvp, rate, durationMs, warmupMs } = options
+  const { topic, groupId } = freshNames('latency')
+  const samples: number[] = []
+  const channel = new BroadcastChannel(LATENCY_CHANNEL)
+  channel.onmessage = (event) => {
+    for (const value of (event as { data: number[] }).data) samples.push(value)
+  }
+  const result: LatencyResult = {
+    kvp, targetRate: Math.round(rate), producedRate: 0, durationMs, warmupMs, produced: 0, handled: 0, latencyMs: null, error: null,
+  }
+  let engine: BenchEngine | undefined
+  let producer: KvpProducer | undefined
+  try {
+    await prefillTopic(bootstrapServers, topic, PRIMER)
+    engine = await startKvp({
+      brokers: bootstrapServers,
+      groupId,
+      topics: [{ topic, handler: handlerUrl('latency-io'), virtualPartitions: { maxPartitions: kvp.maxPartitions, distribution: 'consistent' } }],
+      threads: kvp.threads,
+      concurrencyPerThread: kvp.concurrencyPerThread,
+      revokeTimeoutMs: 2000,
+      kafka: { 'session.timeout.ms': 6000 },
+    })
+    const joined = engine
+    await waitForHandled(joined, PRIMER, 30_000)
+    producer = await createProducer(bootstrapServers, { 'linger.ms': 1 })
+    const startedAt = Date.now()
+    const produced = await stream(producer, topic, rate, durationMs, options.onProgress)
+    result.produced = produced
+    result.producedRate = Math.round(produced / (durationMs / 1000))
+    await waitForHandled(joined, PRIMER + produced, DRAIN_TIMEOUT_MS)
+    result.handled = joined.stats().totals.handled - PRIMER
+    await sleep(200) // the handler flushes its latencies every 50 ms
+    const measured: number[] = []
+    for (let i = 0; i + 1 < samples.length; i += 2) {
+      if ((samples[i] ?? 0) >= startedAt + warmupMs) measured.push(samples[i + 1] ?? 0)
+    }
+    result.latencyMs = percentiles(measured)
+  } catch (err) {
+    result.error = err instanceof Error ? err.message : String(err)
+  } finally {
+    channel.close()
+    await producer?.close()
+    await engine?.stop()
+  }
+  return result
+}
+
+/** Produces at `rate` msg/s for `durationMs`, timestamping each message now; returns how many. */
+async function stream(producer: KvpProducer, topic: string, rate: number, durationMs: number, onProgress: (ms: number) => void): Promise<number> {
+  const pad = 'x'.repeat(VALUE_BYTES)
+  const startedAt = performance.now()
+  let produced = 0
+  for (;;) {
+    const elapsed = performance.now() - startedAt
+    if (elapsed >= durationMs) return produced
+    const due = Math.floor((elapsed / 1000) * rate)
+    while (produced < due) {
+      const key = `key-${produced % KEYS}`
+      const head = `{"id":${produced},"key":"${key}","pad":"`
+      const value = Buffer.from(`${head}${pad.slice(0, Math.max(0, VALUE_BYTES - head.length - 2))}"}`)
+      producer.client.produce(topic, 0, value, key, Date.now())
+      produced++
+    }
+    onProgress(elapsed)
+    await sleep(TICK_MS)
+  }
+}
+
+async function waitForHandled(engine: BenchEngine, count: number, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs
+  await pollHandled(engine, (handled) => {
+    if (handled >= count) return true
+    if (performance.now() > deadline) throw new Error(`latency: ${handled} of ${count} messages handled after ${timeoutMs / 1000} s`)
+    return false
+  })
+}

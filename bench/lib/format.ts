@@ -1,0 +1,24 @@
+/** Number formatting shared by the console table and the generated document. */
+
+export function formatRate(rate: number | null | undefined): string {
+  if (rate === null || rate === undefined) return '—'
+  return Math.round(rate).toLocaleString('en-US')
+}
+
+export function formatRatio(value: number | null): string {
+  if (value === null) return '—'
+  return value >= 10 ? `${value.toFixed(0)}×` : `${value.toFixed(2)}×`
+}
+
+export function formatPercent(value: number | null): string {
+  return value === null ? '—' : `${Math.round(value * 100)}%`
+}
+
+export function formatMs(value: number | null | undefined): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return '—'
+  return value >= 10 ? `${Math.round(value)} ms` : `${value.toFixed(1)} ms`
+}
+
+export function formatPass(pass: boolean | null): string {
+  return pass === null ? 'not measured' : pass ? 'pass' : 'FAIL'
+}

@@ -1,0 +1,20 @@
+/** Where results and the generated document live, found from the package root (works compiled or not). */
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+function findPackageRoot(start: string): string {
+  let dir = start
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir)
+    if (parent === dir) throw new Error(`no package.json above ${start}`)
+    dir = parent
+  }
+  return dir
+}
+
+export const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)))
+export const resultsDir = join(packageRoot, 'bench', 'results')
+export const latestResultsFile = join(resultsDir, 'latest.json')
+export const ioChartFile = join(resultsDir, 'io-throughput.svg')
+export const benchmarksDoc = join(packageRoot, 'docs', 'BENCHMARKS.md')

@@ -1,0 +1,187 @@
+/**
+ * `npm run bench:micro`: nanoseconds per message in the main thread's hot path
+ * (partitioning, offset tracking) and the wire codec. Adds a `micro` section to
+ * bench/results/latest.json and regenerates docs/BENCHMARKS.md.
+ */
+import { existsSync } from 'node:fs'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import Table from 'cli-table3'
+import { decodeTask, decodeTaskAck, encodeTask, encodeTaskAck, type WireSlice, type WireTaskAck } from '../src/codec/slice-codec.js'
+import type { RawMessage, VirtualKey } from '../src/config/options.js'
+import { OffsetTracker } from '../src/offsets/offset-tracker.js'
+import { createDistributor } from '../src/partitioning/distributor.js'
+import { hashKey } from '../src/partitioning/hash.js'
+import { createKeyExtractor } from '../src/partitioning/partitioner.js'
+import { machineInfo } from './lib/machine.js'
+import { latestResultsFile, resultsDir } from './lib/paths.js'
+import type { BenchResults, MicroResult, MicroResults } from './lib/results.js'
+import { nsPerMessage, sink, type TimedCase } from './lib/time-per-op.js'
+import { KEYS, VALUE_BYTES } from './lib/topic-fill.js'
+import { writeReport } from './report.js'
+
+/** A fetch batch as the poller sees one: consume(1000), keys over KEYS distinct values. */
+const BATCH = 1000
+const LANES = 64
+const SLICE = 16
+
+const keys: Buffer[] = []
+const offsets: number[] = []
+const messages: RawMessage[] = []
+for (let i = 0; i < BATCH; i++) {
+  const key = Buffer.from(`key-${(i * 7919) % KEYS}`)
+  const value = Buffer.from(JSON.stringify({ id: i, key: key.toString(), pad: 'x'.repeat(VALUE_BYTES - 40) }))
+  keys.push(key)
+  offsets.push(1_000_000 + i)
+  messages.push({ topic: 'orders', partition: 0, offset: 1_000_000 + i, key, value, timestamp: Date.now() })
+}
+
+function batchCase(fn: () => number): TimedCase {
+  return { run: () => ({ messages: BATCH, sink: fn() }) }
+}
+
+const lanesOut = new Uint32Array(BATCH)
+const consistent = createDistributor('consistent', LANES)
+const balanced = createDistributor('balanced', LANES)
+const byKey = createKeyExtractor('key', 'micro')
+const byJson = createKeyExtractor({ json: 'key' }, 'micro')
+const extracted: VirtualKey[] = new Array<VirtualKey>(BATCH)
+
+/** Slices of SLICE messages from the batch, as the dispatcher would send them (one task = 64 slices). */
+const slices: WireSlice[] = []
+for (let start = 0; start < BATCH; start += SLICE) {
+  slices.push({
+    id: start, route: 0, topic: 'orders', partition: 0, lane: (start / SLICE) % LANES, attempt: 1,
+    messages: messages.slice(start, start + SLICE).map((m) => ({ offset: m.offset, key: m.key as Buffer, value: m.value ?? null, timestamp: m.timestamp })),
+  })
+}
+const taskBytes = encodeTask({ slices })
+const ack: WireTaskAck = {
+  acks: slices.map((slice) => ({ id: slice.id, handled: SLICE, marked: 0, failed: false, errorMessage: '', errorCode: '', errorStack: '', durationMs: 17 })),
+}
+const ackBytes = encodeTaskAck(ack)
+
+const cases: Array<{ name: string; note: string; timed: TimedCase }> = [
+  {
+    name: 'hashKey (Buffer key)',
+    note: `FNV-1a + fmix32 over an ~8-byte key`,
+    timed: batchCase(() => {
+      let h = 0
+      for (let i = 0; i < BATCH; i++) h ^= hashKey(keys[i] as Buffer)
+      return h
+    }),
+  },
+  {
+    name: 'partitioner: key',
+    note: `the Kafka key as the virtual key, ${BATCH}-message batch`,
+    timed: batchCase(() => {
+      for (let i = 0; i < BATCH; i++) extracted[i] = byKey(messages[i] as RawMessage)
+      return extracted.length
+    }),
+  },
+  {
+    name: 'partitioner: json path',
+    note: `JSON.parse of an ${VALUE_BYTES}-byte value, then one field`,
+    timed: batchCase(() => {
+      for (let i = 0; i < BATCH; i++) extracted[i] = byJson(messages[i] as RawMessage)
+      return extracted.length
+    }),
+  },
+  {
+    name: `consistent distributor (${LANES} lanes)`,
+    note: `distribute() over a ${BATCH}-message batch, ${KEYS} keys`,
+    timed: batchCase(() => {
+      consistent.distribute(keys, offsets, lanesOut)
+      return lanesOut[BATCH - 1] ?? 0
+    }),
+  },
+  {
+    name: `balanced distributor (${LANES} lanes)`,
+    note: `distribute() over a ${BATCH}-message batch, ${KEYS} keys`,
+    timed: batchCase(() => {
+      balanced.distribute(keys, offsets, lanesOut)
+      return lanesOut[BATCH - 1] ?? 0
+    }),
+  },
+  {
+    name: 'offset tracker, in-order acks',
+    note: 'register + ack + watermark per message',
+    timed: trackerCase(false),
+  },
+  {
+    name: 'offset tracker, lane-order acks',
+    note: `acks arrive per lane (${LANES} lanes interleaved), watermark per ack`,
+    timed: trackerCase(true),
+  },
+  {
+    name: 'codec: encode task',
+    note: `${BATCH / SLICE} slices × ${SLICE} messages, protobufjs, into an owned buffer`,
+    timed: batchCase(() => encodeTask({ slices }).byteLength),
+  },
+  {
+    name: 'codec: decode task',
+    note: `the same task (${taskBytes.byteLength.toLocaleString('en-US')} bytes), in the worker`,
+    timed: batchCase(() => decodeTask(taskBytes).slices.length),
+  },
+  {
+    name: 'codec: encode + decode ack',
+    note: `${BATCH / SLICE} slice acks, per message they cover`,
+    timed: batchCase(() => decodeTaskAck(ownCopy(encodeTaskAck(ack), ackBytes)).acks.length),
+  },
+]
+
+/** Offsets registered a batch at a time, acked in order or lane by lane, as the dispatcher would. */
+function trackerCase(byLane: boolean): TimedCase {
+  const tracker = new OffsetTracker()
+  let next = 0
+  const seqs = new Float64Array(BATCH)
+  return {
+    run() {
+      for (let i = 0; i < BATCH; i++) seqs[i] = tracker.register(next++)
+      let watermark = 0
+      if (byLane) {
+        for (let lane = 0; lane < LANES; lane++) {
+          for (let i = lane; i < BATCH; i += LANES) {
+            tracker.ack(seqs[i] ?? 0)
+            watermark = tracker.watermark() ?? 0
+          }
+        }
+      } else {
+        for (let i = 0; i < BATCH; i++) {
+          tracker.ack(seqs[i] ?? 0)
+          watermark = tracker.watermark() ?? 0
+        }
+      }
+      return { messages: BATCH, sink: watermark }
+    },
+  }
+}
+
+/** Keeps the encoder's output alive while decoding the stable copy, so both sides are timed. */
+function ownCopy(fresh: Uint8Array, stable: Uint8Array): Uint8Array {
+  return fresh.byteLength === stable.byteLength ? fresh : stable
+}
+
+const results: MicroResult[] = []
+const table = new Table({ head: ['hot path', 'ns / message', 'what'], style: { head: [], border: [] } })
+for (const { name, note, timed } of cases) {
+  const ns = nsPerMessage(timed)
+  results.push({ name, nsPerMessage: Math.round(ns * 10) / 10, note })
+  table.push([name, ns.toFixed(ns < 10 ? 1 : 0), note])
+  console.error(`${name}: ${ns.toFixed(1)} ns/message`)
+}
+console.log(table.toString())
+if (sink === 0.5) console.log('') // keeps `sink` observably used
+
+const micro: MicroResults = { at: new Date().toISOString(), machine: machineInfo(), results }
+await mkdir(resultsDir, { recursive: true })
+await writeFile(join(resultsDir, `micro-${micro.at.replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')}.json`), `${JSON.stringify(micro, null, 2)}\n`)
+const latest = existsSync(latestResultsFile) ? JSON.parse(await readFile(latestResultsFile, 'utf8')) as BenchResults : null
+if (latest === null) {
+  console.log('\nno bench/results/latest.json yet: run `npm run bench` to include these in docs/BENCHMARKS.md')
+} else {
+  latest.micro = micro
+  await writeFile(latestResultsFile, `${JSON.stringify(latest, null, 2)}\n`)
+  await writeReport(latest)
+  console.log('\nadded to bench/results/latest.json and docs/BENCHMARKS.md')
+}

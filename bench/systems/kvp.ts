@@ -1,0 +1,48 @@
+/**
+ * kvp: the partition's messages split by key into `maxPartitions` lanes (consistent
+ * distribution) and handled on `threads` worker threads.
+ */
+import { handlerUrl } from '../lib/handlers.js'
+import { pollHandled, startKvp } from '../lib/kvp-engine.js'
+import { ThroughputMeter, type Measurement } from '../lib/meter.js'
+import type { System } from './system.js'
+
+export interface KvpSetup {
+  maxPartitions: number
+  threads: number
+  /** Slices one worker runs at once; enough for every lane to have one in flight. */
+  concurrencyPerThread: number
+}
+
+export function kvpSetup(maxPartitions: number, threads: number): KvpSetup {
+  return { maxPartitions, threads, concurrencyPerThread: Math.max(8, Math.ceil(maxPartitions / threads)) }
+}
+
+export function kvpSystem(setup: KvpSetup): System {
+  return async (run): Promise<Measurement> => {
+    const meter = new ThroughputMeter({ target: run.count, timeBoxMs: run.timeBoxMs, onProgress: run.onProgress })
+    const engine = await startKvp({
+      brokers: run.bootstrapServers,
+      groupId: run.groupId,
+      topics: [{
+        topic: run.topic,
+        handler: handlerUrl(run.scenario),
+        virtualPartitions: { maxPartitions: setup.maxPartitions, distribution: 'consistent' },
+      }],
+      threads: setup.threads,
+      concurrencyPerThread: setup.concurrencyPerThread,
+      revokeTimeoutMs: 2000,
+      kafka: { 'session.timeout.ms': 6000 },
+    })
+    try {
+      await pollHandled(engine, (handled) => {
+        if (meter.observe(handled)) return true
+        meter.checkStall('kvp')
+        return false
+      })
+      return meter.result()
+    } finally {
+      await engine.stop()
+    }
+  }
+}

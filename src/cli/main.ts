@@ -1,0 +1,168 @@
+/**
+ * The `kvp` command line: `run`, `mock-cluster` and `produce`. `main()` parses, runs one
+ * command and returns the exit code instead of exiting, so tests can call it in-process:
+ * 0 a clean stop, 2 bad usage or configuration (the message names the flag or field),
+ * 1 anything else.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Command, CommanderError } from 'commander'
+import { describeError, ErrorCodes, isKvpError } from '../errors.js'
+import { addMockClusterCommand } from './mock-cluster-command.js'
+import { addProduceCommand } from './produce-command.js'
+import { addRunCommand } from './run-command.js'
+
+export const ExitCodes = {
+  OK: 0,
+  FATAL: 1,
+  USAGE: 2,
+} as const
+
+/** What a command gets from `main()`: where to write, where it runs, how it learns to stop. */
+export interface CliContext {
+  readonly stdout: NodeJS.WritableStream
+  readonly stderr: NodeJS.WritableStream
+  /** Relative paths on the command line are resolved from here. */
+  readonly cwd: string
+  /**
+   * Resolves with the signal's name on the first SIGTERM or SIGINT (or when the `stop`
+   * abort signal given to `main()` fires). After that a second signal exits 1 at once.
+   */
+  waitForStop(): Promise<string>
+  /** What `main()` returns once the command's action has finished. */
+  exitCode: number
+}
+
+export interface MainOptions {
+  stdout?: NodeJS.WritableStream
+  stderr?: NodeJS.WritableStream
+  cwd?: string
+  /** Stops a long-running command like a SIGTERM would (for in-process use). */
+  stop?: AbortSignal
+}
+
+/** Runs `kvp` with `argv` (the arguments after the program name) and returns the exit code. */
+export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
+  const stderr = options.stderr ?? process.stderr
+  const signals = new StopSignals(stderr, options.stop)
+  const context: CliContext = {
+    stdout: options.stdout ?? process.stdout,
+    stderr,
+    cwd: options.cwd ?? process.cwd(),
+    waitForStop: () => signals.wait(),
+    exitCode: ExitCodes.OK,
+  }
+  try {
+    await buildProgram(context).parseAsync([...argv], { from: 'user' })
+    return context.exitCode
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has already printed the help or the error.
+      return err.exitCode === 0 ? ExitCodes.OK : ExitCodes.USAGE
+    }
+    if (isKvpError(err) && (err.code === ErrorCodes.CONFIG || err.code === ErrorCodes.USAGE)) {
+      stderr.write(`kvp: error: ${err.message}\n`)
+      return ExitCodes.USAGE
+    }
+    const { message, code } = describeError(err)
+    stderr.write(`kvp: fatal: ${message}${code ? ` (${code})` : ''}\n`)
+    if (process.env['KVP_DEBUG'] && err instanceof Error && err.stack) stderr.write(`${err.stack}\n`)
+    return ExitCodes.FATAL
+  } finally {
+    signals.dispose()
+  }
+}
+
+/** The commander program, wired to `context`. Errors throw (exitOverride) rather than exit. */
+export function buildProgram(context: CliContext): Command {
+  const program = new Command('kvp')
+    .description('Kafka virtual partitions: process one partition\'s messages in parallel on worker threads, keeping per-key order and committing only offsets below which every message is done.')
+    .version(readVersion(), '-V, --version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => context.stdout.write(text),
+      writeErr: (text) => context.stderr.write(text),
+    })
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', '\nExit codes: 0 clean stop, 2 bad usage or configuration, 1 fatal error.')
+  addRunCommand(program, context)
+  addMockClusterCommand(program, context)
+  addProduceCommand(program, context)
+  return program
+}
+
+/**
+ * SIGTERM/SIGINT handling for long-running commands. Listeners are installed only while
+ * a command waits, and removed by `dispose()`, so in-process callers keep their own.
+ */
+class StopSignals {
+  readonly #stderr: NodeJS.WritableStream
+  readonly #abort: AbortSignal | undefined
+  #waiting: Promise<string> | undefined
+  readonly #cleanups: Array<() => void> = []
+
+  constructor(stderr: NodeJS.WritableStream, abort: AbortSignal | undefined) {
+    this.#stderr = stderr
+    this.#abort = abort
+  }
+
+  wait(): Promise<string> {
+    this.#waiting ??= new Promise<string>((resolve) => {
+      let stopping = false
+      const onFirst = (name: string): void => {
+        if (stopping) return
+        stopping = true
+        this.#release()
+        this.#listen(() => {
+          this.#stderr.write('kvp: second signal, exiting now without draining\n')
+          process.exit(ExitCodes.FATAL)
+        })
+        resolve(name)
+      }
+      this.#listen(onFirst)
+      // Signal listeners do not keep the process alive; a long-running command must.
+      const keepAlive = setInterval(() => {}, 1 << 30)
+      this.#cleanups.push(() => clearInterval(keepAlive))
+      if (this.#abort !== undefined) {
+        if (this.#abort.aborted) onFirst('abort')
+        else this.#abort.addEventListener('abort', () => onFirst('abort'), { once: true })
+      }
+    })
+    return this.#waiting
+  }
+
+  dispose(): void {
+    this.#release()
+  }
+
+  #listen(handler: (name: string) => void): void {
+    for (const name of ['SIGTERM', 'SIGINT'] as const) {
+      const listener = (): void => handler(name)
+      process.on(name, listener)
+      this.#cleanups.push(() => process.off(name, listener))
+    }
+  }
+
+  #release(): void {
+    for (const cleanup of this.#cleanups.splice(0)) cleanup()
+  }
+}
+
+/** The package version, from the package.json above this file (in src/ or in dist/src/). */
+function readVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < 4; i++) {
+    const file = join(dir, 'package.json')
+    if (existsSync(file)) {
+      try {
+        const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown }
+        if (pkg.name === 'kvp' && typeof pkg.version === 'string') return pkg.version
+      } catch {
+        // not ours; keep looking
+      }
+    }
+    dir = dirname(dir)
+  }
+  return '0.0.0'
+}

@@ -1,0 +1,240 @@
+/**
+ * Pure helpers for the command line: turning flag strings into option values, and
+ * merging `kvp run` flags over a config file into `EngineOptions`. Nothing here touches
+ * the file system or the process; every failure is a `KvpError` with code `KVP_USAGE`
+ * whose `field` is the flag at fault, so the caller can exit 2 with a message naming it.
+ */
+import { isAbsolute, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { InvalidArgumentError } from 'commander'
+import type {
+  Distribution,
+  EngineOptions,
+  PartitionerOption,
+  PayloadOption,
+  TopicRoute,
+  VirtualPartitionsOptions,
+} from '../config/options.js'
+import { ErrorCodes, KvpError } from '../errors.js'
+
+export type KafkaSettingValue = string | number | boolean
+export type KafkaSettings = Record<string, KafkaSettingValue>
+
+/** A usage error: `flag` is named in `field` and at the start of the message. */
+export function usageError(flag: string, message: string): KvpError {
+  return new KvpError(ErrorCodes.USAGE, `${flag}: ${message}`, { field: flag, retryable: false })
+}
+
+/**
+ * Adapts a helper to commander's argument parser: its usage error becomes commander's
+ * "option '--threads <n>' argument 'abc' is invalid. expected an integer" (exit 2).
+ */
+export function flagParser<T>(flag: string, parse: (text: string, flag: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text, flag)
+    } catch (err) {
+      if (err instanceof KvpError && err.field === flag) {
+        throw new InvalidArgumentError(err.message.slice(flag.length + 2))
+      }
+      throw err
+    }
+  }
+}
+
+const INTEGER = /^[+-]?\d+$/
+
+/** A positive integer (1, 2, ...) written in decimal; anything else throws naming `flag`. */
+export function parsePositiveInt(text: string, flag: string): number {
+  const value = parseInteger(text, flag)
+  if (value < 1) throw usageError(flag, `expected a positive integer, got '${text}'`)
+  return value
+}
+
+/** A non-negative integer (0, 1, ...) written in decimal; anything else throws naming `flag`. */
+export function parseNonNegativeInt(text: string, flag: string): number {
+  const value = parseInteger(text, flag)
+  if (value < 0) throw usageError(flag, `expected an integer of 0 or more, got '${text}'`)
+  return value
+}
+
+function parseInteger(text: string, flag: string): number {
+  const trimmed = text.trim()
+  if (!INTEGER.test(trimmed)) throw usageError(flag, `expected an integer, got '${text}'`)
+  const value = Number(trimmed)
+  if (!Number.isSafeInteger(value)) throw usageError(flag, `'${text}' is too large`)
+  return value
+}
+
+/**
+ * A librdkafka setting value as typed after `-X key=`: `true`/`false` become booleans,
+ * integer-looking strings numbers, everything else stays a string (librdkafka parses it).
+ */
+export function coerceKafkaValue(text: string): KafkaSettingValue {
+  if (text === 'true') return true
+  if (text === 'false') return false
+  if (INTEGER.test(text)) {
+    const value = Number(text)
+    if (Number.isSafeInteger(value)) return value
+  }
+  return text
+}
+
+/** One `-X key=value` pair. The value may itself contain `=`; the key may not be empty. */
+export function parseKafkaSetting(pair: string, flag = '-X'): [string, KafkaSettingValue] {
+  const eq = pair.indexOf('=')
+  if (eq <= 0) throw usageError(flag, `expected key=value (a librdkafka setting), got '${pair}'`)
+  const key = pair.slice(0, eq).trim()
+  if (key === '') throw usageError(flag, `expected key=value (a librdkafka setting), got '${pair}'`)
+  return [key, coerceKafkaValue(pair.slice(eq + 1))]
+}
+
+/** Accumulates repeated `-X` flags into one settings object (a later key wins). */
+export function collectKafkaSetting(pair: string, previous: KafkaSettings = {}): KafkaSettings {
+  const [key, value] = parseKafkaSetting(pair)
+  return { ...previous, [key]: value }
+}
+
+/** `collectKafkaSetting` as a repeatable commander option parser (`-X a=1 -X b=2`). */
+export function kafkaSettingFlag(pair: string, previous?: KafkaSettings): KafkaSettings {
+  try {
+    return collectKafkaSetting(pair, previous)
+  } catch (err) {
+    if (err instanceof KvpError && err.field === '-X') throw new InvalidArgumentError(err.message.slice(4))
+    throw err
+  }
+}
+
+/** `key` | `header:NAME` | `json:a.b` → the engine's partitioner option. */
+export function parsePartitioner(text: string, flag = '--partitioner'): Exclude<PartitionerOption, (...args: never[]) => unknown> {
+  if (text === 'key') return 'key'
+  const colon = text.indexOf(':')
+  const kind = colon < 0 ? text : text.slice(0, colon)
+  const arg = colon < 0 ? '' : text.slice(colon + 1)
+  if ((kind === 'header' || kind === 'json') && arg === '') {
+    throw usageError(flag, `'${kind}:' needs a name after the colon, e.g. ${kind === 'header' ? 'header:tenant' : 'json:order.id'}`)
+  }
+  if (kind === 'header') return { header: arg }
+  if (kind === 'json') {
+    if (arg.split('.').some((part) => part === '')) throw usageError(flag, `'${text}' has an empty path segment`)
+    return { json: arg }
+  }
+  throw usageError(flag, `expected key, header:NAME or json:path.to.field, got '${text}'`)
+}
+
+export const DISTRIBUTIONS: readonly Distribution[] = ['consistent', 'balanced']
+export const PAYLOADS: readonly ('raw' | 'json')[] = ['raw', 'json']
+
+/** True when `text` is a URL (`file:`, `data:`, ...) rather than a path; a Windows drive letter is a path. */
+export function isUrlLike(text: string): boolean {
+  return /^[a-z][a-z0-9+.-]+:/i.test(text) && !isAbsolute(text)
+}
+
+/**
+ * A handler given as a path becomes an absolute `file:` URL resolved against `baseDir`;
+ * a URL is passed through unchanged.
+ */
+export function resolveHandler(handler: string, baseDir: string): string {
+  if (isUrlLike(handler)) return handler
+  return pathToFileURL(resolve(baseDir, handler)).href
+}
+
+/** `kvp run` flags after commander, before merging. Absent flags are absent keys. */
+export interface RunFlags {
+  brokers?: string
+  group?: string
+  topic?: string
+  handler?: string
+  maxPartitions?: number
+  distribution?: Distribution
+  /** Only present when `--no-virtual-partitions` was given (then `false`). */
+  virtualPartitions?: false
+  partitioner?: Exclude<PartitionerOption, (...args: never[]) => unknown>
+  threads?: number
+  concurrencyPerThread?: number
+  handlerTimeoutMs?: number
+  maxAttempts?: number
+  deadLetterTopic?: string
+  payload?: 'raw' | 'json'
+  kafka?: KafkaSettings
+}
+
+export interface MergeContext {
+  /** Where flag-given handler paths are resolved from. */
+  cwd: string
+  /** Where handler paths from the config file are resolved from (the file's folder). */
+  configDir?: string
+}
+
+/**
+ * Flags over the config file: engine-wide flags replace the file's values and `-X`
+ * settings are merged over the file's `kafka`. With `--topic`, the result has exactly
+ * one route: the file's route of that name (if any) with the route flags over it.
+ * Without `--topic`, the route flags apply to every route of the file.
+ */
+export function mergeRunOptions(flags: RunFlags, file: Partial<EngineOptions>, context: MergeContext): EngineOptions {
+  const groupId = flags.group ?? file.groupId
+  if (groupId === undefined || groupId === '') {
+    throw usageError('--group', 'a consumer group id is required (--group <id>, or groupId in --config)')
+  }
+
+  const fileRoutes = Array.isArray(file.topics) ? file.topics : []
+  const configDir = context.configDir ?? context.cwd
+  const fromFile = (route: TopicRoute): TopicRoute =>
+    typeof route.handler === 'string' ? { ...route, handler: resolveHandler(route.handler, configDir) } : route
+
+  let routes: TopicRoute[]
+  if (flags.topic !== undefined) {
+    const base = fileRoutes.find((route) => route?.topic === flags.topic)
+    routes = [applyRouteFlags(base === undefined ? { topic: flags.topic } : fromFile(base), flags, context.cwd, true)]
+  } else {
+    if (fileRoutes.length === 0) {
+      throw usageError('--topic', 'a topic is required (--topic <name> --handler <module>, or topics in --config)')
+    }
+    routes = fileRoutes.map((route) => applyRouteFlags(fromFile(route), flags, context.cwd, false))
+  }
+
+  const options: EngineOptions = { ...file, groupId, topics: routes }
+  if (flags.brokers !== undefined) options.brokers = flags.brokers
+  if (flags.threads !== undefined) options.threads = flags.threads
+  if (flags.concurrencyPerThread !== undefined) options.concurrencyPerThread = flags.concurrencyPerThread
+  if (flags.kafka !== undefined) options.kafka = { ...file.kafka, ...flags.kafka }
+  return options
+}
+
+/**
+ * The route flags over one route. The route may come from the file, so it is rebuilt,
+ * never mutated. Lane flags (`--max-partitions`, ...) turn splitting on for the route
+ * named by `--topic`, but leave a file route that says `virtualPartitions: false` alone
+ * when they apply to every route.
+ */
+function applyRouteFlags(
+  route: Partial<TopicRoute> & { topic: string },
+  flags: RunFlags,
+  cwd: string,
+  named: boolean,
+): TopicRoute {
+  const handler = flags.handler !== undefined ? resolveHandler(flags.handler, cwd) : route.handler
+  if (handler === undefined || handler === '') {
+    throw usageError('--handler', `topic '${route.topic}' needs a handler module (--handler <module>, or handler in --config)`)
+  }
+  const out: TopicRoute = { ...route, handler }
+
+  if (flags.virtualPartitions === false) {
+    out.virtualPartitions = false
+  } else if (
+    (flags.maxPartitions !== undefined || flags.distribution !== undefined || flags.partitioner !== undefined) &&
+    (named || route.virtualPartitions !== false)
+  ) {
+    const vp: VirtualPartitionsOptions = route.virtualPartitions ? { ...route.virtualPartitions } : {}
+    if (flags.maxPartitions !== undefined) vp.maxPartitions = flags.maxPartitions
+    if (flags.distribution !== undefined) vp.distribution = flags.distribution
+    if (flags.partitioner !== undefined) vp.partitioner = flags.partitioner
+    out.virtualPartitions = vp
+  }
+  if (flags.handlerTimeoutMs !== undefined) out.handlerTimeoutMs = flags.handlerTimeoutMs
+  if (flags.maxAttempts !== undefined) out.retry = { ...route.retry, maxAttempts: flags.maxAttempts }
+  if (flags.deadLetterTopic !== undefined) out.deadLetter = { ...route.deadLetter, topic: flags.deadLetterTopic }
+  if (flags.payload !== undefined) out.payload = flags.payload satisfies PayloadOption
+  return out
+}

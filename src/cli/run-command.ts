@@ -1,0 +1,179 @@
+/**
+ * `kvp run`: start the engine from flags (and an optional JSON config file), report
+ * readiness, log stats periodically, and on SIGTERM/SIGINT stop it cleanly (drain,
+ * commit, close) and exit 0.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import { Option, type Command } from 'commander'
+import { pino } from 'pino'
+import type { EngineOptions } from '../config/options.js'
+import type { CliContext } from './main.js'
+import {
+  DISTRIBUTIONS,
+  flagParser,
+  kafkaSettingFlag,
+  mergeRunOptions,
+  parseNonNegativeInt,
+  parsePartitioner,
+  parsePositiveInt,
+  PAYLOADS,
+  usageError,
+  type RunFlags,
+} from './parse.js'
+
+const DEFAULT_STATS_INTERVAL_MS = 10_000
+
+/** Commander's parsed `kvp run` options (attribute names from the flag names). */
+interface RunCommandOptions extends Omit<RunFlags, 'virtualPartitions' | 'kafka'> {
+  virtualPartitions: boolean
+  kafkaSetting?: RunFlags['kafka']
+  config?: string
+  statsIntervalMs: number
+}
+
+export function addRunCommand(program: Command, context: CliContext): Command {
+  const command = program
+    .command('run')
+    .summary('consume topics with virtual partitions until SIGTERM/SIGINT')
+    .description(
+      'Consume topics with virtual partitions until SIGTERM/SIGINT, then drain, commit and exit 0. ' +
+        'Flags override --config; with --topic the flags build one route, without it the route flags ' +
+        'apply to every route of the config file.',
+    )
+    .option('--brokers <list|mock>', "bootstrap servers 'host:port,...', or 'mock' for an embedded cluster (default: mock)")
+    .option('--group <id>', 'consumer group id')
+    .option('--topic <name>', 'topic to consume')
+    .option('--handler <module>', 'handler module (path relative to the current folder, or a URL)')
+    .option('--max-partitions <n>', 'virtual partitions (lanes) per Kafka partition', flagParser('--max-partitions', parsePositiveInt))
+    .addOption(new Option('--distribution <kind>', 'how keys map to lanes').choices(DISTRIBUTIONS))
+    .option('--partitioner <how>', 'virtual key: key | header:NAME | json:path.to.field', flagParser('--partitioner', parsePartitioner))
+    .addOption(
+      new Option('--no-virtual-partitions', 'one lane per Kafka partition (plain Kafka semantics)').conflicts([
+        'maxPartitions',
+        'distribution',
+        'partitioner',
+      ]),
+    )
+    .option('--threads <n>', 'worker threads', flagParser('--threads', parsePositiveInt))
+    .option('--concurrency-per-thread <n>', 'slices one worker runs at once', flagParser('--concurrency-per-thread', parsePositiveInt))
+    .option('--handler-timeout-ms <ms>', 'abort a handler call after this long', flagParser('--handler-timeout-ms', parsePositiveInt))
+    .option('--max-attempts <n>', 'attempts per message, the first included', flagParser('--max-attempts', parsePositiveInt))
+    .option('--dead-letter-topic <topic>', 'where messages go once their attempts are spent')
+    .addOption(new Option('--payload <format>', 'how the worker decodes message.value into message.payload').choices(PAYLOADS))
+    .option('-X, --kafka-setting <key=value>', 'librdkafka setting, repeatable (e.g. -X session.timeout.ms=6000)', kafkaSettingFlag)
+    .option('--config <file>', 'JSON file shaped like the options of startEngine()')
+    .option(
+      '--stats-interval-ms <ms>',
+      'log engine stats to stderr this often; 0 turns it off',
+      flagParser('--stats-interval-ms', parseNonNegativeInt),
+      DEFAULT_STATS_INTERVAL_MS,
+    )
+    .action(async (options: RunCommandOptions, self: Command) => {
+      context.exitCode = await runCommand(options, self, context)
+    })
+  return command
+}
+
+async function runCommand(options: RunCommandOptions, command: Command, context: CliContext): Promise<number> {
+  const flags = toRunFlags(options, command)
+  let file: Partial<EngineOptions> = {}
+  let configDir: string | undefined
+  if (options.config !== undefined) {
+    const path = resolve(context.cwd, options.config)
+    file = readConfigFile(path)
+    configDir = dirname(path)
+  }
+  const engineOptions = mergeRunOptions(flags, file, configDir === undefined ? { cwd: context.cwd } : { cwd: context.cwd, configDir })
+  if (flags.handler !== undefined) checkHandlerExists(engineOptions.topics[0]?.handler, flags.handler)
+
+  // Listen for signals before starting, so a signal during startup still stops cleanly.
+  const stopRequested = context.waitForStop()
+  // Loaded here, not at the top: the other commands and --help need none of the engine.
+  const { startEngine } = await import('../index.js')
+  const engine = await startEngine(engineOptions)
+  const topics = engineOptions.topics.map((route) => route.topic).join(',')
+  context.stderr.write(`kvp: running group=${engineOptions.groupId} topics=${topics} brokers=${engine.bootstrapServers}\n`)
+  context.stdout.write(`KVP_READY bootstrap=${engine.bootstrapServers}\n`)
+
+  let timer: NodeJS.Timeout | undefined
+  if (options.statsIntervalMs > 0) {
+    const logger = pino({ name: 'kvp', base: { pid: process.pid } }, context.stderr)
+    let lastHandled = 0
+    let lastAt = performance.now()
+    timer = setInterval(() => {
+      try {
+        const stats = engine.stats()
+        const now = performance.now()
+        const handledPerSec = Math.round(((stats.totals.handled - lastHandled) * 1000) / (now - lastAt))
+        lastHandled = stats.totals.handled
+        lastAt = now
+        logger.info({ handledPerSec, ...stats }, 'stats')
+      } catch (err) {
+        logger.warn({ err }, 'could not read engine stats')
+      }
+    }, options.statsIntervalMs)
+    timer.unref()
+  }
+
+  const signal = await stopRequested
+  clearInterval(timer)
+  context.stderr.write(`kvp: ${signal === 'abort' ? 'stop requested' : signal}: draining in-flight messages and committing (a second signal exits at once)\n`)
+  await engine.stop()
+  context.stderr.write('kvp: stopped\n')
+  return 0
+}
+
+/** Commander's option bag → only the flags the user gave. */
+function toRunFlags(options: RunCommandOptions, command: Command): RunFlags {
+  const flags: RunFlags = {}
+  const copy = <K extends keyof RunFlags & keyof RunCommandOptions>(key: K): void => {
+    const value = options[key]
+    if (value !== undefined) (flags as Record<string, unknown>)[key] = value
+  }
+  copy('brokers')
+  copy('group')
+  copy('topic')
+  copy('handler')
+  copy('maxPartitions')
+  copy('distribution')
+  copy('partitioner')
+  copy('threads')
+  copy('concurrencyPerThread')
+  copy('handlerTimeoutMs')
+  copy('maxAttempts')
+  copy('deadLetterTopic')
+  copy('payload')
+  if (options.kafkaSetting !== undefined) flags.kafka = options.kafkaSetting
+  if (command.getOptionValueSource('virtualPartitions') === 'cli' && options.virtualPartitions === false) {
+    flags.virtualPartitions = false
+  }
+  return flags
+}
+
+function readConfigFile(path: string): Partial<EngineOptions> {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw usageError('--config', `cannot read ${path}: ${(err as Error).message}`)
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (err) {
+    throw usageError('--config', `${path} is not valid JSON: ${(err as Error).message}`)
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw usageError('--config', `${path} must hold a JSON object shaped like the options of startEngine()`)
+  }
+  return parsed as Partial<EngineOptions>
+}
+
+function checkHandlerExists(url: string | undefined, given: string): void {
+  if (url === undefined || !url.startsWith('file:')) return
+  const path = fileURLToPath(url)
+  if (!existsSync(path)) throw usageError('--handler', `no module at ${path} (given '${given}')`)
+}

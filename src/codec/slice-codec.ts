@@ -1,0 +1,74 @@
+import { TaskAckType, TaskType } from './schema.js'
+
+/** A message as it travels to a worker. node-rdkafka's message objects fit as they are. */
+export interface WireMessage {
+  offset: number
+  key?: Buffer | Uint8Array | null | undefined
+  value?: Buffer | Uint8Array | null | undefined
+  timestamp?: number | undefined
+  hdrs?: WireHeader[] | undefined
+}
+
+export interface WireHeader {
+  key: string
+  value: Uint8Array
+}
+
+export interface WireSlice {
+  id: number
+  route: number
+  topic: string
+  partition: number
+  lane: number
+  attempt: number
+  messages: WireMessage[]
+}
+
+export interface WireTask {
+  slices: WireSlice[]
+}
+
+export interface WireSliceAck {
+  id: number
+  handled: number
+  marked: number
+  failed: boolean
+  errorMessage: string
+  errorCode: string
+  errorStack: string
+  durationMs: number
+}
+
+export interface WireTaskAck {
+  acks: WireSliceAck[]
+}
+
+/**
+ * protobufjs hands out views into a shared 8 KiB slab for small messages. A transfer
+ * moves the whole ArrayBuffer, so only a buffer the view owns entirely may be moved:
+ * copy anything else into a fresh one.
+ */
+export function ownWhole(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && !(bytes.buffer instanceof SharedArrayBuffer)) {
+    return bytes
+  }
+  const owned = new Uint8Array(bytes.byteLength)
+  owned.set(bytes)
+  return owned
+}
+
+export function encodeTask(task: WireTask): Uint8Array {
+  return ownWhole(TaskType.encode(task).finish())
+}
+
+export function decodeTask(bytes: Uint8Array): WireTask {
+  return TaskType.decode(bytes) as unknown as WireTask
+}
+
+export function encodeTaskAck(ack: WireTaskAck): Uint8Array {
+  return ownWhole(TaskAckType.encode(ack).finish())
+}
+
+export function decodeTaskAck(bytes: Uint8Array): WireTaskAck {
+  return TaskAckType.decode(bytes) as unknown as WireTaskAck
+}

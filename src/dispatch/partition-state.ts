@@ -1,0 +1,174 @@
+import type { Message as KafkaMessage } from 'node-rdkafka'
+import type { ResolvedRoute } from '../config/resolve.js'
+import type { VirtualKey } from '../config/options.js'
+import { OffsetTracker } from '../offsets/offset-tracker.js'
+import type { Distributor } from '../partitioning/distributor.js'
+import type { KeyExtractor } from '../partitioning/partitioner.js'
+import { Lane } from './lane.js'
+
+/** A fetched batch of one partition that must wait until the partition's lanes are empty. */
+interface HeldBatch {
+  messages: KafkaMessage[]
+  seqs: number[]
+  /** Virtual keys, or undefined when the partitioner failed: the batch runs as one lane. */
+  keys: VirtualKey[] | undefined
+}
+
+export interface PartitionError {
+  offset: number
+  error: unknown
+}
+
+/**
+ * Everything the engine knows about one assigned Kafka partition: its lanes, its offset
+ * tracker and its counters. A new assignment of the same partition gets a new object, so
+ * anything holding an old one (an in-flight slice) can tell it is stale.
+ */
+export class PartitionState {
+  readonly topic: string
+  readonly partition: number
+  readonly route: ResolvedRoute
+  readonly generation: number
+  readonly tracker = new OffsetTracker()
+  readonly lanes: Array<Lane | undefined>
+  revoked = false
+  /** Being revoked: in-flight slices finish, no new ones start. */
+  draining = false
+  paused = false
+  /** Messages sitting in lanes (queued or running). */
+  laneMessages = 0
+  /** Bytes of the messages in lanes and held batches. */
+  bytes = 0
+  fetched = 0
+  handled = 0
+  failures = 0
+  deadLettered = 0
+  /** The last offset handed to librdkafka's offset store, and the last one committed. */
+  stored: number | undefined
+  committed: number | undefined
+  readonly #extract: KeyExtractor
+  readonly #distributor: Distributor
+  readonly #held: HeldBatch[] = []
+  #heldMessages = 0
+  #lanesOut = new Uint32Array(1024)
+
+  constructor(topic: string, partition: number, route: ResolvedRoute, generation: number, extract: KeyExtractor, distributor: Distributor) {
+    this.topic = topic
+    this.partition = partition
+    this.route = route
+    this.generation = generation
+    this.lanes = new Array<Lane | undefined>(distributor.lanes)
+    this.#extract = extract
+    this.#distributor = distributor
+  }
+
+  /** Fetched, not yet handled: in lanes or held behind a barrier. */
+  get inFlight(): number {
+    return this.laneMessages + this.#heldMessages
+  }
+
+  get idle(): boolean {
+    return this.laneMessages === 0
+  }
+
+  lane(index: number): Lane {
+    let lane = this.lanes[index]
+    if (!lane) {
+      lane = new Lane(index)
+      this.lanes[index] = lane
+    }
+    return lane
+  }
+
+  /**
+   * Takes a batch of this partition's messages (offset order). Returns the lanes that got
+   * messages (for the dispatcher's ready list), and the partitioner's error if it threw.
+   */
+  accept(messages: KafkaMessage[], touched: Lane[]): PartitionError | undefined {
+    const seqs = new Array<number>(messages.length)
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i] as KafkaMessage
+      seqs[i] = this.tracker.register(message.offset)
+      this.bytes += message.size
+    }
+    this.fetched += messages.length
+
+    let keys: VirtualKey[] | undefined
+    let failure: PartitionError | undefined
+    if (this.route.split && this.#distributor.lanes > 1) {
+      keys = new Array<VirtualKey>(messages.length)
+      let i = 0
+      try {
+        for (; i < messages.length; i++) keys[i] = this.#extract(messages[i] as never)
+      } catch (error) {
+        failure = { offset: (messages[i] as KafkaMessage).offset, error }
+        keys = undefined
+      }
+    }
+
+    const needsBarrier = failure !== undefined || this.#distributor.needsBarrier
+    if (!needsBarrier && this.#held.length === 0) {
+      this.#distribute(messages, seqs, keys, touched)
+    } else {
+      this.#held.push({ messages, seqs, keys })
+      this.#heldMessages += messages.length
+      if (this.idle) this.release(touched)
+    }
+    return failure
+  }
+
+  /**
+   * Called when the partition's lanes are empty: starts the batches held behind a barrier.
+   * A batch whose partitioner failed runs alone on lane 0; balanced batches are merged and
+   * spread together; consistent batches need no barrier among themselves.
+   */
+  release(touched: Lane[]): void {
+    while (this.#held.length > 0 && this.idle) {
+      const first = this.#held.shift() as HeldBatch
+      this.#heldMessages -= first.messages.length
+      if (first.keys === undefined) {
+        this.#distribute(first.messages, first.seqs, undefined, touched)
+        return
+      }
+      if (this.#distributor.needsBarrier) {
+        while (this.#held.length > 0 && (this.#held[0] as HeldBatch).keys !== undefined) {
+          const next = this.#held.shift() as HeldBatch
+          this.#heldMessages -= next.messages.length
+          first.messages = first.messages.concat(next.messages)
+          first.seqs = first.seqs.concat(next.seqs)
+          first.keys = first.keys.concat(next.keys as VirtualKey[])
+        }
+        this.#distribute(first.messages, first.seqs, first.keys, touched)
+        return
+      }
+      this.#distribute(first.messages, first.seqs, first.keys, touched)
+    }
+  }
+
+  #distribute(messages: KafkaMessage[], seqs: number[], keys: VirtualKey[] | undefined, touched: Lane[]): void {
+    const count = messages.length
+    this.laneMessages += count
+    if (keys === undefined) {
+      const lane = this.lane(0)
+      for (let i = 0; i < count; i++) lane.push(messages[i] as KafkaMessage, seqs[i] as number)
+      touched.push(lane)
+      return
+    }
+    if (this.#lanesOut.length < count) this.#lanesOut = new Uint32Array(count * 2)
+    const offsets = new Array<number>(count)
+    for (let i = 0; i < count; i++) offsets[i] = (messages[i] as KafkaMessage).offset
+    const lanesOut = this.#lanesOut
+    this.#distributor.distribute(keys, offsets, lanesOut)
+    for (let i = 0; i < count; i++) {
+      const lane = this.lane(lanesOut[i] as number)
+      if (lane.size === 0 && !lane.listed) touched.push(lane)
+      lane.push(messages[i] as KafkaMessage, seqs[i] as number)
+    }
+  }
+
+  /** Stops everything: timers cancelled, lanes dropped. */
+  drop(): void {
+    this.revoked = true
+    for (const lane of this.lanes) lane?.cancelTimer()
+  }
+}

@@ -1,0 +1,330 @@
+import Kafka from 'node-rdkafka'
+import { loadProtobufType, protobufToObject } from './codec/payload-codec.js'
+import type { EngineOptions } from './config/options.js'
+import { resolveOptions } from './config/resolve.js'
+import type { ResolvedOptions, ResolvedRoute } from './config/resolve.js'
+import { channels } from './diagnostics.js'
+import { Dispatcher } from './dispatch/dispatcher.js'
+import { PartitionState } from './dispatch/partition-state.js'
+import { WorkerPool } from './dispatch/pool.js'
+import { ConfigError, ErrorCodes, KvpError, describeError } from './errors.js'
+import { Backpressure } from './kafka/backpressure.js'
+import { Committer } from './kafka/committer.js'
+import { consumerConfig } from './kafka/consumer-config.js'
+import { DeadLetterWriter } from './kafka/dead-letter.js'
+import { startMockCluster } from './kafka/mock-cluster.js'
+import type { MockCluster } from './kafka/mock-cluster.js'
+import { Poller } from './kafka/poller.js'
+import { createProducer } from './kafka/produce.js'
+import type { KvpProducer } from './kafka/produce.js'
+import { RebalanceHandler } from './kafka/rebalance.js'
+import { createDistributor } from './partitioning/distributor.js'
+import type { Distributor } from './partitioning/distributor.js'
+import { createKeyExtractor } from './partitioning/partitioner.js'
+import type { KeyExtractor } from './partitioning/partitioner.js'
+import type { EngineStats, PartitionStats } from './stats.js'
+
+export interface Engine {
+  /** The Kafka bootstrap address in use (the embedded cluster's, for `brokers: 'mock'`). */
+  readonly bootstrapServers: string
+  /** A snapshot of per-partition progress. */
+  stats(): EngineStats
+  /** Stops fetching, lets in-flight slices finish, commits, and closes everything. */
+  stop(): Promise<void>
+  /** Resolves when the engine has stopped (by `stop()` or a fatal error). */
+  readonly stopped: Promise<void>
+}
+
+interface RouteRuntime {
+  route: ResolvedRoute
+  extract: KeyExtractor
+  distributor: () => Distributor
+}
+
+function connect(consumer: Kafka.KafkaConsumer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    consumer.connect({ timeout: 15_000 }, (err) => {
+      if (err) reject(new KvpError(ErrorCodes.KAFKA, `could not connect the consumer: ${err.message}`, { cause: err }))
+      else resolve()
+    })
+  })
+}
+
+function disconnect(consumer: Kafka.KafkaConsumer): Promise<void> {
+  return new Promise((resolve) => {
+    if (!consumer.isConnected()) {
+      resolve()
+      return
+    }
+    consumer.disconnect(() => resolve())
+  })
+}
+
+class KvpEngine implements Engine {
+  readonly bootstrapServers: string
+  readonly stopped: Promise<void>
+  readonly #options: ResolvedOptions
+  readonly #routes: Map<string, RouteRuntime>
+  readonly #mock: MockCluster | undefined
+  readonly #pool: WorkerPool
+  readonly #consumer: Kafka.KafkaConsumer
+  readonly #committer: Committer
+  readonly #dispatcher: Dispatcher
+  readonly #backpressure: Backpressure
+  readonly #rebalance: RebalanceHandler
+  readonly #poller: Poller
+  readonly #states = new Map<string, Array<PartitionState | undefined>>()
+  #producer: Promise<KvpProducer> | undefined
+  #stopping: Promise<void> | undefined
+  #resolveStopped!: () => void
+  #finalStats: EngineStats | undefined
+
+  constructor(options: ResolvedOptions, routes: Map<string, RouteRuntime>, bootstrapServers: string, mock: MockCluster | undefined, pool: WorkerPool) {
+    this.#options = options
+    this.#routes = routes
+    this.bootstrapServers = bootstrapServers
+    this.#mock = mock
+    this.#pool = pool
+    this.stopped = new Promise((resolve) => {
+      this.#resolveStopped = resolve
+    })
+    this.#rebalance = new RebalanceHandler({
+      assigned: (partitions) => this.#assigned(partitions),
+      revoking: (partitions) => this.#revoking(partitions),
+      failed: (error) => this.#kafkaError(error),
+    })
+    const config = consumerConfig(options, bootstrapServers, this.#rebalance.callback, (err, offsets) => this.#committer.committed(this.#state, err, offsets))
+    this.#consumer = new Kafka.KafkaConsumer(config.global, config.topic)
+    this.#consumer.on('event.error', (error) => this.#kafkaError(error))
+    this.#consumer.setDefaultConsumeTimeout(options.pollTimeoutMs)
+    this.#rebalance.attach(this.#consumer)
+    this.#committer = new Committer(this.#consumer)
+    this.#backpressure = new Backpressure(this.#consumer, options)
+    const deadLetters = new DeadLetterWriter(() => this.#deadLetterProducer())
+    this.#dispatcher = new Dispatcher(options, pool, {
+      watermarkMoved: (state) => this.#committer.watermarkMoved(state),
+      inFlightChanged: (state) => {
+        if (state) this.#backpressure.afterFetch(state, this.#dispatcher.bytes, () => this.#allStates())
+        else this.#backpressure.afterAcks(this.#dispatcher.bytes)
+      },
+      deadLetter: (state, message, error, attempts) => deadLetters.write(state, message, error, attempts),
+    })
+    this.#poller = new Poller(this.#consumer, options.batchSize, (messages) => this.#onBatch(messages), (error) => this.#kafkaError(error))
+  }
+
+  async start(): Promise<void> {
+    await connect(this.#consumer)
+    this.#consumer.subscribe([...this.#routes.keys()])
+    this.#poller.start()
+    if (channels.lifecycle.hasSubscribers) channels.lifecycle.publish({ state: 'running', bootstrapServers: this.bootstrapServers, groupId: this.#options.groupId })
+  }
+
+  #state = (topic: string, partition: number): PartitionState | undefined => this.#states.get(topic)?.[partition]
+
+  #allStates(): PartitionState[] {
+    const all: PartitionState[] = []
+    for (const list of this.#states.values()) for (const state of list) if (state) all.push(state)
+    return all
+  }
+
+  #onBatch(messages: Kafka.Message[]): void {
+    // Group by partition, keeping offset order; most batches are long runs of one partition.
+    let runState: PartitionState | undefined
+    let run: Kafka.Message[] = []
+    let runTopic = ''
+    let runPartition = -1
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i] as Kafka.Message
+      if (message.partition !== runPartition || message.topic !== runTopic) {
+        if (runState && run.length > 0) this.#dispatcher.accept(runState, run)
+        runTopic = message.topic
+        runPartition = message.partition
+        runState = this.#state(runTopic, runPartition)
+        run = []
+      }
+      // A message of a partition that is not (or no longer) ours is left for its owner.
+      if (runState) run.push(message)
+    }
+    if (runState && run.length > 0) this.#dispatcher.accept(runState, run)
+    this.#dispatcher.flush()
+  }
+
+  #assigned(partitions: Kafka.Assignment[]): void {
+    const generation = this.#rebalance.generation
+    for (const { topic, partition } of partitions) {
+      const runtime = this.#routes.get(topic)
+      if (!runtime) continue
+      let list = this.#states.get(topic)
+      if (!list) {
+        list = []
+        this.#states.set(topic, list)
+      }
+      list[partition]?.drop()
+      list[partition] = new PartitionState(topic, partition, runtime.route, generation, runtime.extract, runtime.distributor())
+    }
+  }
+
+  async #revoking(partitions: Kafka.Assignment[]): Promise<void> {
+    const states: PartitionState[] = []
+    for (const { topic, partition } of partitions) {
+      const state = this.#state(topic, partition)
+      if (state) {
+        state.draining = true
+        states.push(state)
+      }
+    }
+    if (states.length === 0) return
+    const deadline = Date.now() + this.#options.revokeTimeoutMs
+    if (!this.#stopping) {
+      // Let in-flight slices finish so their work can be committed by this member.
+      while (Date.now() < deadline && states.some((state) => this.#dispatcher.inFlightFor(state) > 0)) {
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+    }
+    // Fence first: from here on, an ack for these partitions is stale and dropped.
+    for (const state of states) state.drop()
+    try {
+      await this.#committer.commitSync(states, 'revoke', Math.max(deadline, Date.now() + 1000))
+    } catch (error) {
+      this.#kafkaError(error)
+    }
+    for (const state of states) {
+      this.#backpressure.forget(state)
+      const list = this.#states.get(state.topic)
+      if (list && list[state.partition] === state) list[state.partition] = undefined
+    }
+  }
+
+  #kafkaError(error: unknown): void {
+    if (channels.kafkaError.hasSubscribers) channels.kafkaError.publish({ error })
+  }
+
+  #deadLetterProducer(): Promise<KvpProducer> {
+    this.#producer ??= createProducer(this.bootstrapServers, { 'client.id': 'kvp-dead-letter', 'linger.ms': 1 })
+    const producer = this.#producer
+    producer.catch(() => {
+      if (this.#producer === producer) this.#producer = undefined
+    })
+    return producer
+  }
+
+  stats(): EngineStats {
+    if (this.#finalStats) return this.#finalStats
+    const partitions: PartitionStats[] = []
+    const totals = { fetched: 0, handled: 0, inFlight: 0, inFlightBytes: this.#dispatcher.bytes, slicesInFlight: this.#dispatcher.slicesInFlight, failures: 0, deadLettered: 0, commits: this.#committer.commits }
+    for (const state of this.#allStates()) {
+      let activeLanes = 0
+      for (const lane of state.lanes) if (lane && (lane.size > 0 || lane.busy)) activeLanes++
+      const watermark = state.tracker.watermark()
+      partitions.push({
+        topic: state.topic,
+        partition: state.partition,
+        fetched: state.fetched,
+        handled: state.handled,
+        inFlight: state.inFlight,
+        watermark: watermark ?? null,
+        committed: state.committed ?? null,
+        lanes: state.lanes.length,
+        activeLanes,
+        paused: state.paused,
+        failures: state.failures,
+        deadLettered: state.deadLettered,
+      })
+      totals.fetched += state.fetched
+      totals.handled += state.handled
+      totals.inFlight += state.inFlight
+      totals.failures += state.failures
+      totals.deadLettered += state.deadLettered
+    }
+    partitions.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
+    return { partitions, totals, generation: this.#rebalance.generation }
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop()
+    return this.#stopping
+  }
+
+  async #stop(): Promise<void> {
+    if (channels.lifecycle.hasSubscribers) channels.lifecycle.publish({ state: 'stopping' })
+    await this.#poller.stop()
+    this.#dispatcher.stopDispatching()
+    const drained = await this.#dispatcher.drain(this.#options.revokeTimeoutMs)
+    for (const state of this.#allStates()) for (const lane of state.lanes) lane?.cancelTimer()
+    this.#committer.storeDirty()
+    const states = this.#allStates()
+    try {
+      await this.#committer.commitSync(states, 'stop', Date.now() + 5000)
+    } catch (error) {
+      this.#kafkaError(error)
+    }
+    this.#finalStats = this.stats()
+    for (const state of states) state.drop()
+    await disconnect(this.#consumer)
+    await this.#pool.close()
+    if (this.#producer) {
+      try {
+        await (await this.#producer).close()
+      } catch {
+        // A producer that never connected has nothing to close.
+      }
+    }
+    await this.#mock?.stop()
+    if (channels.lifecycle.hasSubscribers) channels.lifecycle.publish({ state: 'stopped', drained })
+    this.#resolveStopped()
+  }
+}
+
+function routeRuntime(route: ResolvedRoute): RouteRuntime {
+  const field = `topics[${route.index}].virtualPartitions`
+  let context = {}
+  const payload = route.payload
+  if (typeof payload === 'object') {
+    const type = loadProtobufType(payload.protobuf, payload.type, `topics[${route.index}].payload`)
+    context = { decodeProtobuf: (value: Buffer) => protobufToObject(type, value) }
+  }
+  const extract = createKeyExtractor(route.partitioner, `${field}.partitioner`, context)
+  // A fresh distributor per partition: balanced keeps per-batch scratch state.
+  const distributor = (): Distributor => createDistributor(route.split ? route.distribution : 'consistent', route.lanes, `${field}.distribution`)
+  distributor()
+  return { route, extract, distributor }
+}
+
+/**
+ * Starts an engine: validates options (a wrong one throws a ConfigError naming it),
+ * loads each handler once in a worker, connects, subscribes and starts polling.
+ */
+export async function startEngine(input: EngineOptions): Promise<Engine> {
+  const options = resolveOptions(input)
+  const routes = new Map<string, RouteRuntime>()
+  for (const route of options.routes) routes.set(route.topic, routeRuntime(route))
+
+  const pool = new WorkerPool({
+    threads: options.threads,
+    concurrencyPerThread: options.concurrencyPerThread,
+    routes: options.routes.map((route) => ({ topic: route.topic, handlerUrl: route.handlerUrl, payload: route.payload, manualOffsets: route.manualOffsets })),
+  })
+  let mock: MockCluster | undefined
+  try {
+    for (const route of options.routes) {
+      try {
+        await pool.probe(route.index)
+      } catch (error) {
+        const field = error instanceof ConfigError ? (error.field ?? `topics[${route.index}]`) : `topics[${route.index}].handler`
+        throw new ConfigError(field, describeError(error).message.replace(/^[^:]+: /, (m) => (error instanceof ConfigError ? '' : m)), error)
+      }
+    }
+    let bootstrapServers = options.brokers
+    if (options.brokers === 'mock') {
+      mock = await startMockCluster({ brokers: options.mockBrokers })
+      bootstrapServers = mock.bootstrapServers
+    }
+    const engine = new KvpEngine(options, routes, bootstrapServers, mock, pool)
+    await engine.start()
+    return engine
+  } catch (error) {
+    await pool.close().catch(() => {})
+    await mock?.stop().catch(() => {})
+    throw error
+  }
+}

@@ -1,0 +1,26 @@
+/** kvp's public API. Nothing private is exported from here. */
+export { startEngine } from './engine.js'
+export type { Engine } from './engine.js'
+export type {
+  BackpressureOptions,
+  DeadLetterOptions,
+  Distribution,
+  EngineOptions,
+  PartitionerFn,
+  PartitionerOption,
+  PayloadOption,
+  RawMessage,
+  RetryOptions,
+  TopicRoute,
+  VirtualKey,
+  VirtualPartitionsOptions,
+} from './config/options.js'
+export type { EngineStats, PartitionStats } from './stats.js'
+export type { HandlerMessage } from './worker/slice-runner.js'
+export type { HandlerContext } from './worker/handler-loader.js'
+export { ConfigError, ErrorCodes, KvpError, isKvpError } from './errors.js'
+export type { ErrorCode } from './errors.js'
+export { channels } from './diagnostics.js'
+export { DeadLetterHeaders } from './kafka/dead-letter.js'
+export { startMockCluster } from './kafka/mock-cluster.js'
+export type { MockCluster } from './kafka/mock-cluster.js'

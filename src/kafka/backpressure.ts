@@ -1,0 +1,80 @@
+import type Kafka from 'node-rdkafka'
+import { channels } from '../diagnostics.js'
+import type { PartitionState } from '../dispatch/partition-state.js'
+
+export interface BackpressureLimits {
+  maxInFlightPerPartition: number
+  maxInFlightBytes: number
+  resumeRatio: number
+}
+
+/**
+ * Pauses a partition's fetching when too many of its messages are in flight, and every
+ * partition when in-flight bytes pass the global limit; resumes below the low-water marks.
+ * The poll loop keeps running either way, so the consumer stays in its group.
+ */
+export class Backpressure {
+  readonly #consumer: Kafka.KafkaConsumer
+  readonly #limits: BackpressureLimits
+  readonly #paused = new Set<PartitionState>()
+  #bytesPaused = false
+  pauses = 0
+
+  constructor(consumer: Kafka.KafkaConsumer, limits: BackpressureLimits) {
+    this.#consumer = consumer
+    this.#limits = limits
+  }
+
+  /** After a fetch: pause `state` (or everything) above the high-water marks. */
+  afterFetch(state: PartitionState, totalBytes: number, all: () => Iterable<PartitionState>): void {
+    if (!state.paused && state.inFlight >= this.#limits.maxInFlightPerPartition) this.#pause(state)
+    if (!this.#bytesPaused && totalBytes >= this.#limits.maxInFlightBytes) {
+      this.#bytesPaused = true
+      for (const other of all()) if (!other.paused) this.#pause(other)
+    }
+  }
+
+  /** After acks: resume partitions below the low-water marks. */
+  afterAcks(totalBytes: number): void {
+    if (this.#paused.size === 0) return
+    if (this.#bytesPaused) {
+      if (totalBytes > this.#limits.maxInFlightBytes * this.#limits.resumeRatio) return
+      this.#bytesPaused = false
+    }
+    const low = this.#limits.maxInFlightPerPartition * this.#limits.resumeRatio
+    for (const state of this.#paused) {
+      if (state.revoked) {
+        this.#paused.delete(state)
+      } else if (state.inFlight <= low) {
+        this.#resume(state)
+      }
+    }
+  }
+
+  forget(state: PartitionState): void {
+    this.#paused.delete(state)
+  }
+
+  #pause(state: PartitionState): void {
+    try {
+      this.#consumer.pause([{ topic: state.topic, partition: state.partition }])
+    } catch {
+      return
+    }
+    state.paused = true
+    this.pauses++
+    this.#paused.add(state)
+    if (channels.backpressure.hasSubscribers) channels.backpressure.publish({ topic: state.topic, partition: state.partition, paused: true, inFlight: state.inFlight })
+  }
+
+  #resume(state: PartitionState): void {
+    this.#paused.delete(state)
+    state.paused = false
+    try {
+      this.#consumer.resume([{ topic: state.topic, partition: state.partition }])
+    } catch {
+      // Not assigned any more: nothing to resume.
+    }
+    if (channels.backpressure.hasSubscribers) channels.backpressure.publish({ topic: state.topic, partition: state.partition, paused: false, inFlight: state.inFlight })
+  }
+}

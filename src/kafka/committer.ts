@@ -1,0 +1,115 @@
+import type Kafka from 'node-rdkafka'
+import { channels } from '../diagnostics.js'
+import { ErrorCodes, KvpError } from '../errors.js'
+import type { PartitionState } from '../dispatch/partition-state.js'
+
+const RETRIABLE_COMMIT_ERRORS = new Set([
+  27, // REBALANCE_IN_PROGRESS
+  22, // ILLEGAL_GENERATION
+  25, // UNKNOWN_MEMBER_ID
+  15, // COORDINATOR_NOT_AVAILABLE
+  16, // NOT_COORDINATOR
+  14, // COORDINATOR_LOAD_IN_PROGRESS
+  -185, // _TIMED_OUT
+  -187, // _WAIT_COORD
+  -195, // _TRANSPORT
+  -192, // _MSG_TIMED_OUT
+  7, // REQUEST_TIMED_OUT
+])
+
+/**
+ * Hands watermarks to librdkafka's offset store (committed on its auto-commit interval)
+ * and commits synchronously on revoke and stop. It only ever stores a watermark that is
+ * higher than the last one stored for the same assignment, so a commit never goes back.
+ */
+export class Committer {
+  readonly #consumer: Kafka.KafkaConsumer
+  #dirty = new Set<PartitionState>()
+  #scheduled = false
+  commits = 0
+
+  constructor(consumer: Kafka.KafkaConsumer) {
+    this.#consumer = consumer
+  }
+
+  /** Notes that a partition's watermark moved; stores are batched to once per tick. */
+  watermarkMoved(state: PartitionState): void {
+    this.#dirty.add(state)
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      setImmediate(() => this.storeDirty())
+    }
+  }
+
+  storeDirty(): void {
+    this.#scheduled = false
+    if (this.#dirty.size === 0) return
+    const offsets: Kafka.TopicPartitionOffset[] = []
+    for (const state of this.#dirty) {
+      const watermark = state.tracker.watermark()
+      if (state.revoked || watermark === undefined) continue
+      if (state.stored !== undefined && watermark <= state.stored) continue
+      state.stored = watermark
+      offsets.push({ topic: state.topic, partition: state.partition, offset: watermark })
+    }
+    this.#dirty.clear()
+    if (offsets.length === 0) return
+    try {
+      this.#consumer.offsetsStore(offsets)
+    } catch (error) {
+      // The partition was revoked under us: its state is fenced; nothing to store.
+      if (channels.commitError.hasSubscribers) channels.commitError.publish({ error, reason: 'store' })
+    }
+  }
+
+  /** librdkafka's offset_commit_cb: records what reached the broker. */
+  committed(states: (topic: string, partition: number) => PartitionState | undefined, err: Kafka.LibrdKafkaError | undefined, offsets: Kafka.TopicPartitionOffset[]): void {
+    if (err && err.code !== -168 /* _NO_OFFSET: nothing to commit */) {
+      if (channels.commitError.hasSubscribers) channels.commitError.publish({ error: err, reason: 'auto' })
+      return
+    }
+    if (!offsets || offsets.length === 0) return
+    this.commits++
+    for (const entry of offsets) {
+      const state = states(entry.topic, entry.partition)
+      if (state && entry.offset >= 0 && (state.committed === undefined || entry.offset > state.committed)) state.committed = entry.offset
+    }
+    if (channels.commit.hasSubscribers) channels.commit.publish({ offsets, reason: 'auto' })
+  }
+
+  /**
+   * Commits the watermarks of `states` now, retrying rebalance-type errors until
+   * `deadline` (ms since epoch). Returns the offsets committed.
+   */
+  async commitSync(states: Iterable<PartitionState>, reason: string, deadline: number): Promise<Kafka.TopicPartitionOffset[]> {
+    const offsets: Kafka.TopicPartitionOffset[] = []
+    for (const state of states) {
+      const watermark = state.tracker.watermark()
+      if (watermark === undefined) continue
+      if (state.committed !== undefined && watermark <= state.committed) continue
+      offsets.push({ topic: state.topic, partition: state.partition, offset: watermark })
+    }
+    if (offsets.length === 0) return offsets
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.#consumer.commitSync(offsets)
+        this.commits++
+        for (const state of states) {
+          const done = offsets.find((o) => o.topic === state.topic && o.partition === state.partition)
+          if (done && (state.committed === undefined || done.offset > state.committed)) state.committed = done.offset
+          if (done && (state.stored === undefined || done.offset > state.stored)) state.stored = done.offset
+        }
+        if (channels.commit.hasSubscribers) channels.commit.publish({ offsets, reason })
+        return offsets
+      } catch (error) {
+        const code = (error as { code?: number }).code ?? 0
+        if (!RETRIABLE_COMMIT_ERRORS.has(code) || Date.now() + 100 > deadline) {
+          const wrapped = new KvpError(ErrorCodes.COMMIT, `commit on ${reason} failed: ${(error as Error).message}`, { cause: error })
+          if (channels.commitError.hasSubscribers) channels.commitError.publish({ error: wrapped, reason })
+          throw wrapped
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(50 * attempt, 500)))
+      }
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import Kafka from 'node-rdkafka'
+import type { ResolvedOptions } from '../config/resolve.js'
+import { ConfigError } from '../errors.js'
+
+/** Settings kvp owns: changing them would break its guarantees. */
+const OWNED = new Map<string, string>([
+  ['group.id', 'use the groupId option'],
+  ['bootstrap.servers', 'use the brokers option'],
+  ['metadata.broker.list', 'use the brokers option'],
+  ['enable.auto.offset.store', 'kvp stores only the contiguous watermark; it must stay false'],
+  ['enable.auto.commit', 'kvp commits stored watermarks on librdkafka\'s interval; it must stay true (tune auto.commit.interval.ms instead)'],
+  ['rebalance_cb', 'kvp handles rebalances itself'],
+  ['offset_commit_cb', 'kvp observes commits itself'],
+])
+
+/**
+ * The consumer's librdkafka settings: librdkafka's own commit pattern (store the
+ * watermark, commit stored offsets on an interval) and a prefetch queue sized so memory
+ * stays bounded whatever the backlog. User settings come last and win, except the owned
+ * ones above.
+ */
+export function consumerConfig(
+  options: ResolvedOptions,
+  bootstrapServers: string,
+  rebalance: (err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => void,
+  commit: (err: Kafka.LibrdKafkaError | undefined, offsets: Kafka.TopicPartitionOffset[]) => void,
+): { global: Kafka.ConsumerGlobalConfig; topic: Kafka.ConsumerTopicConfig } {
+  for (const key of Object.keys(options.kafka)) {
+    const why = OWNED.get(key)
+    if (why) throw new ConfigError(`kafka.${key}`, `cannot be set: ${why}`)
+  }
+  const global: Record<string, unknown> = {
+    'client.id': 'kvp',
+    'auto.commit.interval.ms': 1000,
+    'queued.min.messages': 20_000,
+    'queued.max.messages.kbytes': 16_384,
+    'fetch.wait.max.ms': 100,
+    'socket.nagle.disable': true,
+    'log_level': 3,
+    ...options.kafka,
+    'bootstrap.servers': bootstrapServers,
+    'group.id': options.groupId,
+    'enable.auto.commit': true,
+    'enable.auto.offset.store': false,
+    'rebalance_cb': rebalance,
+    'offset_commit_cb': commit,
+  }
+  const topic: Record<string, unknown> = {
+    'auto.offset.reset': options.fromBeginning ? 'earliest' : 'latest',
+  }
+  if ('auto.offset.reset' in options.kafka) delete topic['auto.offset.reset']
+  return { global: global as Kafka.ConsumerGlobalConfig, topic: topic as Kafka.ConsumerTopicConfig }
+}

@@ -1,0 +1,60 @@
+import type Kafka from 'node-rdkafka'
+
+/**
+ * The consume loop on the main thread: asks librdkafka for up to `batchSize` messages,
+ * hands them on synchronously, and asks again on the next turn of the event loop. It never
+ * waits on handler work, so the consumer keeps polling (and stays in the group) however
+ * slow the handlers are; paused partitions simply return nothing.
+ */
+export class Poller {
+  readonly #consumer: Kafka.KafkaConsumer
+  readonly #batchSize: number
+  readonly #onBatch: (messages: Kafka.Message[]) => void
+  readonly #onError: (error: Kafka.LibrdKafkaError) => void
+  #running = false
+  #inCall = false
+  #stopped: (() => void) | undefined
+  polls = 0
+
+  constructor(consumer: Kafka.KafkaConsumer, batchSize: number, onBatch: (messages: Kafka.Message[]) => void, onError: (error: Kafka.LibrdKafkaError) => void) {
+    this.#consumer = consumer
+    this.#batchSize = batchSize
+    this.#onBatch = onBatch
+    this.#onError = onError
+  }
+
+  start(): void {
+    if (this.#running) return
+    this.#running = true
+    this.#poll()
+  }
+
+  #poll = (): void => {
+    if (!this.#running) {
+      this.#stopped?.()
+      return
+    }
+    this.#inCall = true
+    this.#consumer.consume(this.#batchSize, (err, messages) => {
+      this.#inCall = false
+      this.polls++
+      if (err) {
+        this.#onError(err)
+        if (this.#running) setTimeout(this.#poll, 100)
+        else this.#stopped?.()
+        return
+      }
+      if (messages.length > 0 && this.#running) this.#onBatch(messages)
+      setImmediate(this.#poll)
+    })
+  }
+
+  /** Stops polling; resolves once the consume call in progress has returned. */
+  stop(): Promise<void> {
+    this.#running = false
+    if (!this.#inCall) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.#stopped = resolve
+    })
+  }
+}

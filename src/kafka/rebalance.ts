@@ -1,0 +1,72 @@
+import Kafka from 'node-rdkafka'
+import { channels } from '../diagnostics.js'
+
+const ASSIGN = Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS
+const REVOKE = Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS
+
+export interface RebalanceListener {
+  /** Partitions are about to be ours: create their state (a new generation). */
+  assigned(partitions: Kafka.Assignment[]): void
+  /** Partitions are going away: finish or fence their work and commit. Resolves when done. */
+  revoking(partitions: Kafka.Assignment[]): Promise<void>
+  /** A revoke or assign call failed. */
+  failed(error: unknown): void
+}
+
+/**
+ * librdkafka's rebalance callback, for both eager (range, roundrobin) and cooperative
+ * (cooperative-sticky: incremental) protocols. librdkafka waits for the assign/unassign
+ * call, so a revoke may take its time to drain in-flight slices and commit before letting
+ * go. Events are handled strictly one after another.
+ */
+export class RebalanceHandler {
+  #consumer: Kafka.KafkaConsumer | undefined
+  readonly #listener: RebalanceListener
+  #chain: Promise<void> = Promise.resolve()
+  generation = 0
+
+  constructor(listener: RebalanceListener) {
+    this.#listener = listener
+  }
+
+  attach(consumer: Kafka.KafkaConsumer): void {
+    this.#consumer = consumer
+  }
+
+  /** Resolves when every rebalance event so far has been handled. */
+  settled(): Promise<void> {
+    return this.#chain
+  }
+
+  readonly callback = (err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]): void => {
+    const code = err?.code
+    this.#chain = this.#chain.then(() => this.#handle(code, assignment)).catch((error: unknown) => this.#listener.failed(error))
+  }
+
+  async #handle(code: number | undefined, assignment: Kafka.Assignment[]): Promise<void> {
+    const consumer = this.#consumer
+    if (!consumer) return
+    const cooperative = consumer.rebalanceProtocol() === 'COOPERATIVE'
+    if (code === ASSIGN) {
+      this.generation++
+      this.#listener.assigned(assignment)
+      if (channels.rebalance.hasSubscribers) channels.rebalance.publish({ kind: 'assign', partitions: assignment, generation: this.generation, cooperative })
+      if (cooperative) consumer.incrementalAssign(assignment)
+      else consumer.assign(assignment)
+    } else if (code === REVOKE) {
+      if (channels.rebalance.hasSubscribers) channels.rebalance.publish({ kind: 'revoke', partitions: assignment, generation: this.generation, cooperative })
+      try {
+        await this.#listener.revoking(assignment)
+      } finally {
+        if (consumer.isConnected()) {
+          if (cooperative) consumer.incrementalUnassign(assignment)
+          else consumer.unassign()
+        }
+      }
+    } else {
+      // Any other error: librdkafka asks us to drop the assignment and start over.
+      await this.#listener.revoking(consumer.assignments())
+      if (consumer.isConnected()) consumer.unassign()
+    }
+  }
+}

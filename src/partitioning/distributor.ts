@@ -1,0 +1,39 @@
+import type { Distribution, VirtualKey } from '../config/options.js'
+import { ConfigError } from '../errors.js'
+import { BalancedDistributor } from './balanced.js'
+import { ConsistentDistributor } from './consistent.js'
+
+/**
+ * A distributor decides *how* virtual keys map to the lanes of one Kafka partition; the
+ * partitioner (./partitioner.ts) has already found each message's key.
+ */
+export interface Distributor {
+  readonly lanes: number
+  /**
+   * True when a key may change lanes between batches: the dispatcher then waits for a
+   * partition to be idle before starting its next batch, so per-key order still holds.
+   */
+  readonly needsBarrier: boolean
+  /**
+   * Fills lanesOut[i] with the lane of message i (keys[i] its virtual key, offsets[i] its
+   * offset, both in fetch order). lanesOut.length >= keys.length.
+   */
+  distribute(keys: readonly VirtualKey[], offsets: readonly number[], lanesOut: Uint32Array): void
+}
+
+/** The most lanes one Kafka partition may be split into. */
+export const MAX_LANES = 65_536
+
+export function createDistributor(kind: Distribution, lanes: number, field = 'virtualPartitions.distribution'): Distributor {
+  if (!Number.isInteger(lanes) || lanes < 1 || lanes > MAX_LANES) {
+    throw new RangeError(`lanes must be an integer 1..${MAX_LANES}, got ${lanes}`)
+  }
+  switch (kind) {
+    case 'consistent':
+      return new ConsistentDistributor(lanes)
+    case 'balanced':
+      return new BalancedDistributor(lanes)
+    default:
+      throw new ConfigError(field, `expected 'consistent' or 'balanced', got ${JSON.stringify(kind as unknown) ?? String(kind)}`)
+  }
+}

@@ -1,0 +1,143 @@
+import { performance } from 'node:perf_hooks'
+import { decodeTask, encodeTaskAck } from '../codec/slice-codec.js'
+import type { WireHeader, WireMessage, WireSlice, WireSliceAck } from '../codec/slice-codec.js'
+import { createPayloadDecoder } from '../codec/payload-codec.js'
+import type { PayloadDecoder } from '../codec/payload-codec.js'
+import type { PayloadOption } from '../config/options.js'
+import { describeError } from '../errors.js'
+import { loadHandler } from './handler-loader.js'
+import type { Handler, HandlerContext } from './handler-loader.js'
+
+/** What a worker thread knows of a route (sent once, as workerData). */
+export interface WorkerRoute {
+  topic: string
+  handlerUrl: string
+  payload: PayloadOption
+  manualOffsets: boolean
+}
+
+/** The message a handler receives. */
+export interface HandlerMessage {
+  topic: string
+  partition: number
+  offset: number
+  key: Buffer | null
+  value: Buffer | null
+  headers: ReadonlyArray<Record<string, Buffer>>
+  timestamp: number
+  virtualPartition: number
+  attempt: number
+  /** `value` decoded by the route's payload codec (`raw`: the value itself). */
+  payload: unknown
+}
+
+const NO_HEADERS: ReadonlyArray<Record<string, Buffer>> = Object.freeze([])
+
+function toHeaders(hdrs: WireHeader[] | undefined): ReadonlyArray<Record<string, Buffer>> {
+  if (!hdrs || hdrs.length === 0) return NO_HEADERS
+  return hdrs.map((h) => ({ [h.key]: Buffer.from(h.value.buffer, h.value.byteOffset, h.value.byteLength) }))
+}
+
+function asBuffer(bytes: Uint8Array | null | undefined): Buffer | null {
+  if (bytes === null || bytes === undefined) return null
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+/**
+ * Runs job slices inside a worker thread: each slice's messages one after another, in
+ * offset order, the slices of one task concurrently. Reports how far each slice got.
+ */
+export class SliceRunner {
+  readonly #routes: WorkerRoute[]
+  readonly #decoders: Array<PayloadDecoder | undefined> = []
+
+  constructor(routes: WorkerRoute[]) {
+    this.#routes = routes
+  }
+
+  async runTask(bytes: Uint8Array): Promise<Uint8Array> {
+    const task = decodeTask(bytes)
+    const acks = await Promise.all(task.slices.map((slice) => this.#runSlice(slice)))
+    return encodeTaskAck({ acks })
+  }
+
+  /** Loads a route's handler and payload codec; throws what a slice would fail with. */
+  async probe(routeIndex: number): Promise<void> {
+    const route = this.#route(routeIndex)
+    await loadHandler(route.handlerUrl)
+    this.#decoder(routeIndex)
+  }
+
+  #route(index: number): WorkerRoute {
+    const route = this.#routes[index]
+    if (!route) throw new RangeError(`no route ${index}`)
+    return route
+  }
+
+  #decoder(index: number): PayloadDecoder {
+    let decoder = this.#decoders[index]
+    if (!decoder) {
+      decoder = createPayloadDecoder(this.#route(index).payload, `topics[${index}].payload`)
+      this.#decoders[index] = decoder
+    }
+    return decoder
+  }
+
+  async #runSlice(slice: WireSlice): Promise<WireSliceAck> {
+    const started = performance.now()
+    const route = this.#route(slice.route)
+    let handled = 0
+    let marked = 0
+    let handler: Handler
+    let decode: PayloadDecoder
+    try {
+      handler = await loadHandler(route.handlerUrl)
+      decode = this.#decoder(slice.route)
+    } catch (error) {
+      return failure(slice.id, 0, 0, error, started)
+    }
+    const manual = route.manualOffsets
+    const messages = slice.messages
+    for (let i = 0; i < messages.length; i++) {
+      const wire = messages[i] as WireMessage
+      const attempt = i === 0 ? slice.attempt : 1
+      let markedHere = false
+      const ctx: HandlerContext = {
+        topic: slice.topic,
+        partition: slice.partition,
+        virtualPartition: slice.lane,
+        attempt,
+        markAsConsumed() {
+          markedHere = true
+        },
+      }
+      try {
+        const value = asBuffer(wire.value)
+        const message: HandlerMessage = {
+          topic: slice.topic,
+          partition: slice.partition,
+          offset: wire.offset,
+          key: asBuffer(wire.key),
+          value,
+          headers: toHeaders(wire.hdrs),
+          timestamp: wire.timestamp ?? 0,
+          virtualPartition: slice.lane,
+          attempt,
+          payload: decode(value),
+        }
+        await handler(message, ctx)
+      } catch (error) {
+        if (markedHere) marked = i + 1
+        return failure(slice.id, handled, marked, error, started)
+      }
+      handled = i + 1
+      if (!manual || markedHere) marked = handled
+    }
+    return { id: slice.id, handled, marked, failed: false, errorMessage: '', errorCode: '', errorStack: '', durationMs: performance.now() - started }
+  }
+}
+
+function failure(id: number, handled: number, marked: number, error: unknown, started: number): WireSliceAck {
+  const { message, code, stack } = describeError(error)
+  return { id, handled, marked, failed: true, errorMessage: message, errorCode: code, errorStack: stack, durationMs: performance.now() - started }
+}
