@@ -9,7 +9,8 @@ import { performance } from 'node:perf_hooks'
 import { createProducer, type KvpProducer } from '../src/kafka/produce.js'
 import { LATENCY_CHANNEL } from './handlers/latency-channel.js'
 import { handlerUrl } from './lib/handlers.js'
-import { pollHandled, startKvp, type BenchEngine } from './lib/kvp-engine.js'
+import { startEngine, type Engine } from '../src/index.js'
+import { pollHandled } from './lib/kvp-engine.js'
 import { percentiles } from './lib/percentiles.js'
 import type { LatencyResult } from './lib/results.js'
 import { freshNames, KEYS, prefillTopic, VALUE_BYTES } from './lib/topic-fill.js'
@@ -40,11 +41,11 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
   const result: LatencyResult = {
     kvp, targetRate: Math.round(rate), producedRate: 0, durationMs, warmupMs, produced: 0, handled: 0, latencyMs: null, error: null,
   }
-  let engine: BenchEngine | undefined
+  let engine: Engine | undefined
   let producer: KvpProducer | undefined
   try {
     await prefillTopic(bootstrapServers, topic, PRIMER)
-    engine = await startKvp({
+    engine = await startEngine({
       brokers: bootstrapServers,
       groupId,
       topics: [{ topic, handler: handlerUrl('latency-io'), virtualPartitions: { maxPartitions: kvp.maxPartitions, distribution: 'consistent' } }],
@@ -99,7 +100,7 @@ async function stream(producer: KvpProducer, topic: string, rate: number, durati
   }
 }
 
-async function waitForHandled(engine: BenchEngine, count: number, timeoutMs: number): Promise<void> {
+async function waitForHandled(engine: Engine, count: number, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs
   await pollHandled(engine, (handled) => {
     if (handled >= count) return true

@@ -3,7 +3,8 @@
  * distribution) and handled on `threads` worker threads.
  */
 import { handlerUrl } from '../lib/handlers.js'
-import { pollHandled, startKvp } from '../lib/kvp-engine.js'
+import { startEngine } from '../../src/index.js'
+import { pollHandled } from '../lib/kvp-engine.js'
 import { ThroughputMeter, type Measurement } from '../lib/meter.js'
 import type { System } from './system.js'
 
@@ -21,7 +22,7 @@ export function kvpSetup(maxPartitions: number, threads: number): KvpSetup {
 export function kvpSystem(setup: KvpSetup): System {
   return async (run): Promise<Measurement> => {
     const meter = new ThroughputMeter({ target: run.count, timeBoxMs: run.timeBoxMs, onProgress: run.onProgress })
-    const engine = await startKvp({
+    const engine = await startEngine({
       brokers: run.bootstrapServers,
       groupId: run.groupId,
       topics: [{

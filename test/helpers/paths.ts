@@ -1,0 +1,12 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** Compiled test fixtures (the tests run from dist/test). */
+export const recordingHandler = fileURLToPath(new URL('../fixtures/recording-handler.js', import.meta.url))
+export const kvpBin = fileURLToPath(new URL('../../../bin/kvp.js', import.meta.url))
+
+export function tempFile(name: string): string {
+  return join(mkdtempSync(join(tmpdir(), 'kvp-test-')), name)
+}

@@ -1,0 +1,54 @@
+import { strict as assert } from 'node:assert'
+import { after, before, test } from 'node:test'
+import { startMockCluster } from '../../src/index.js'
+import type { MockCluster } from '../../src/index.js'
+import { produceMessages } from '../../src/kafka/produce.js'
+import { allMessages, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
+import { recordingHandler, tempFile } from '../helpers/paths.js'
+import { ensureDead, startKvp } from '../helpers/process.js'
+import type { KvpProcess } from '../helpers/process.js'
+import { countLines, coverage, readRecords } from '../helpers/records.js'
+
+let cluster: MockCluster
+const processes: KvpProcess[] = []
+before(async () => {
+  cluster = await startMockCluster()
+})
+after(async () => {
+  for (const proc of processes) await ensureDead(proc)
+  await cluster.stop()
+})
+
+test('a kvp run process killed with SIGKILL mid-stream and restarted loses nothing', async () => {
+  const topic = uniqueName('crash')
+  const groupId = uniqueName('group')
+  const record = tempFile('handled.tsv')
+  const count = 12_000
+  await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic, count, keys: 1000, size: 40 })
+  const args = ['run', '--brokers', cluster.bootstrapServers, '--group', groupId, '--topic', topic, '--handler', recordingHandler,
+    '--max-partitions', '32', '--threads', '2', '-X', 'session.timeout.ms=6000', '-X', 'auto.commit.interval.ms=200', '--stats-interval-ms', '0']
+  const env = { KVP_TEST_RECORD: record, KVP_TEST_DELAY_MS: '2' }
+
+  const first = await startKvp(args, env)
+  processes.push(first)
+  await waitFor('a third of the messages handled', () => countLines(record) >= count / 3, 60_000)
+  first.child.kill('SIGKILL')
+  assert.equal(await first.exited, 'SIGKILL')
+  const handledBeforeKill = countLines(record)
+  assert.ok(handledBeforeKill < count, 'killed mid-stream')
+
+  const ends = await endOffsets(cluster.bootstrapServers, topic)
+  const expected = allMessages(ends)
+  // The restarted member waits for the dead one's session to time out before it gets the partitions.
+  const second = await startKvp(args, env)
+  processes.push(second)
+  await waitFor('every message handled at least once', () => coverage(readRecords(record), expected).missing.length === 0, 90_000, 250)
+  second.child.kill('SIGTERM')
+  assert.equal(await second.exited, 0, `clean stop on SIGTERM:\n${second.output()}`)
+
+  const records = readRecords(record)
+  const { missing, duplicates } = coverage(records, expected)
+  assert.deepEqual(missing, [], 'nothing lost')
+  // Duplicates are bounded by what was in flight or not yet committed when the process died.
+  assert.ok(duplicates.length < count / 2, `duplicates bounded (${duplicates.length})`)
+})
