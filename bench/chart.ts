@@ -49,7 +49,7 @@ function chartSpec(points: Point[]): Spec {
       { orient: 'bottom', scale: 'x', title: 'kvp maxPartitions (lanes per Kafka partition)', format: 'd' },
       { orient: 'left', scale: 'y', title: 'messages / second (log)', format: '~s', grid: true },
     ],
-    legends: [{ fill: 'color', stroke: 'color', title: 'system', orient: 'bottom-right', symbolType: 'stroke' }],
+    legends: [{ fill: 'color', stroke: 'color', title: 'system', orient: 'bottom-right', symbolType: 'stroke', labelLimit: 300 }],
     marks: [{
       type: 'group',
       from: { facet: { name: 'series', data: 'points', groupby: 'system' } },

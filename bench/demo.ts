@@ -10,7 +10,7 @@ import { startMockCluster } from '../src/kafka/mock-cluster.js'
 import { formatRate } from './lib/format.js'
 import { handlerUrl } from './lib/handlers.js'
 import { startEngine } from '../src/index.js'
-import { pollHandled } from './lib/kvp-engine.js'
+import { pollHandled } from './lib/poll-handled.js'
 import { ThroughputMeter, type Measurement } from './lib/meter.js'
 import { produceOrders } from './lib/orders.js'
 

@@ -10,7 +10,8 @@ import { createProducer, type KvpProducer } from '../src/kafka/produce.js'
 import { LATENCY_CHANNEL } from './handlers/latency-channel.js'
 import { handlerUrl } from './lib/handlers.js'
 import { startEngine, type Engine } from '../src/index.js'
-import { pollHandled } from './lib/kvp-engine.js'
+import { pollHandled } from './lib/poll-handled.js'
+import { packageRoot } from './lib/paths.js'
 import { percentiles } from './lib/percentiles.js'
 import type { LatencyResult } from './lib/results.js'
 import { freshNames, KEYS, prefillTopic, VALUE_BYTES } from './lib/topic-fill.js'
@@ -70,7 +71,7 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
     }
     result.latencyMs = percentiles(measured)
   } catch (err) {
-    result.error = err instanceof Error ? err.message : String(err)
+    result.error = (err instanceof Error ? err.message : String(err)).replaceAll(packageRoot, '.')
   } finally {
     channel.close()
     await producer?.close()

@@ -51,7 +51,7 @@ const extracted: VirtualKey[] = new Array<VirtualKey>(BATCH)
 const slices: WireSlice[] = []
 for (let start = 0; start < BATCH; start += SLICE) {
   slices.push({
-    id: start, route: 0, topic: 'orders', partition: 0, lane: (start / SLICE) % LANES, attempt: 1,
+    id: start, route: 0, topic: 'orders', partition: 0, lane: (start / SLICE) % LANES, attempt: 1, slot: 0,
     messages: messages.slice(start, start + SLICE).map((m) => ({ offset: m.offset, key: m.key as Buffer, value: m.value ?? null, timestamp: m.timestamp })),
   })
 }
@@ -80,7 +80,7 @@ const cases: Array<{ name: string; note: string; timed: TimedCase }> = [
   },
   {
     name: 'partitioner: json path',
-    note: `JSON.parse of an ${VALUE_BYTES}-byte value, then one field`,
+    note: `JSON.parse of a ${messages[0]?.value?.length ?? 0}-byte value, then one field`,
     timed: batchCase(() => {
       for (let i = 0; i < BATCH; i++) extracted[i] = byJson(messages[i] as RawMessage)
       return extracted.length

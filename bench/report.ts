@@ -60,7 +60,8 @@ export function renderReport(results: BenchResults): string {
     'in one process run against the embedded Kafka cluster so that every ratio compares like with like.',
     '',
   )
-  out.push(`Run: **${results.mode}** (\`npm run bench${results.mode === 'quick' ? ' -- --quick' : ''}\`), ${results.startedAt}.`, '')
+  const took = Math.round((Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 1000)
+  out.push(`Run: **${results.mode}** (\`npm run bench${results.mode === 'quick' ? ' -- --quick' : ''}\`), ${results.startedAt}, ${took} s.`, '')
 
   out.push('## Machine', '')
   out.push(markdownTable(['', ''], [
@@ -85,7 +86,7 @@ export function renderReport(results: BenchResults): string {
     `  Slow systems stop after a **${settings.timeBoxMs / 1000} s time box** and count what they handled.`,
     `  kvp's handled count is read from \`engine.stats()\` every ${settings.kvpStatsEveryMs} ms.`,
     '- Systems, all doing the same work per message (bench/handlers/work.ts):',
-    '  - **raw**: node-rdkafka `consume(1000)` in a loop, no handler: the ceiling for one consumer thread.',
+    '  - **raw**: node-rdkafka `consume(1000)` in a loop, no handler: the ceiling for kvp, which consumes through node-rdkafka.',
     '  - **one-at-a-time**: node-rdkafka, each message awaited before the next: Kafka\'s default scaling (one partition, one in flight).',
     '  - **kafkajs**: KafkaJS `eachMessage`, its default of one message at a time per partition.',
     `  - **kvp**: the partition split into \`maxPartitions\` lanes (consistent distribution) on ${settings.threads} worker threads,`,
@@ -157,10 +158,11 @@ export function renderReport(results: BenchResults): string {
     '',
     '## Reading the numbers',
     '',
-    '- Everything shares one machine: the embedded cluster, the producer, the consumer\'s main thread and',
-    '  kvp\'s workers. On a 2-core machine the `cpu` scenario has fewer cores for workers than it has threads;',
-    '  `cpu` gains need cores the main thread does not use.',
+    '- Everything shares one machine: the embedded cluster, librdkafka\'s threads, the consumer\'s main thread',
+    '  and kvp\'s workers. `cpu` gains come from cores the main thread does not use: with as many cores as',
+    '  worker threads, the workers share them with the main thread and the cluster, and 2× is out of reach.',
     '- Ratios within one run are the meaningful output; absolute numbers move with the machine and its load.',
+    '- Fast runs (raw, noop) handle the whole prefill in well under a second, so they are the noisiest.',
     '',
   )
   return out.join('\n')

@@ -13,7 +13,7 @@ import { CPU_ROUNDS, cpuWork, type Scenario } from './handlers/work.js'
 import { measureLatency } from './latency.js'
 import { parseBenchArgs } from './lib/cli-args.js'
 import { formatMs, formatPass, formatPercent, formatRate, formatRatio } from './lib/format.js'
-import { STATS_EVERY_MS } from './lib/kvp-engine.js'
+import { STATS_EVERY_MS } from './lib/poll-handled.js'
 import { machineInfo } from './lib/machine.js'
 import { latestResultsFile, packageRoot, resultsDir } from './lib/paths.js'
 import { planRuns, sizing, type PlannedRun } from './lib/plan.js'
@@ -95,6 +95,7 @@ async function runOne(planned: PlannedRun, bootstrapServers: string, bar: BenchP
     scenario: planned.scenario, system: planned.system, kvp: planned.kvp, prefilled: planned.count, timeBoxMs: planned.timeBoxMs, measurement: null, error: null,
   }
   const { topic, groupId } = freshNames(`${planned.scenario}-${planned.system}`)
+  const began = performance.now()
   try {
     bar.startRun(`${label}: prefill`, planned.count, 'msg')
     await prefillTopic(bootstrapServers, topic, planned.count)
@@ -104,9 +105,10 @@ async function runOne(planned: PlannedRun, bootstrapServers: string, bar: BenchP
       onProgress: (handled) => bar.update(handled),
     })
   } catch (err) {
-    result.error = err instanceof Error ? err.message : String(err)
+    result.error = describeError(err)
   }
-  bar.finishRun(result.error === null ? `${label}: ${formatRate(rateOf(result))} msg/s` : `${label}: error: ${result.error}`)
+  const took = `${((performance.now() - began) / 1000).toFixed(1)} s with prefill, join and stop`
+  bar.finishRun(result.error === null ? `${label}: ${formatRate(rateOf(result))} msg/s (${took})` : `${label}: error: ${result.error}`)
   return result
 }
 
@@ -142,6 +144,12 @@ async function runLatency(bootstrapServers: string, bar: BenchProgress): Promise
   return measured
 }
 
+/** An error for the results: its message, without this checkout's location. */
+function describeError(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err)
+  return message.replaceAll(packageRoot, '.')
+}
+
 /** Microseconds the `cpu` work takes per message here (best of 5 rounds of 200). */
 function measureCpuWork(): number {
   const value = Buffer.from('{"id":12345,"key":"key-345","pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}')
@@ -166,11 +174,11 @@ async function previousMicro(): Promise<MicroResults | null> {
 
 function printResults(all: BenchResults): void {
   for (const scenario of args.scenarios as Scenario[]) {
-    const table = new Table({ head: THROUGHPUT_HEADER, style: { head: [] } })
+    const table = new Table({ head: THROUGHPUT_HEADER, style: { head: [], border: [] } })
     table.push(...throughputRows(all, scenario))
     console.log(`\n${SCENARIO_TITLES[scenario]}\n${table.toString()}`)
   }
-  const targets = new Table({ head: ['scenario', 'target', 'measured', 'result'], style: { head: [] } })
+  const targets = new Table({ head: ['scenario', 'target', 'measured', 'result'], style: { head: [], border: [] } })
   for (const target of all.targets) {
     targets.push([target.scenario, target.description, target.threshold < 1 ? formatPercent(target.ratio) : formatRatio(target.ratio), formatPass(target.pass)])
   }

@@ -7,6 +7,7 @@ import { channels } from './diagnostics.js'
 import { Dispatcher } from './dispatch/dispatcher.js'
 import { PartitionState } from './dispatch/partition-state.js'
 import { WorkerPool } from './dispatch/pool.js'
+import { SliceProgress } from './dispatch/slice-progress.js'
 import { ConfigError, ErrorCodes, KvpError, describeError } from './errors.js'
 import { Backpressure } from './kafka/backpressure.js'
 import { Committer } from './kafka/committer.js'
@@ -15,8 +16,6 @@ import { DeadLetterWriter } from './kafka/dead-letter.js'
 import { startMockCluster } from './kafka/mock-cluster.js'
 import type { MockCluster } from './kafka/mock-cluster.js'
 import { Poller } from './kafka/poller.js'
-import { createProducer } from './kafka/produce.js'
-import type { KvpProducer } from './kafka/produce.js'
 import { RebalanceHandler } from './kafka/rebalance.js'
 import { createDistributor } from './partitioning/distributor.js'
 import type { Distributor } from './partitioning/distributor.js'
@@ -34,6 +33,9 @@ export interface Engine {
   /** Resolves when the engine has stopped (by `stop()` or a fatal error). */
   readonly stopped: Promise<void>
 }
+
+/** Slices in flight at most (each needs a shared progress counter): 256 KiB of counters. */
+const PROGRESS_SLOTS = 65_536
 
 interface RouteRuntime {
   route: ResolvedRoute
@@ -74,12 +76,12 @@ class KvpEngine implements Engine {
   readonly #rebalance: RebalanceHandler
   readonly #poller: Poller
   readonly #states = new Map<string, Array<PartitionState | undefined>>()
-  #producer: Promise<KvpProducer> | undefined
+  readonly #deadLetters: DeadLetterWriter
   #stopping: Promise<void> | undefined
   #resolveStopped!: () => void
   #finalStats: EngineStats | undefined
 
-  constructor(options: ResolvedOptions, routes: Map<string, RouteRuntime>, bootstrapServers: string, mock: MockCluster | undefined, pool: WorkerPool) {
+  constructor(options: ResolvedOptions, routes: Map<string, RouteRuntime>, bootstrapServers: string, mock: MockCluster | undefined, pool: WorkerPool, progress: SliceProgress) {
     this.#options = options
     this.#routes = routes
     this.bootstrapServers = bootstrapServers
@@ -100,8 +102,9 @@ class KvpEngine implements Engine {
     this.#rebalance.attach(this.#consumer)
     this.#committer = new Committer(this.#consumer)
     this.#backpressure = new Backpressure(this.#consumer, options)
-    const deadLetters = new DeadLetterWriter(() => this.#deadLetterProducer())
-    this.#dispatcher = new Dispatcher(options, pool, {
+    const deadLetters = new DeadLetterWriter(bootstrapServers)
+    this.#deadLetters = deadLetters
+    this.#dispatcher = new Dispatcher(options, pool, progress, {
       watermarkMoved: (state) => this.#committer.watermarkMoved(state),
       inFlightChanged: (state) => {
         if (state) this.#backpressure.afterFetch(state, this.#dispatcher.bytes, () => this.#allStates())
@@ -199,15 +202,6 @@ class KvpEngine implements Engine {
     if (channels.kafkaError.hasSubscribers) channels.kafkaError.publish({ error })
   }
 
-  #deadLetterProducer(): Promise<KvpProducer> {
-    this.#producer ??= createProducer(this.bootstrapServers, { 'client.id': 'kvp-dead-letter', 'linger.ms': 1 })
-    const producer = this.#producer
-    producer.catch(() => {
-      if (this.#producer === producer) this.#producer = undefined
-    })
-    return producer
-  }
-
   stats(): EngineStats {
     if (this.#finalStats) return this.#finalStats
     const partitions: PartitionStats[] = []
@@ -262,13 +256,7 @@ class KvpEngine implements Engine {
     for (const state of states) state.drop()
     await disconnect(this.#consumer)
     await this.#pool.close()
-    if (this.#producer) {
-      try {
-        await (await this.#producer).close()
-      } catch {
-        // A producer that never connected has nothing to close.
-      }
-    }
+    await this.#deadLetters.close()
     await this.#mock?.stop()
     if (channels.lifecycle.hasSubscribers) channels.lifecycle.publish({ state: 'stopped', drained })
     this.#resolveStopped()
@@ -299,10 +287,12 @@ export async function startEngine(input: EngineOptions): Promise<Engine> {
   const routes = new Map<string, RouteRuntime>()
   for (const route of options.routes) routes.set(route.topic, routeRuntime(route))
 
+  const progress = new SliceProgress(PROGRESS_SLOTS)
   const pool = new WorkerPool({
+    progress: progress.buffer,
     threads: options.threads,
     concurrencyPerThread: options.concurrencyPerThread,
-    routes: options.routes.map((route) => ({ topic: route.topic, handlerUrl: route.handlerUrl, payload: route.payload, manualOffsets: route.manualOffsets })),
+    routes: options.routes.map((route) => ({ topic: route.topic, handlerUrl: route.handlerUrl, payload: route.payload, manualOffsets: route.manualOffsets, handlerTimeoutMs: route.handlerTimeoutMs })),
   })
   let mock: MockCluster | undefined
   try {
@@ -319,7 +309,7 @@ export async function startEngine(input: EngineOptions): Promise<Engine> {
       mock = await startMockCluster({ brokers: options.mockBrokers })
       bootstrapServers = mock.bootstrapServers
     }
-    const engine = new KvpEngine(options, routes, bootstrapServers, mock, pool)
+    const engine = new KvpEngine(options, routes, bootstrapServers, mock, pool, progress)
     await engine.start()
     return engine
   } catch (error) {

@@ -8,9 +8,12 @@ import type { WorkerRoute } from '../src/worker/slice-runner.js'
 
 export interface SliceWorkerData {
   routes: WorkerRoute[]
+  /** Shared per-slice progress counters (see src/dispatch/slice-progress.ts). */
+  progress: SharedArrayBuffer
 }
 
-const runner = new SliceRunner((workerData as SliceWorkerData).routes)
+const data = workerData as SliceWorkerData
+const runner = new SliceRunner(data.routes, data.progress)
 
 /** Command `run` (the default): a protobuf Task in, a protobuf TaskAck out. */
 export default async function run(task: Uint8Array): Promise<unknown> {

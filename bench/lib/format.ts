@@ -11,7 +11,8 @@ export function formatRatio(value: number | null): string {
 }
 
 export function formatPercent(value: number | null): string {
-  return value === null ? '—' : `${Math.round(value * 100)}%`
+  if (value === null) return '—'
+  return value < 0.1 ? `${(value * 100).toFixed(1)}%` : `${Math.round(value * 100)}%`
 }
 
 export function formatMs(value: number | null | undefined): string {

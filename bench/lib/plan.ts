@@ -19,7 +19,7 @@ export interface PlanOptions {
 }
 
 export const FULL = { count: MAX_PREFILL, timeBoxMs: 5_000, maxPartitions: [1, 4, 16, 64, 256] } as const
-export const QUICK = { count: 10_000, timeBoxMs: 2_000, maxPartitions: [1, 16, 256] } as const
+export const QUICK = { count: MAX_PREFILL, timeBoxMs: 2_000, maxPartitions: [1, 16, 256] } as const
 
 export function sizing(quick: boolean): typeof FULL | typeof QUICK {
   return quick ? QUICK : FULL

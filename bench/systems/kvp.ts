@@ -4,7 +4,7 @@
  */
 import { handlerUrl } from '../lib/handlers.js'
 import { startEngine } from '../../src/index.js'
-import { pollHandled } from '../lib/kvp-engine.js'
+import { pollHandled } from '../lib/poll-handled.js'
 import { ThroughputMeter, type Measurement } from '../lib/meter.js'
 import type { System } from './system.js'
 

@@ -22,6 +22,7 @@ export interface WireSlice {
   lane: number
   attempt: number
   messages: WireMessage[]
+  slot: number
 }
 
 export interface WireTask {

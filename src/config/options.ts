@@ -44,6 +44,8 @@ export interface RetryOptions {
 
 export interface DeadLetterOptions {
   topic: string
+  /** librdkafka settings for the dead-letter producer (e.g. `acks`, `compression.type`). */
+  kafka?: Record<string, string | number | boolean>
 }
 
 export type PayloadOption = 'raw' | 'json' | { protobuf: string; type: string }

@@ -162,7 +162,16 @@ function resolveRoute(raw: unknown, index: number): ResolvedRoute {
   let deadLetter: DeadLetterOptions | undefined
   if (route.deadLetter !== undefined) {
     if (!isObject(route.deadLetter)) throw new ConfigError(`${field}.deadLetter`, 'expected { topic: name }')
+    checkKeys(route.deadLetter, new Set(['topic', 'kafka']), `${field}.deadLetter`)
     deadLetter = { topic: nonEmptyString(route.deadLetter.topic, `${field}.deadLetter.topic`) }
+    const kafka: unknown = route.deadLetter.kafka
+    if (kafka !== undefined) {
+      if (!isObject(kafka)) throw new ConfigError(`${field}.deadLetter.kafka`, 'expected an object of librdkafka producer settings')
+      for (const [key, value] of Object.entries(kafka)) {
+        if (!['string', 'number', 'boolean'].includes(typeof value)) throw new ConfigError(`${field}.deadLetter.kafka.${key}`, `expected a string, number or boolean, got ${typeof value}`)
+      }
+      deadLetter.kafka = kafka as Record<string, string | number | boolean>
+    }
     if (deadLetter.topic === topic) throw new ConfigError(`${field}.deadLetter.topic`, 'must differ from the topic it serves')
   }
 

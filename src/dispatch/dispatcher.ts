@@ -8,6 +8,7 @@ import type { Lane } from './lane.js'
 import type { PartitionState } from './partition-state.js'
 import type { WorkerPool } from './pool.js'
 import { backoffDelay, failureOutcome } from './retry-policy.js'
+import type { SliceProgress } from './slice-progress.js'
 
 /** What the dispatcher needs from the Kafka side. */
 export interface DispatcherHooks {
@@ -21,10 +22,12 @@ export interface DispatcherHooks {
 
 /** A lane's slice in a worker. The messages stay at the head of the lane until the ack. */
 interface InFlightSlice {
+  id: number
   lane: Lane
   state: PartitionState
   count: number
   attempt: number
+  slot: number
 }
 
 interface InFlightTask {
@@ -43,6 +46,7 @@ export class Dispatcher {
   readonly #options: ResolvedOptions
   readonly #pool: WorkerPool
   readonly #hooks: DispatcherHooks
+  readonly #progress: SliceProgress
   #ready: Lane[] = []
   #readyHead = 0
   #laneOwner = new WeakMap<Lane, PartitionState>()
@@ -55,9 +59,10 @@ export class Dispatcher {
   #laneMessages = 0
   bytes = 0
 
-  constructor(options: ResolvedOptions, pool: WorkerPool, hooks: DispatcherHooks) {
+  constructor(options: ResolvedOptions, pool: WorkerPool, progress: SliceProgress, hooks: DispatcherHooks) {
     this.#options = options
     this.#pool = pool
+    this.#progress = progress
     this.#hooks = hooks
   }
 
@@ -114,10 +119,17 @@ export class Dispatcher {
         lane.listed = false
         const state = this.#laneOwner.get(lane) as PartitionState
         if (!lane.ready || state.revoked || state.draining) continue
+        const slot = this.#progress.acquire()
+        if (slot < 0) {
+          // Every progress slot is in use: this lane waits for the next flush.
+          this.#readyHead--
+          lane.listed = true
+          break
+        }
         const count = Math.min(lane.size, maxSlice)
         const id = this.#nextSliceId++
         if (this.#nextSliceId > 0xffff_fff0) this.#nextSliceId = 1
-        const slice: InFlightSlice = { lane, state, count, attempt: lane.attempt }
+        const slice: InFlightSlice = { id, lane, state, count, attempt: lane.attempt, slot }
         this.#slices.set(id, slice)
         slices.push(slice)
         lane.busy = true
@@ -130,6 +142,7 @@ export class Dispatcher {
           lane: lane.index,
           attempt: lane.attempt,
           messages: toWire(lane.messages, lane.head, count),
+          slot,
         })
         if (channels.slice.hasSubscribers) {
           channels.slice.publish({ topic: state.topic, partition: state.partition, lane: lane.index, size: count, attempt: lane.attempt })
@@ -156,17 +169,37 @@ export class Dispatcher {
     const timeoutMs = taskTimeout(slices)
     if (timeoutMs !== undefined) {
       controller = new AbortController()
-      const abort = controller
-      task.timer = setTimeout(() => {
-        task.timedOut = true
-        abort.abort(new KvpError(ErrorCodes.TIMEOUT, `handler ran past handlerTimeoutMs`))
-      }, timeoutMs)
+      this.#watch(task, controller, timeoutMs)
     }
     this.#tasks++
     this.#pool.run(bytes, controller?.signal).then(
       (ack) => this.#taskDone(task, ids, ack),
       (error: unknown) => this.#taskFailed(task, ids, error),
     )
+  }
+
+  /**
+   * The hard deadline for tasks of routes with handlerTimeoutMs. The worker fails an
+   * overdue async call itself; a call that blocks its thread (CPU-bound code cannot be
+   * interrupted) stops the shared progress counters. When a slice has made no progress for
+   * a whole timeout plus a grace, the task is aborted and the pool replaces the thread.
+   */
+  #watch(task: InFlightTask, controller: AbortController, timeoutMs: number): void {
+    const seen = task.slices.map((slice) => this.#progress.handled(slice.slot))
+    task.timer = setTimeout(() => {
+      let stuck = false
+      task.slices.forEach((slice, i) => {
+        if (!this.#slices.has(slice.id)) return
+        const now = this.#progress.handled(slice.slot)
+        if (now < slice.count && now === seen[i]) stuck = true
+      })
+      if (stuck) {
+        task.timedOut = true
+        controller.abort(new KvpError(ErrorCodes.TIMEOUT, 'handler ran past handlerTimeoutMs'))
+      } else {
+        this.#watch(task, controller, timeoutMs)
+      }
+    }, timeoutMs + HARD_DEADLINE_GRACE_MS)
   }
 
   #taskDone(task: InFlightTask, ids: number[], ackBytes: Uint8Array): void {
@@ -192,7 +225,11 @@ export class Dispatcher {
       ? `handler ran past handlerTimeoutMs; its worker thread was replaced`
       : `worker thread failed while running the slice: ${message}`
     for (const id of ids) {
-      this.#sliceDone({ id, handled: 0, marked: 0, failed: true, errorMessage: text, errorCode: code, errorStack: stack, durationMs: 0 })
+      // The shared progress counters say how far the slice got before its thread died.
+      const slice = this.#slices.get(id)
+      const handled = slice ? this.#progress.handled(slice.slot) : 0
+      const marked = slice && !slice.state.route.manualOffsets ? handled : 0
+      this.#sliceDone({ id, handled, marked, failed: true, errorMessage: text, errorCode: code, errorStack: stack, durationMs: 0 })
     }
     this.#afterAcks()
   }
@@ -201,6 +238,7 @@ export class Dispatcher {
     const slice = this.#slices.get(ack.id)
     if (!slice) return
     this.#slices.delete(ack.id)
+    this.#progress.release(slice.slot)
     const { lane, state } = slice
     lane.busy = false
     if (state.revoked) {
@@ -364,14 +402,15 @@ export class Dispatcher {
   }
 }
 
-/** Deadline for a task: each message of its longest slice gets its route's handlerTimeoutMs. */
+/** Grace beyond the worker's own per-call timeout before the thread is presumed stuck. */
+const HARD_DEADLINE_GRACE_MS = 1000
+
+/** The longest handlerTimeoutMs among a task's slices, or undefined when none has one. */
 function taskTimeout(slices: InFlightSlice[]): number | undefined {
   let timeout: number | undefined
   for (const slice of slices) {
     const perMessage = slice.state.route.handlerTimeoutMs
-    if (perMessage === undefined) continue
-    const total = perMessage * slice.count
-    timeout = timeout === undefined ? total : Math.max(timeout, total)
+    if (perMessage !== undefined) timeout = timeout === undefined ? perMessage : Math.max(timeout, perMessage)
   }
   return timeout
 }

@@ -8,6 +8,7 @@ export interface PoolOptions {
   threads: number
   concurrencyPerThread: number
   routes: WorkerRoute[]
+  progress: SharedArrayBuffer
 }
 
 /** The Piscina pool that runs job slices. Tasks go in and acks come out as moved buffers. */
@@ -20,7 +21,7 @@ export class WorkerPool {
   constructor(options: PoolOptions) {
     this.threads = options.threads
     this.capacity = options.threads * options.concurrencyPerThread
-    const workerData: SliceWorkerData = { routes: options.routes }
+    const workerData: SliceWorkerData = { routes: options.routes, progress: options.progress }
     this.#pool = new Piscina({
       filename: WORKER_URL,
       minThreads: options.threads,

@@ -6,6 +6,8 @@ export interface HandlerContext {
   readonly partition: number
   readonly virtualPartition: number
   readonly attempt: number
+  /** With handlerTimeoutMs: aborted when the call runs past it. Pass it on to fetch() and the like. */
+  readonly signal: AbortSignal | undefined
   /** Manual offsets: marks this message and every earlier message of its lane as done. */
   markAsConsumed(): void
 }

@@ -4,7 +4,8 @@ import type { WireHeader, WireMessage, WireSlice, WireSliceAck } from '../codec/
 import { createPayloadDecoder } from '../codec/payload-codec.js'
 import type { PayloadDecoder } from '../codec/payload-codec.js'
 import type { PayloadOption } from '../config/options.js'
-import { describeError } from '../errors.js'
+import { ErrorCodes, KvpError, describeError } from '../errors.js'
+import { progressReporter } from '../dispatch/slice-progress.js'
 import { loadHandler } from './handler-loader.js'
 import type { Handler, HandlerContext } from './handler-loader.js'
 
@@ -14,6 +15,7 @@ export interface WorkerRoute {
   handlerUrl: string
   payload: PayloadOption
   manualOffsets: boolean
+  handlerTimeoutMs?: number | undefined
 }
 
 /** The message a handler receives. */
@@ -50,9 +52,11 @@ function asBuffer(bytes: Uint8Array | null | undefined): Buffer | null {
 export class SliceRunner {
   readonly #routes: WorkerRoute[]
   readonly #decoders: Array<PayloadDecoder | undefined> = []
+  readonly #report: (slot: number, handled: number) => void
 
-  constructor(routes: WorkerRoute[]) {
+  constructor(routes: WorkerRoute[], progress?: SharedArrayBuffer) {
     this.#routes = routes
+    this.#report = progressReporter(progress)
   }
 
   async runTask(bytes: Uint8Array): Promise<Uint8Array> {
@@ -97,12 +101,15 @@ export class SliceRunner {
       return failure(slice.id, 0, 0, error, started)
     }
     const manual = route.manualOffsets
+    const timeoutMs = route.handlerTimeoutMs
     const messages = slice.messages
     for (let i = 0; i < messages.length; i++) {
       const wire = messages[i] as WireMessage
       const attempt = i === 0 ? slice.attempt : 1
       let markedHere = false
+      const controller = timeoutMs === undefined ? undefined : new AbortController()
       const ctx: HandlerContext = {
+        signal: controller?.signal,
         topic: slice.topic,
         partition: slice.partition,
         virtualPartition: slice.lane,
@@ -125,12 +132,14 @@ export class SliceRunner {
           attempt,
           payload: decode(value),
         }
-        await handler(message, ctx)
+        if (controller === undefined) await handler(message, ctx)
+        else await withTimeout(handler(message, ctx), timeoutMs as number, controller, wire.offset)
       } catch (error) {
         if (markedHere) marked = i + 1
         return failure(slice.id, handled, marked, error, started)
       }
       handled = i + 1
+      this.#report(slice.slot, handled)
       if (!manual || markedHere) marked = handled
     }
     return { id: slice.id, handled, marked, failed: false, errorMessage: '', errorCode: '', errorStack: '', durationMs: performance.now() - started }
@@ -140,4 +149,25 @@ export class SliceRunner {
 function failure(id: number, handled: number, marked: number, error: unknown, started: number): WireSliceAck {
   const { message, code, stack } = describeError(error)
   return { id, handled, marked, failed: true, errorMessage: message, errorCode: code, errorStack: stack, durationMs: performance.now() - started }
+}
+
+/**
+ * Fails a handler call that runs past its time with KVP_TIMEOUT and aborts `ctx.signal`.
+ * An async handler that ignores the signal is abandoned (it cannot be cancelled); one that
+ * blocks the thread is caught by the main thread's deadline, which replaces the thread.
+ */
+async function withTimeout(call: unknown, timeoutMs: number, controller: AbortController, offset: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new KvpError(ErrorCodes.TIMEOUT, `handler ran past handlerTimeoutMs (${timeoutMs} ms) on offset ${offset}`)
+      controller.abort(error)
+      reject(error)
+    }, timeoutMs)
+  })
+  try {
+    await Promise.race([call, expired])
+  } finally {
+    clearTimeout(timer)
+  }
 }

@@ -10,6 +10,8 @@ export interface HandledRecord {
   attempt: number
   start: number
   end: number
+  /** KVP_TEST_TAG of the process that handled it ('' when unset). */
+  tag: string
 }
 
 export function readRecords(file: string): HandledRecord[] {
@@ -18,7 +20,7 @@ export function readRecords(file: string): HandledRecord[] {
   const records: HandledRecord[] = []
   for (const line of text.split('\n')) {
     if (line === '') continue
-    const [topic, partition, offset, key, lane, attempt, start, end] = line.split('\t')
+    const [topic, partition, offset, key, lane, attempt, start, end, tag] = line.split('\t')
     records.push({
       topic: topic as string,
       partition: Number(partition),
@@ -28,6 +30,7 @@ export function readRecords(file: string): HandledRecord[] {
       attempt: Number(attempt),
       start: Number(start),
       end: Number(end),
+      tag: tag ?? '',
     })
   }
   return records

@@ -10,7 +10,7 @@ const noopHandler = pathToFileURL(fileURLToPath(new URL('../../fixtures/noop-han
 test('a task round-trips through the codec: offsets, null and empty keys, values, headers, timestamps', () => {
   const bytes = encodeTask({
     slices: [{
-      id: 7, route: 1, topic: 'orders', partition: 3, lane: 12, attempt: 2,
+      id: 7, route: 1, topic: 'orders', partition: 3, lane: 12, attempt: 2, slot: 4,
       messages: [
         { offset: 2 ** 40 + 5, key: Buffer.from('k1'), value: Buffer.from('{"a":1}'), timestamp: 1_700_000_000_123 },
         { offset: 2 ** 40 + 9, key: null, value: null, timestamp: 0 },
@@ -41,7 +41,7 @@ test('an ack round-trips through the codec', () => {
 })
 
 test('encoded buffers own their ArrayBuffer whole, so transferring them moves nothing else', () => {
-  const small = encodeTask({ slices: [{ id: 1, route: 0, topic: 't', partition: 0, lane: 0, attempt: 1, messages: [{ offset: 1, value: Buffer.from('x') }] }] })
+  const small = encodeTask({ slices: [{ id: 1, route: 0, topic: 't', partition: 0, lane: 0, attempt: 1, slot: 0, messages: [{ offset: 1, value: Buffer.from('x') }] }] })
   assert.equal(small.byteOffset, 0)
   assert.equal(small.byteLength, small.buffer.byteLength)
   const pooled = Buffer.from('pooled')
@@ -52,9 +52,9 @@ test('encoded buffers own their ArrayBuffer whole, so transferring them moves no
 })
 
 test('a dispatched slice is transferred, not copied: the sender\'s ArrayBuffer is detached', async (t) => {
-  const pool = new WorkerPool({ threads: 1, concurrencyPerThread: 1, routes: [{ topic: 't', handlerUrl: noopHandler, payload: 'raw', manualOffsets: false }] })
+  const pool = new WorkerPool({ progress: new SharedArrayBuffer(64), threads: 1, concurrencyPerThread: 1, routes: [{ topic: 't', handlerUrl: noopHandler, payload: 'raw', manualOffsets: false }] })
   t.after(() => pool.close())
-  const task = encodeTask({ slices: [{ id: 9, route: 0, topic: 't', partition: 0, lane: 0, attempt: 1, messages: [{ offset: 1, key: Buffer.from('k'), value: Buffer.from('v') }, { offset: 2, value: Buffer.from('w') }] }] })
+  const task = encodeTask({ slices: [{ id: 9, route: 0, topic: 't', partition: 0, lane: 0, attempt: 1, slot: 0, messages: [{ offset: 1, key: Buffer.from('k'), value: Buffer.from('v') }, { offset: 2, value: Buffer.from('w') }] }] })
   const buffer = task.buffer
   assert.ok(buffer.byteLength > 0)
   const pending = pool.run(task)

@@ -1,4 +1,4 @@
-/** Waiting on a running kvp engine's handled count. */
+/** Waiting on a running kvp engine's handled count (read from `engine.stats()`). */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Engine } from '../../src/index.js'
 
