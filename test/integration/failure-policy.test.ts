@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert'
 import { after, before, describe, test } from 'node:test'
-import Kafka from 'node-rdkafka'
 import { DeadLetterHeaders, startMockCluster } from '../../src/index.js'
 import type { Engine, MockCluster } from '../../src/index.js'
 import { startScenario, untilHandled } from '../helpers/engine-run.js'
 import { allMessages, committedOrZero, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
+import { readTopic } from '../helpers/read-topic.js'
 import { coverage, orderViolations, readRecords } from '../helpers/records.js'
 
 let cluster: MockCluster
@@ -16,34 +16,6 @@ after(async () => {
   for (const engine of engines) await engine.stop()
   await cluster.stop()
 })
-
-interface DeadLetter {
-  key: string | null
-  value: string | null
-  headers: Record<string, string>
-}
-
-/** Reads every message of a topic from the beginning (all 4 partitions), up to `count`. */
-async function readTopic(topic: string, count: number, timeoutMs = 20_000): Promise<DeadLetter[]> {
-  const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': cluster.bootstrapServers, 'group.id': uniqueName('reader'), 'enable.auto.commit': false, 'log_level': 3 }, { 'auto.offset.reset': 'earliest' })
-  await new Promise<void>((resolve, reject) => consumer.connect({}, (err) => (err ? reject(err) : resolve())))
-  consumer.assign([0, 1, 2, 3].map((partition) => ({ topic, partition, offset: 0 })))
-  const found: DeadLetter[] = []
-  const deadline = Date.now() + timeoutMs
-  try {
-    while (found.length < count && Date.now() < deadline) {
-      const batch = await new Promise<Kafka.Message[]>((resolve, reject) => consumer.consume(100, (err, messages) => (err ? reject(err) : resolve(messages))))
-      for (const message of batch) {
-        const headers: Record<string, string> = {}
-        for (const header of message.headers ?? []) for (const [name, value] of Object.entries(header)) headers[name] = value.toString()
-        found.push({ key: message.key ? message.key.toString() : null, value: message.value ? message.value.toString() : null, headers })
-      }
-    }
-  } finally {
-    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()))
-  }
-  return found
-}
 
 describe('failures and bad input', () => {
   test('a poison message goes to the dead-letter topic after N attempts with its headers, every other message is handled, and the committed offset reaches the end', async () => {
@@ -64,7 +36,7 @@ describe('failures and bad input', () => {
     assert.equal(engine.stats().totals.failures, 3)
     assert.deepEqual(await committedOrZero(cluster.bootstrapServers, groupId, topic), ends)
 
-    const [dead] = await readTopic(deadLetterTopic, 1)
+    const [dead] = await readTopic(cluster.bootstrapServers, deadLetterTopic, 1)
     assert.ok(dead, 'the poison message reached the dead-letter topic')
     assert.equal(dead.key, 'key-42', 'with its original key')
     assert.equal(dead.value?.length, 40, 'and value')
@@ -129,7 +101,7 @@ describe('failures and bad input', () => {
     const records = readRecords(record)
     assert.equal(records.find((r) => r.offset === 5)?.attempt, 2, 'retried once, then handled')
     assert.equal(records.find((r) => r.offset === 6), undefined, 'the one that always stalls was dead-lettered')
-    const [dead] = await readTopic(deadLetterTopic, 1)
+    const [dead] = await readTopic(cluster.bootstrapServers, deadLetterTopic, 1)
     assert.equal(dead?.headers[DeadLetterHeaders.errorCode], 'KVP_TIMEOUT')
   })
 
@@ -161,7 +133,7 @@ describe('failures and bad input', () => {
     await engine.stop()
     assert.equal(engine.stats().totals.deadLettered, 50)
     assert.equal(engine.stats().totals.failures, 50, 'one attempt each: decoding cannot get better')
-    const dead = await readTopic(deadLetterTopic, 50)
+    const dead = await readTopic(cluster.bootstrapServers, deadLetterTopic, 50)
     assert.equal(dead.length, 50)
     for (const message of dead) assert.equal(message.headers[DeadLetterHeaders.errorCode], 'KVP_DECODE')
     assert.equal((await committedOrZero(cluster.bootstrapServers, groupId, topic))[0], 50)
