@@ -108,13 +108,16 @@ export class Dispatcher {
     const threads = this.#pool.threads
     const maxSlice = this.#options.maxSliceMessages
     while (this.#readyHead < this.#ready.length && this.#pool.hasRoom) {
-      // Spread the backlog over the threads, within bounds: big enough to amortize a
-      // round trip, small enough that one task does not hold every lane.
-      const target = Math.min(this.#options.maxTaskMessages, Math.max(32, Math.ceil(this.#laneMessages / threads)))
+      // A task ends when its slowest slice does, so lanes are spread over every free task
+      // slot (lanes free up independently), but a task carries at least MIN_TASK_MESSAGES
+      // (several lanes' small slices) to amortize the round trip, and at most
+      // maxTaskMessages.
+      const freeSlots = this.#pool.capacity - this.#pool.inFlight
+      const lanesPerTask = Math.max(1, Math.ceil((this.#ready.length - this.#readyHead) / freeSlots))
       const slices: InFlightSlice[] = []
       const wire: WireSlice[] = []
       let total = 0
-      while (total < target && this.#readyHead < this.#ready.length) {
+      while ((slices.length < lanesPerTask || total < MIN_TASK_MESSAGES) && total < this.#options.maxTaskMessages && this.#readyHead < this.#ready.length) {
         const lane = this.#ready[this.#readyHead++] as Lane
         lane.listed = false
         const state = this.#laneOwner.get(lane) as PartitionState
@@ -404,6 +407,9 @@ export class Dispatcher {
 
 /** Grace beyond the worker's own per-call timeout before the thread is presumed stuck. */
 const HARD_DEADLINE_GRACE_MS = 1000
+
+/** Fewest messages worth a task of their own when more lanes are ready. */
+const MIN_TASK_MESSAGES = Number(process.env.KVP_MIN_TASK ?? 16)
 
 /** The longest handlerTimeoutMs among a task's slices, or undefined when none has one. */
 function taskTimeout(slices: InFlightSlice[]): number | undefined {

@@ -35,6 +35,10 @@ export function consumerConfig(
     'queued.min.messages': 20_000,
     'queued.max.messages.kbytes': 16_384,
     'fetch.wait.max.ms': 100,
+    // librdkafka backs off a partition's fetches for this long once its local queue is
+    // full (default 1 s): with a consumer that drains the queue in bursts that stalls the
+    // stream for a second at a time.
+    'fetch.queue.backoff.ms': 10,
     'socket.nagle.disable': true,
     'log_level': 3,
     ...options.kafka,

@@ -44,8 +44,14 @@ export class Poller {
         else this.#stopped?.()
         return
       }
-      if (messages.length > 0 && this.#running) this.#onBatch(messages)
-      setImmediate(this.#poll)
+      if (!this.#running) {
+        this.#stopped?.()
+        return
+      }
+      // Ask for the next batch first: librdkafka fills it on its own thread while this one
+      // is dispatched. Only one consume call is ever in flight, so batches stay in order.
+      this.#poll()
+      if (messages.length > 0) this.#onBatch(messages)
     })
   }
 

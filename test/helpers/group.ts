@@ -149,6 +149,18 @@ export function orderViolationsByRun(records: HandledRecord[], assignsByTag: Map
   return violations
 }
 
+/** A member's rebalances and revoke-time commit results, one line each, times relative to `t0`. */
+export function rebalanceTimeline(events: EngineEvent[], t0: number): string[] {
+  const lines: string[] = []
+  for (const event of events) {
+    const at = `${((event.t - t0) / 1000).toFixed(1)}s`
+    if (event.type === 'rebalance') lines.push(`${at} ${event.kind} [${event.partitions.map((p) => p.partition).join(',')}]`)
+    else if (event.type === 'commit-error' && event.reason !== 'auto') lines.push(`${at} commit on ${event.reason} failed: ${event.error}`)
+    else if (event.type === 'commit' && event.reason !== 'auto') lines.push(`${at} commit on ${event.reason}: ${event.offsets.map((o) => `${o.partition}@${o.offset}`).join(' ')}`)
+  }
+  return lines
+}
+
 export interface StreamProducer {
   /** Messages handed to the producer so far. */
   readonly produced: number

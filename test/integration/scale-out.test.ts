@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test'
 import { startMockCluster } from '../../src/index.js'
 import type { MockCluster } from '../../src/index.js'
 import { produceMessages } from '../../src/kafka/produce.js'
-import { assignTimes, eventLogEnv, orderViolationsByRun, ownedPartitions, readEvents, stopProcess, streamMessages } from '../helpers/group.js'
+import { assignTimes, eventLogEnv, orderViolationsByRun, ownedPartitions, readEvents, rebalanceTimeline, stopProcess, streamMessages } from '../helpers/group.js'
 import type { StreamProducer } from '../helpers/group.js'
 import { allMessages, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
@@ -81,6 +81,20 @@ function split(s: Scenario, members: Member[]): boolean {
   return total === PARTITIONS.length && all.size === PARTITIONS.length
 }
 
+/**
+ * Waits until the members split the partitions; on timeout fails with each member's
+ * rebalance timeline (assignments, revokes, revoke-time commits), which shows why not.
+ */
+async function waitForSplit(s: Scenario, members: Member[], timeoutMs: number, extra: () => boolean = () => true): Promise<void> {
+  const t0 = now()
+  try {
+    await waitFor('the members to split the partitions', () => split(s, members) && extra(), timeoutMs, 100)
+  } catch {
+    const timelines = members.map((m) => `  ${m.tag}:\n${rebalanceTimeline(readEvents(m.events), t0).map((line) => `    ${line}`).join('\n')}`).join('\n')
+    assert.fail(`the members did not settle into a split of the partitions within ${timeoutMs} ms (now ${describeOwnership(s, members)}); rebalances (seconds from the start of the wait):\n${timelines}`)
+  }
+}
+
 function describeOwnership(s: Scenario, members: Member[]): string {
   return members.map((m) => `${m.tag}=[${[...owned(s, m)].sort().join(',')}]`).join(' ')
 }
@@ -97,7 +111,7 @@ describe('scale-out across kvp run processes', () => {
     // The topic must exist before the members subscribe (consumers do not create topics).
     await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic: s.topic, count: 400, keys: 200, size: 40 })
     const members = await Promise.all([startMember(s, 'p1'), startMember(s, 'p2')])
-    await waitFor('the two members to split the partitions', () => split(s, members), 40_000, 100)
+    await waitForSplit(s, members, 40_000)
     const splitAt = now()
     const shares = members.map((m) => owned(s, m))
     await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic: s.topic, count: 4000, keys: 200, size: 40 })
@@ -128,7 +142,9 @@ describe('scale-out across kvp run processes', () => {
       await waitFor('p1 to own every partition and handle messages', () => owned(s, first).size === 4 && recordsOf(readRecords(s.record), first).length >= 200, 30_000, 100)
 
       const second = await startMember(s, 'p2', strategyArgs)
-      await waitFor('p2 to join and take a share of the partitions', () => split(s, [first, second]) && recordsOf(readRecords(s.record), second).length >= 50, 45_000, 100)
+      // Each member must rejoin within the coordinator's join window (session.timeout.ms - 1 s on
+      // the embedded cluster), or the group hands every partition to whoever did rejoin.
+      await waitForSplit(s, [first, second], 45_000, () => recordsOf(readRecords(s.record), second).length >= 50)
       const shared = describeOwnership(s, [first, second])
 
       assert.equal(await stopProcess(first.proc, 'SIGTERM'), 0, `p1 stops cleanly on SIGTERM:\n${first.proc.output()}`)
@@ -156,7 +172,7 @@ describe('scale-out across kvp run processes', () => {
     const stream = await streamMessages({ bootstrapServers: cluster.bootstrapServers, topic: s.topic, ratePerSecond: 400, keys: 100, firstIndex: 1000 })
     streams.push(stream)
     const [survivor, victim] = await Promise.all([startMember(s, 'survivor'), startMember(s, 'victim')])
-    await waitFor('the two members to split the partitions', () => split(s, [survivor, victim]), 40_000, 100)
+    await waitForSplit(s, [survivor, victim], 40_000)
     const splitAt = now()
     await waitFor('both members to handle messages after the split', () => {
       const records = readRecords(s.record).filter((r) => r.start > splitAt)
