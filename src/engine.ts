@@ -8,6 +8,7 @@ import { Dispatcher } from './dispatch/dispatcher.js'
 import { PartitionState } from './dispatch/partition-state.js'
 import { WorkerPool } from './dispatch/pool.js'
 import { SliceProgress } from './dispatch/slice-progress.js'
+import type { WireSliceAck } from './codec/slice-codec.js'
 import { ConfigError, ErrorCodes, KvpError, describeError } from './errors.js'
 import { Backpressure } from './kafka/backpressure.js'
 import { Committer } from './kafka/committer.js'
@@ -71,7 +72,7 @@ class KvpEngine implements Engine {
   readonly #pool: WorkerPool
   readonly #consumer: Kafka.KafkaConsumer
   readonly #committer: Committer
-  readonly #dispatcher: Dispatcher
+  readonly dispatcher: Dispatcher
   readonly #backpressure: Backpressure
   readonly #rebalance: RebalanceHandler
   readonly #poller: Poller
@@ -104,11 +105,11 @@ class KvpEngine implements Engine {
     this.#backpressure = new Backpressure(this.#consumer, options)
     const deadLetters = new DeadLetterWriter(bootstrapServers)
     this.#deadLetters = deadLetters
-    this.#dispatcher = new Dispatcher(options, pool, progress, {
+    this.dispatcher = new Dispatcher(options, pool, progress, {
       watermarkMoved: (state) => this.#committer.watermarkMoved(state),
       inFlightChanged: (state) => {
-        if (state) this.#backpressure.afterFetch(state, this.#dispatcher.bytes, () => this.#allStates())
-        else this.#backpressure.afterAcks(this.#dispatcher.bytes)
+        if (state) this.#backpressure.afterFetch(state, this.dispatcher.bytes, () => this.#allStates())
+        else this.#backpressure.afterAcks(this.dispatcher.bytes)
       },
       deadLetter: (state, message, error, attempts) => deadLetters.write(state, message, error, attempts),
     })
@@ -139,7 +140,7 @@ class KvpEngine implements Engine {
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i] as Kafka.Message
       if (message.partition !== runPartition || message.topic !== runTopic) {
-        if (runState && run.length > 0) this.#dispatcher.accept(runState, run)
+        if (runState && run.length > 0) this.dispatcher.accept(runState, run)
         runTopic = message.topic
         runPartition = message.partition
         runState = this.#state(runTopic, runPartition)
@@ -148,8 +149,8 @@ class KvpEngine implements Engine {
       // A message of a partition that is not (or no longer) ours is left for its owner.
       if (runState) run.push(message)
     }
-    if (runState && run.length > 0) this.#dispatcher.accept(runState, run)
-    this.#dispatcher.flush()
+    if (runState && run.length > 0) this.dispatcher.accept(runState, run)
+    this.dispatcher.flush()
   }
 
   #assigned(partitions: Kafka.Assignment[]): void {
@@ -180,7 +181,7 @@ class KvpEngine implements Engine {
     const deadline = Date.now() + this.#options.revokeTimeoutMs
     if (!this.#stopping) {
       // Let in-flight slices finish so their work can be committed by this member.
-      while (Date.now() < deadline && states.some((state) => this.#dispatcher.inFlightFor(state) > 0)) {
+      while (Date.now() < deadline && states.some((state) => this.dispatcher.inFlightFor(state) > 0)) {
         await new Promise((resolve) => setTimeout(resolve, 5))
       }
     }
@@ -205,7 +206,7 @@ class KvpEngine implements Engine {
   stats(): EngineStats {
     if (this.#finalStats) return this.#finalStats
     const partitions: PartitionStats[] = []
-    const totals = { fetched: 0, handled: 0, inFlight: 0, inFlightBytes: this.#dispatcher.bytes, slicesInFlight: this.#dispatcher.slicesInFlight, failures: 0, deadLettered: 0, commits: this.#committer.commits }
+    const totals = { fetched: 0, handled: 0, inFlight: 0, inFlightBytes: this.dispatcher.bytes, slicesInFlight: this.dispatcher.slicesInFlight, failures: 0, deadLettered: 0, commits: this.#committer.commits }
     for (const state of this.#allStates()) {
       let activeLanes = 0
       for (const lane of state.lanes) if (lane && (lane.size > 0 || lane.busy)) activeLanes++
@@ -242,8 +243,8 @@ class KvpEngine implements Engine {
   async #stop(): Promise<void> {
     if (channels.lifecycle.hasSubscribers) channels.lifecycle.publish({ state: 'stopping' })
     await this.#poller.stop()
-    this.#dispatcher.stopDispatching()
-    const drained = await this.#dispatcher.drain(this.#options.revokeTimeoutMs)
+    this.dispatcher.stopDispatching()
+    const drained = await this.dispatcher.drain(this.#options.revokeTimeoutMs)
     for (const state of this.#allStates()) for (const lane of state.lanes) lane?.cancelTimer()
     this.#committer.storeDirty()
     const states = this.#allStates()
@@ -288,11 +289,16 @@ export async function startEngine(input: EngineOptions): Promise<Engine> {
   for (const route of options.routes) routes.set(route.topic, routeRuntime(route))
 
   const progress = new SliceProgress(PROGRESS_SLOTS)
+  // The pool reports to the dispatcher, which is made later, with the engine.
+  const events = { acks: (_acks: WireSliceAck[]): void => {}, sessionFailed: (_session: number, _error: unknown): void => {} }
   const pool = new WorkerPool({
     progress: progress.buffer,
     threads: options.threads,
     concurrencyPerThread: options.concurrencyPerThread,
     routes: options.routes.map((route) => ({ topic: route.topic, handlerUrl: route.handlerUrl, payload: route.payload, manualOffsets: route.manualOffsets, handlerTimeoutMs: route.handlerTimeoutMs })),
+  }, {
+    acks: (acks) => events.acks(acks),
+    sessionFailed: (session, error) => events.sessionFailed(session, error),
   })
   let mock: MockCluster | undefined
   try {
@@ -310,6 +316,9 @@ export async function startEngine(input: EngineOptions): Promise<Engine> {
       bootstrapServers = mock.bootstrapServers
     }
     const engine = new KvpEngine(options, routes, bootstrapServers, mock, pool, progress)
+    events.acks = (acks) => engine.dispatcher.acks(acks)
+    events.sessionFailed = (session, error) => engine.dispatcher.sessionFailed(session, error)
+    pool.start()
     await engine.start()
     return engine
   } catch (error) {

@@ -1,5 +1,6 @@
 import type { Message as KafkaMessage } from 'node-rdkafka'
-import { decodeTaskAck, encodeTask } from '../codec/slice-codec.js'
+import { performance } from 'node:perf_hooks'
+import { encodeTask } from '../codec/slice-codec.js'
 import type { WireMessage, WireSlice, WireSliceAck } from '../codec/slice-codec.js'
 import type { ResolvedOptions } from '../config/resolve.js'
 import { channels } from '../diagnostics.js'
@@ -27,13 +28,13 @@ interface InFlightSlice {
   state: PartitionState
   count: number
   attempt: number
+  /** Its shared progress counter. */
   slot: number
-}
-
-interface InFlightTask {
-  slices: InFlightSlice[]
-  timer: NodeJS.Timeout | undefined
-  timedOut: boolean
+  /** The worker session running it. */
+  session: number
+  /** Watchdog bookkeeping (routes with handlerTimeoutMs). */
+  lastProgress: number
+  lastProgressAt: number
 }
 
 /**
@@ -52,7 +53,9 @@ export class Dispatcher {
   #laneOwner = new WeakMap<Lane, PartitionState>()
   #slices = new Map<number, InFlightSlice>()
   #nextSliceId = 1
-  #tasks = 0
+  #watchdog: NodeJS.Timeout | undefined
+  /** Sessions aborted by the watchdog, with the slice that overran. */
+  #aborted = new Map<number, number>()
   #drainWaiters: Array<() => void> = []
   #dispatching = true
   /** Messages in lanes across all partitions. */
@@ -70,9 +73,6 @@ export class Dispatcher {
     return this.#slices.size
   }
 
-  get tasksInFlight(): number {
-    return this.#tasks
-  }
 
   /** Takes one poll's messages of one partition (offset order). */
   accept(state: PartitionState, messages: KafkaMessage[]): void {
@@ -102,22 +102,24 @@ export class Dispatcher {
     this.#ready.push(lane)
   }
 
-  /** Packs ready lanes into tasks while the pool has room. */
+  /**
+   * Packs ready lanes into tasks while a worker session has room. Each session gets its
+   * share of the ready lanes in one message; acks come back per slice, so packing many
+   * lanes together costs nothing in latency.
+   */
   flush(): void {
     if (!this.#dispatching) return
-    const threads = this.#pool.threads
+    const pool = this.#pool
     const maxSlice = this.#options.maxSliceMessages
-    while (this.#readyHead < this.#ready.length && this.#pool.hasRoom) {
-      // A task ends when its slowest slice does, so lanes are spread over every free task
-      // slot (lanes free up independently), but a task carries at least MIN_TASK_MESSAGES
-      // (several lanes' small slices) to amortize the round trip, and at most
-      // maxTaskMessages.
-      const freeSlots = this.#pool.capacity - this.#pool.inFlight
-      const lanesPerTask = Math.max(1, Math.ceil((this.#ready.length - this.#readyHead) / freeSlots))
+    while (this.#readyHead < this.#ready.length) {
+      const session = pool.pick()
+      if (session === undefined) break
+      const share = Math.max(1, Math.ceil((this.#ready.length - this.#readyHead) / pool.threads))
+      const lanes = Math.min(pool.room(session), share)
       const slices: InFlightSlice[] = []
       const wire: WireSlice[] = []
       let total = 0
-      while ((slices.length < lanesPerTask || total < MIN_TASK_MESSAGES) && total < this.#options.maxTaskMessages && this.#readyHead < this.#ready.length) {
+      while (slices.length < lanes && total < this.#options.maxTaskMessages && this.#readyHead < this.#ready.length) {
         const lane = this.#ready[this.#readyHead++] as Lane
         lane.listed = false
         const state = this.#laneOwner.get(lane) as PartitionState
@@ -132,7 +134,7 @@ export class Dispatcher {
         const count = Math.min(lane.size, maxSlice)
         const id = this.#nextSliceId++
         if (this.#nextSliceId > 0xffff_fff0) this.#nextSliceId = 1
-        const slice: InFlightSlice = { id, lane, state, count, attempt: lane.attempt, slot }
+        const slice: InFlightSlice = { id, lane, state, count, attempt: lane.attempt, slot, session, lastProgress: 0, lastProgressAt: 0 }
         this.#slices.set(id, slice)
         slices.push(slice)
         lane.busy = true
@@ -156,7 +158,7 @@ export class Dispatcher {
         this.#readyHead = 0
       }
       if (slices.length === 0) break
-      this.#submit(slices, wire)
+      this.#submit(session, slices, wire, total)
     }
     if (this.#readyHead === this.#ready.length) {
       this.#ready.length = 0
@@ -164,75 +166,83 @@ export class Dispatcher {
     }
   }
 
-  #submit(slices: InFlightSlice[], wire: WireSlice[]): void {
-    const ids = wire.map((slice) => slice.id)
+  #submit(session: number, slices: InFlightSlice[], wire: WireSlice[], messages: number): void {
     const bytes = encodeTask({ slices: wire })
-    const task: InFlightTask = { slices, timer: undefined, timedOut: false }
-    let controller: AbortController | undefined
-    const timeoutMs = taskTimeout(slices)
-    if (timeoutMs !== undefined) {
-      controller = new AbortController()
-      this.#watch(task, controller, timeoutMs)
+    let timed = false
+    for (const slice of slices) {
+      if (slice.state.route.handlerTimeoutMs !== undefined) {
+        slice.lastProgressAt = performance.now()
+        timed = true
+      }
     }
-    this.#tasks++
-    this.#pool.run(bytes, controller?.signal).then(
-      (ack) => this.#taskDone(task, ids, ack),
-      (error: unknown) => this.#taskFailed(task, ids, error),
-    )
+    this.#pool.send(session, bytes, slices.length, messages)
+    if (timed) this.#startWatchdog()
   }
 
   /**
-   * The hard deadline for tasks of routes with handlerTimeoutMs. The worker fails an
-   * overdue async call itself; a call that blocks its thread (CPU-bound code cannot be
-   * interrupted) stops the shared progress counters. When a slice has made no progress for
-   * a whole timeout plus a grace, the task is aborted and the pool replaces the thread.
+   * The hard deadline for routes with handlerTimeoutMs. The worker fails an overdue async
+   * call itself; a call that blocks its thread (CPU-bound code cannot be interrupted) stops
+   * the shared progress counters. A slice that made no progress for its timeout plus a
+   * grace has its session aborted, and the pool replaces the thread.
    */
-  #watch(task: InFlightTask, controller: AbortController, timeoutMs: number): void {
-    const seen = task.slices.map((slice) => this.#progress.handled(slice.slot))
-    task.timer = setTimeout(() => {
-      let stuck = false
-      task.slices.forEach((slice, i) => {
-        if (!this.#slices.has(slice.id)) return
-        const now = this.#progress.handled(slice.slot)
-        if (now < slice.count && now === seen[i]) stuck = true
-      })
-      if (stuck) {
-        task.timedOut = true
-        controller.abort(new KvpError(ErrorCodes.TIMEOUT, 'handler ran past handlerTimeoutMs'))
-      } else {
-        this.#watch(task, controller, timeoutMs)
+  #startWatchdog(): void {
+    if (this.#watchdog !== undefined) return
+    this.#watchdog = setInterval(() => {
+      const now = performance.now()
+      let timed = 0
+      for (const slice of this.#slices.values()) {
+        const timeoutMs = slice.state.route.handlerTimeoutMs
+        if (timeoutMs === undefined) continue
+        timed++
+        const progress = this.#progress.handled(slice.slot)
+        if (progress !== slice.lastProgress) {
+          slice.lastProgress = progress
+          slice.lastProgressAt = now
+        } else if (now - slice.lastProgressAt > timeoutMs + HARD_DEADLINE_GRACE_MS && !this.#aborted.has(slice.session)) {
+          this.#aborted.set(slice.session, slice.id)
+          this.#pool.abort(slice.session, new KvpError(ErrorCodes.TIMEOUT, 'handler ran past handlerTimeoutMs'))
+        }
       }
-    }, timeoutMs + HARD_DEADLINE_GRACE_MS)
+      if (timed === 0) {
+        clearInterval(this.#watchdog)
+        this.#watchdog = undefined
+      }
+    }, WATCHDOG_INTERVAL_MS)
+    this.#watchdog.unref()
   }
 
-  #taskDone(task: InFlightTask, ids: number[], ackBytes: Uint8Array): void {
-    this.#tasks--
-    if (task.timer) clearTimeout(task.timer)
-    let acks: WireSliceAck[]
-    try {
-      acks = decodeTaskAck(ackBytes).acks
-    } catch (error) {
-      this.#taskFailed(task, ids, error, true)
-      return
-    }
+  /** Acks from a worker session. */
+  acks(acks: WireSliceAck[]): void {
     for (const ack of acks) this.#sliceDone(ack)
     this.#afterAcks()
   }
 
-  #taskFailed(task: InFlightTask, ids: number[], error: unknown, counted = false): void {
-    if (!counted) this.#tasks--
-    if (task.timer) clearTimeout(task.timer)
+  /** A worker session died (or was aborted): its in-flight slices failed where they stood. */
+  sessionFailed(session: number, error: unknown): void {
+    const culprit = this.#aborted.get(session)
+    this.#aborted.delete(session)
     const { message, stack } = describeError(error)
-    const code = task.timedOut ? ErrorCodes.TIMEOUT : ErrorCodes.WORKER_CRASH
-    const text = task.timedOut
-      ? `handler ran past handlerTimeoutMs; its worker thread was replaced`
-      : `worker thread failed while running the slice: ${message}`
-    for (const id of ids) {
+    const lost: InFlightSlice[] = []
+    for (const slice of this.#slices.values()) if (slice.session === session) lost.push(slice)
+    for (const slice of lost) {
+      const timedOut = slice.id === culprit
       // The shared progress counters say how far the slice got before its thread died.
-      const slice = this.#slices.get(id)
-      const handled = slice ? this.#progress.handled(slice.slot) : 0
-      const marked = slice && !slice.state.route.manualOffsets ? handled : 0
-      this.#sliceDone({ id, handled, marked, failed: true, errorMessage: text, errorCode: code, errorStack: stack, durationMs: 0 })
+      const handled = this.#progress.handled(slice.slot)
+      const marked = slice.state.route.manualOffsets ? 0 : handled
+      this.#sliceDone({
+        id: slice.id,
+        handled,
+        marked,
+        failed: true,
+        errorMessage: timedOut
+          ? `handler ran past handlerTimeoutMs (${slice.state.route.handlerTimeoutMs} ms) and blocked its thread; the thread was replaced`
+          : culprit !== undefined
+            ? 'the worker thread was replaced because another slice on it ran past handlerTimeoutMs'
+            : `worker thread died while running the slice: ${message}`,
+        errorCode: timedOut ? ErrorCodes.TIMEOUT : ErrorCodes.WORKER_CRASH,
+        errorStack: stack,
+        durationMs: 0,
+      })
     }
     this.#afterAcks()
   }
@@ -242,6 +252,7 @@ export class Dispatcher {
     if (!slice) return
     this.#slices.delete(ack.id)
     this.#progress.release(slice.slot)
+    this.#pool.done(slice.session, slice.count)
     const { lane, state } = slice
     lane.busy = false
     if (state.revoked) {
@@ -368,7 +379,7 @@ export class Dispatcher {
   }
 
   #release(): void {
-    if (this.#tasks === 0 && this.#drainWaiters.length > 0) {
+    if (this.#slices.size === 0 && this.#drainWaiters.length > 0) {
       const waiters = this.#drainWaiters
       this.#drainWaiters = []
       for (const wake of waiters) wake()
@@ -385,9 +396,9 @@ export class Dispatcher {
     this.#dispatching = false
   }
 
-  /** Resolves when no task is in flight (or after `timeoutMs`; then resolves false). */
+  /** Resolves when no slice is in flight (or after `timeoutMs`; then resolves false). */
   drain(timeoutMs: number): Promise<boolean> {
-    if (this.#tasks === 0) return Promise.resolve(true)
+    if (this.#slices.size === 0) return Promise.resolve(true)
     return new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs)
       this.#drainWaiters.push(() => {
@@ -408,8 +419,8 @@ export class Dispatcher {
 /** Grace beyond the worker's own per-call timeout before the thread is presumed stuck. */
 const HARD_DEADLINE_GRACE_MS = 1000
 
-/** Fewest messages worth a task of their own when more lanes are ready. */
-const MIN_TASK_MESSAGES = Number(process.env.KVP_MIN_TASK ?? 16)
+/** How often the watchdog looks at the progress of slices with a handlerTimeoutMs. */
+const WATCHDOG_INTERVAL_MS = 100
 
 /** The longest handlerTimeoutMs among a task's slices, or undefined when none has one. */
 function taskTimeout(slices: InFlightSlice[]): number | undefined {

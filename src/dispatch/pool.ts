@@ -1,4 +1,8 @@
+import { MessageChannel } from 'node:worker_threads'
+import type { MessagePort } from 'node:worker_threads'
 import { Piscina } from 'piscina'
+import { decodeTaskAck } from '../codec/slice-codec.js'
+import type { WireSliceAck } from '../codec/slice-codec.js'
 import type { WorkerRoute } from '../worker/slice-runner.js'
 import type { SliceWorkerData } from '../../workers/slice-worker.js'
 
@@ -11,52 +15,130 @@ export interface PoolOptions {
   progress: SharedArrayBuffer
 }
 
-/** The Piscina pool that runs job slices. Tasks go in and acks come out as moved buffers. */
-export class WorkerPool {
-  readonly capacity: number
-  readonly threads: number
-  readonly #pool: Piscina
-  #inFlight = 0
+export interface PoolEvents {
+  /** Slices finished (in any order); acks come as soon as each slice is done. */
+  acks(acks: WireSliceAck[]): void
+  /** A worker thread died or was aborted: every slice sent to `session` is lost with it. */
+  sessionFailed(session: number, error: unknown): void
+}
 
-  constructor(options: PoolOptions) {
+interface Session {
+  id: number
+  port: MessagePort
+  controller: AbortController
+  /** Slices and messages sent and not yet acked. */
+  slices: number
+  messages: number
+}
+
+/**
+ * The Piscina pool that owns the worker threads. Each thread runs one long-lived
+ * `session` task holding a MessagePort: job slices go to it as transferred buffers and
+ * each slice's ack comes back the moment it is done, so a fast lane never waits for a
+ * slow lane that travelled with it, and there is no per-slice task round trip. Piscina
+ * still does what it is for: starting threads, replacing one that dies (process.exit, an
+ * uncaught error, out of memory) and terminating one whose session is aborted (a handler
+ * stuck past its timeout) — then a new session starts on the replacement.
+ */
+export class WorkerPool {
+  readonly threads: number
+  readonly slicesPerThread: number
+  readonly #pool: Piscina
+  readonly #events: PoolEvents
+  readonly #sessions = new Map<number, Session>()
+  #nextSession = 1
+  #closing = false
+
+  constructor(options: PoolOptions, events: PoolEvents) {
     this.threads = options.threads
-    this.capacity = options.threads * options.concurrencyPerThread
+    this.slicesPerThread = options.concurrencyPerThread
+    this.#events = events
     const workerData: SliceWorkerData = { routes: options.routes, progress: options.progress }
     this.#pool = new Piscina({
       filename: WORKER_URL,
       minThreads: options.threads,
       maxThreads: options.threads,
-      concurrentTasksPerWorker: options.concurrencyPerThread,
+      // One session per thread; a replacement session must land on the replacement thread.
+      concurrentTasksPerWorker: 1,
       idleTimeout: Number.MAX_SAFE_INTEGER,
       workerData,
     })
   }
 
-  get inFlight(): number {
-    return this.#inFlight
-  }
-
-  get hasRoom(): boolean {
-    return this.#inFlight < this.capacity
-  }
-
-  /** Runs a task; `task`'s ArrayBuffer is transferred (detached here). */
-  async run(task: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
-    this.#inFlight++
-    try {
-      const options = signal ? { signal, transferList: [task.buffer as ArrayBuffer] } : { transferList: [task.buffer as ArrayBuffer] }
-      return (await this.#pool.run(task, options)) as Uint8Array
-    } finally {
-      this.#inFlight--
-    }
-  }
-
-  /** Loads a route's handler in a worker; rejects with the load error. */
+  /** Loads a route's handler in a worker; rejects with the load error. Call before start(). */
   async probe(routeIndex: number): Promise<void> {
     await this.#pool.run(routeIndex, { name: 'probe' })
   }
 
+  start(): void {
+    for (let i = 0; i < this.threads; i++) this.#startSession()
+  }
+
+  #startSession(): void {
+    if (this.#closing) return
+    const { port1, port2 } = new MessageChannel()
+    const controller = new AbortController()
+    const session: Session = { id: this.#nextSession++, port: port1, controller, slices: 0, messages: 0 }
+    this.#sessions.set(session.id, session)
+    port1.on('message', (bytes: Uint8Array) => {
+      const acks = decodeTaskAck(bytes).acks
+      session.slices -= acks.length
+      this.#events.acks(acks)
+    })
+    this.#pool.run({ port: port2 }, { name: 'session', transferList: [port2], signal: controller.signal }).then(
+      () => this.#ended(session, undefined),
+      (error: unknown) => this.#ended(session, error),
+    )
+  }
+
+  #ended(session: Session, error: unknown): void {
+    if (!this.#sessions.delete(session.id)) return
+    session.port.close()
+    if (this.#closing) return
+    this.#events.sessionFailed(session.id, error ?? new Error('worker session ended'))
+    this.#startSession()
+  }
+
+  /** The live session with the fewest messages in flight and room for a slice, or undefined. */
+  pick(): number | undefined {
+    let best: Session | undefined
+    for (const session of this.#sessions.values()) {
+      if (session.slices >= this.slicesPerThread) continue
+      if (!best || session.messages < best.messages) best = session
+    }
+    return best?.id
+  }
+
+  /** Free slice places in a session. */
+  room(session: number): number {
+    const s = this.#sessions.get(session)
+    return s ? this.slicesPerThread - s.slices : 0
+  }
+
+  /** Sends a task (its ArrayBuffer is transferred: detached here) carrying `slices` slices. */
+  send(session: number, task: Uint8Array, slices: number, messages: number): void {
+    const s = this.#sessions.get(session)
+    if (!s) throw new Error(`no worker session ${session}`)
+    s.slices += slices
+    s.messages += messages
+    s.port.postMessage(task, [task.buffer as ArrayBuffer])
+  }
+
+  /** Bookkeeping for messages acked or lost on a session. */
+  done(session: number, messages: number): void {
+    const s = this.#sessions.get(session)
+    if (s) s.messages -= messages
+  }
+
+  /** Terminates a session's thread (a handler stuck past its timeout); the pool replaces it. */
+  abort(session: number, reason: unknown): void {
+    this.#sessions.get(session)?.controller.abort(reason)
+  }
+
   async close(): Promise<void> {
+    this.#closing = true
+    for (const session of this.#sessions.values()) session.port.postMessage('close')
+    this.#sessions.clear()
     await this.#pool.close({ force: true })
   }
 }

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import { decodeTask, encodeTaskAck } from '../codec/slice-codec.js'
+import { decodeTask } from '../codec/slice-codec.js'
 import type { WireHeader, WireMessage, WireSlice, WireSliceAck } from '../codec/slice-codec.js'
 import { createPayloadDecoder } from '../codec/payload-codec.js'
 import type { PayloadDecoder } from '../codec/payload-codec.js'
@@ -59,10 +59,10 @@ export class SliceRunner {
     this.#report = progressReporter(progress)
   }
 
-  async runTask(bytes: Uint8Array): Promise<Uint8Array> {
+  /** Runs a task's slices concurrently; `onAck` gets each slice's ack as soon as it is done. */
+  runTask(bytes: Uint8Array, onAck: (ack: WireSliceAck) => void): void {
     const task = decodeTask(bytes)
-    const acks = await Promise.all(task.slices.map((slice) => this.#runSlice(slice)))
-    return encodeTaskAck({ acks })
+    for (const slice of task.slices) void this.#runSlice(slice).then(onAck)
   }
 
   /** Loads a route's handler and payload codec; throws what a slice would fail with. */

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert'
 import { pathToFileURL } from 'node:url'
 import { test } from 'node:test'
 import { decodeTask, decodeTaskAck, encodeTask, encodeTaskAck, ownWhole } from '../../../src/codec/slice-codec.js'
+import type { WireSliceAck } from '../../../src/codec/slice-codec.js'
 import { WorkerPool } from '../../../src/dispatch/pool.js'
 import { fileURLToPath } from 'node:url'
 
@@ -51,17 +52,25 @@ test('encoded buffers own their ArrayBuffer whole, so transferring them moves no
   assert.deepEqual(Buffer.from(owned), pooled)
 })
 
-test('a dispatched slice is transferred, not copied: the sender\'s ArrayBuffer is detached', async (t) => {
-  const pool = new WorkerPool({ progress: new SharedArrayBuffer(64), threads: 1, concurrencyPerThread: 1, routes: [{ topic: 't', handlerUrl: noopHandler, payload: 'raw', manualOffsets: false }] })
+test('a dispatched slice is transferred, not copied: the sender\'s ArrayBuffer is detached, and its ack comes back', async (t) => {
+  let received: (acks: WireSliceAck[]) => void = () => {}
+  const acked = new Promise<WireSliceAck[]>((resolve) => {
+    received = resolve
+  })
+  const pool = new WorkerPool(
+    { progress: new SharedArrayBuffer(64), threads: 1, concurrencyPerThread: 4, routes: [{ topic: 't', handlerUrl: noopHandler, payload: 'raw', manualOffsets: false }] },
+    { acks: (acks) => received(acks), sessionFailed: (_session, error) => assert.fail(String(error)) },
+  )
   t.after(() => pool.close())
-  const task = encodeTask({ slices: [{ id: 9, route: 0, topic: 't', partition: 0, lane: 0, attempt: 1, slot: 0, messages: [{ offset: 1, key: Buffer.from('k'), value: Buffer.from('v') }, { offset: 2, value: Buffer.from('w') }] }] })
+  pool.start()
+  const session = pool.pick()
+  assert.ok(session !== undefined)
+  const task = encodeTask({ slices: [{ id: 9, route: 0, topic: 't', partition: 0, lane: 0, attempt: 1, slot: 3, messages: [{ offset: 1, key: Buffer.from('k'), value: Buffer.from('v') }, { offset: 2, value: Buffer.from('w') }] }] })
   const buffer = task.buffer
   assert.ok(buffer.byteLength > 0)
-  const pending = pool.run(task)
+  pool.send(session, task, 1, 2)
   assert.equal(buffer.byteLength, 0, 'detached on send')
-  const ackBytes = await pending
-  assert.equal(ackBytes.byteLength, ackBytes.buffer.byteLength, 'the ack arrives in a buffer of its own')
-  const ack = decodeTaskAck(ackBytes).acks[0]
+  const [ack] = await acked
   assert.equal(ack?.id, 9)
   assert.equal(ack?.handled, 2)
   assert.equal(ack?.failed, false)
