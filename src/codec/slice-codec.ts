@@ -1,19 +1,5 @@
 import { TaskAckType, TaskType } from './schema.js'
 
-/** A message as it travels to a worker. node-rdkafka's message objects fit as they are. */
-export interface WireMessage {
-  offset: number
-  key?: Buffer | Uint8Array | null | undefined
-  value?: Buffer | Uint8Array | null | undefined
-  timestamp?: number | undefined
-  hdrs?: WireHeader[] | undefined
-}
-
-export interface WireHeader {
-  key: string
-  value: Uint8Array
-}
-
 export interface WireSlice {
   id: number
   route: number
@@ -21,12 +7,16 @@ export interface WireSlice {
   partition: number
   lane: number
   attempt: number
-  messages: WireMessage[]
   slot: number
+  /** Index of the slice's first record in the task's record columns. */
+  first: number
+  count: number
 }
 
 export interface WireTask {
   slices: WireSlice[]
+  /** The records of every slice (see record-columns.ts). */
+  records: Uint8Array
 }
 
 export interface WireSliceAck {

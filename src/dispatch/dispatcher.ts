@@ -1,7 +1,8 @@
 import type { Message as KafkaMessage } from 'node-rdkafka'
 import { performance } from 'node:perf_hooks'
 import { encodeTask } from '../codec/slice-codec.js'
-import type { WireMessage, WireSlice, WireSliceAck } from '../codec/slice-codec.js'
+import type { WireSlice, WireSliceAck, WireTask } from '../codec/slice-codec.js'
+import { RecordColumnsWriter } from '../codec/record-columns.js'
 import type { ResolvedOptions } from '../config/resolve.js'
 import { channels } from '../diagnostics.js'
 import { ErrorCodes, KvpError, describeError } from '../errors.js'
@@ -53,6 +54,7 @@ export class Dispatcher {
   #laneOwner = new WeakMap<Lane, PartitionState>()
   #slices = new Map<number, InFlightSlice>()
   #nextSliceId = 1
+  #flushScheduled = false
   #watchdog: NodeJS.Timeout | undefined
   /** Sessions aborted by the watchdog, with the slice that overran. */
   #aborted = new Map<number, number>()
@@ -118,6 +120,7 @@ export class Dispatcher {
       const lanes = Math.min(pool.room(session), share)
       const slices: InFlightSlice[] = []
       const wire: WireSlice[] = []
+      const records = new RecordColumnsWriter()
       let total = 0
       while (slices.length < lanes && total < this.#options.maxTaskMessages && this.#readyHead < this.#ready.length) {
         const lane = this.#ready[this.#readyHead++] as Lane
@@ -146,8 +149,9 @@ export class Dispatcher {
           partition: state.partition,
           lane: lane.index,
           attempt: lane.attempt,
-          messages: toWire(lane.messages, lane.head, count),
           slot,
+          first: records.add(lane.messages, lane.head, count),
+          count,
         })
         if (channels.slice.hasSubscribers) {
           channels.slice.publish({ topic: state.topic, partition: state.partition, lane: lane.index, size: count, attempt: lane.attempt })
@@ -158,7 +162,7 @@ export class Dispatcher {
         this.#readyHead = 0
       }
       if (slices.length === 0) break
-      this.#submit(session, slices, wire, total)
+      this.#submit(session, slices, { slices: wire, records: records.finish() }, total)
     }
     if (this.#readyHead === this.#ready.length) {
       this.#ready.length = 0
@@ -166,8 +170,8 @@ export class Dispatcher {
     }
   }
 
-  #submit(session: number, slices: InFlightSlice[], wire: WireSlice[], messages: number): void {
-    const bytes = encodeTask({ slices: wire })
+  #submit(session: number, slices: InFlightSlice[], task: WireTask, messages: number): void {
+    const bytes = encodeTask(task)
     let timed = false
     for (const slice of slices) {
       if (slice.state.route.handlerTimeoutMs !== undefined) {
@@ -374,8 +378,23 @@ export class Dispatcher {
     }
     this.#touched.length = 0
     this.#hooks.inFlightChanged(undefined)
-    this.flush()
+    this.#scheduleFlush()
     this.#release()
+  }
+
+  /**
+   * Acks arrive in many small messages; lanes they free are sent together once per turn
+   * of the event loop, so one task carries many lanes instead of one task per ack.
+   */
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return
+    this.#flushScheduled = true
+    setImmediate(this.#scheduledFlush)
+  }
+
+  #scheduledFlush = (): void => {
+    this.#flushScheduled = false
+    this.flush()
   }
 
   #release(): void {
@@ -430,24 +449,4 @@ function taskTimeout(slices: InFlightSlice[]): number | undefined {
     if (perMessage !== undefined) timeout = timeout === undefined ? perMessage : Math.max(timeout, perMessage)
   }
   return timeout
-}
-
-/** node-rdkafka's message objects encode as they are, unless they carry headers or a string key. */
-function toWire(messages: KafkaMessage[], head: number, count: number): WireMessage[] {
-  const out = new Array<WireMessage>(count)
-  for (let i = 0; i < count; i++) {
-    const m = messages[head + i] as KafkaMessage
-    if (m.headers === undefined && typeof m.key !== 'string') {
-      out[i] = m as unknown as WireMessage
-      continue
-    }
-    out[i] = {
-      offset: m.offset,
-      key: typeof m.key === 'string' ? Buffer.from(m.key) : m.key,
-      value: m.value,
-      timestamp: m.timestamp,
-      hdrs: m.headers?.flatMap((header) => Object.entries(header).map(([key, value]) => ({ key, value: typeof value === 'string' ? Buffer.from(value) : value }))),
-    }
-  }
-  return out
 }

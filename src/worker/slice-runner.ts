@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { decodeTask } from '../codec/slice-codec.js'
-import type { WireHeader, WireMessage, WireSlice, WireSliceAck } from '../codec/slice-codec.js'
+import type { WireSlice, WireSliceAck } from '../codec/slice-codec.js'
+import { RecordColumnsReader } from '../codec/record-columns.js'
 import { createPayloadDecoder } from '../codec/payload-codec.js'
 import type { PayloadDecoder } from '../codec/payload-codec.js'
 import type { PayloadOption } from '../config/options.js'
@@ -35,16 +36,6 @@ export interface HandlerMessage {
 
 const NO_HEADERS: ReadonlyArray<Record<string, Buffer>> = Object.freeze([])
 
-function toHeaders(hdrs: WireHeader[] | undefined): ReadonlyArray<Record<string, Buffer>> {
-  if (!hdrs || hdrs.length === 0) return NO_HEADERS
-  return hdrs.map((h) => ({ [h.key]: Buffer.from(h.value.buffer, h.value.byteOffset, h.value.byteLength) }))
-}
-
-function asBuffer(bytes: Uint8Array | null | undefined): Buffer | null {
-  if (bytes === null || bytes === undefined) return null
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-}
-
 /**
  * Runs job slices inside a worker thread: each slice's messages one after another, in
  * offset order, the slices of one task concurrently. Reports how far each slice got.
@@ -62,7 +53,8 @@ export class SliceRunner {
   /** Runs a task's slices concurrently; `onAck` gets each slice's ack as soon as it is done. */
   runTask(bytes: Uint8Array, onAck: (ack: WireSliceAck) => void): void {
     const task = decodeTask(bytes)
-    for (const slice of task.slices) void this.#runSlice(slice).then(onAck)
+    const records = new RecordColumnsReader(task.records)
+    for (const slice of task.slices) void this.#runSlice(slice, records).then(onAck)
   }
 
   /** Loads a route's handler and payload codec; throws what a slice would fail with. */
@@ -87,7 +79,7 @@ export class SliceRunner {
     return decoder
   }
 
-  async #runSlice(slice: WireSlice): Promise<WireSliceAck> {
+  async #runSlice(slice: WireSlice, records: RecordColumnsReader): Promise<WireSliceAck> {
     const started = performance.now()
     const route = this.#route(slice.route)
     let handled = 0
@@ -102,9 +94,9 @@ export class SliceRunner {
     }
     const manual = route.manualOffsets
     const timeoutMs = route.handlerTimeoutMs
-    const messages = slice.messages
-    for (let i = 0; i < messages.length; i++) {
-      const wire = messages[i] as WireMessage
+    for (let i = 0; i < slice.count; i++) {
+      const r = slice.first + i
+      const offset = records.offset(r)
       const attempt = i === 0 ? slice.attempt : 1
       let markedHere = false
       const controller = timeoutMs === undefined ? undefined : new AbortController()
@@ -119,21 +111,21 @@ export class SliceRunner {
         },
       }
       try {
-        const value = asBuffer(wire.value)
+        const value = records.value(r)
         const message: HandlerMessage = {
           topic: slice.topic,
           partition: slice.partition,
-          offset: wire.offset,
-          key: asBuffer(wire.key),
+          offset,
+          key: records.key(r),
           value,
-          headers: toHeaders(wire.hdrs),
-          timestamp: wire.timestamp ?? 0,
+          headers: records.headers(r) ?? NO_HEADERS,
+          timestamp: records.timestamp(r),
           virtualPartition: slice.lane,
           attempt,
           payload: decode(value),
         }
         if (controller === undefined) await handler(message, ctx)
-        else await withTimeout(handler(message, ctx), timeoutMs as number, controller, wire.offset)
+        else await withTimeout(handler(message, ctx), timeoutMs as number, controller, offset)
       } catch (error) {
         if (markedHere) marked = i + 1
         return failure(slice.id, handled, marked, error, started)

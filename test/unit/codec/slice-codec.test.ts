@@ -3,37 +3,63 @@ import { pathToFileURL } from 'node:url'
 import { test } from 'node:test'
 import { decodeTask, decodeTaskAck, encodeTask, encodeTaskAck, ownWhole } from '../../../src/codec/slice-codec.js'
 import type { WireSliceAck } from '../../../src/codec/slice-codec.js'
+import { RecordColumnsReader, RecordColumnsWriter } from '../../../src/codec/record-columns.js'
+import type { Message as KafkaMessage } from 'node-rdkafka'
 import { WorkerPool } from '../../../src/dispatch/pool.js'
 import { fileURLToPath } from 'node:url'
 
 const noopHandler = pathToFileURL(fileURLToPath(new URL('../../fixtures/noop-handler.js', import.meta.url))).href
 
+function rdkafkaMessage(offset: number, key: Buffer | string | null, value: Buffer | null, extra: Partial<KafkaMessage> = {}): KafkaMessage {
+  return { topic: 't', partition: 0, offset, key, value, size: value?.length ?? 0, timestamp: 1_700_000_000_000 + offset, ...extra }
+}
+
 test('a task round-trips through the codec: offsets, null and empty keys, values, headers, timestamps', () => {
-  const bytes = encodeTask({
-    slices: [{
-      id: 7, route: 1, topic: 'orders', partition: 3, lane: 12, attempt: 2, slot: 4,
-      messages: [
-        { offset: 2 ** 40 + 5, key: Buffer.from('k1'), value: Buffer.from('{"a":1}'), timestamp: 1_700_000_000_123 },
-        { offset: 2 ** 40 + 9, key: null, value: null, timestamp: 0 },
-        { offset: 2 ** 40 + 10, key: Buffer.alloc(0), value: Buffer.alloc(0), hdrs: [{ key: 'trace', value: Buffer.from('abc') }] },
-      ],
-    }],
-  })
+  const lane = [
+    rdkafkaMessage(2 ** 40 + 5, Buffer.from('k1'), Buffer.from('{"a":1}')),
+    rdkafkaMessage(2 ** 40 + 9, null, null),
+    rdkafkaMessage(2 ** 40 + 10, Buffer.alloc(0), Buffer.alloc(0), { headers: [{ trace: Buffer.from('abc') }, { 'über': 'é' }] }),
+    rdkafkaMessage(2 ** 40 + 11, 'string-key', Buffer.from('v')),
+  ]
+  const records = new RecordColumnsWriter()
+  const first = records.add(lane, 1, 3)
+  const bytes = encodeTask({ slices: [{ id: 7, route: 1, topic: 'orders', partition: 3, lane: 12, attempt: 2, slot: 4, first, count: 3 }], records: records.finish() })
   const task = decodeTask(bytes)
   const slice = task.slices[0]
   assert.ok(slice)
-  assert.deepEqual([slice.id, slice.route, slice.topic, slice.partition, slice.lane, slice.attempt], [7, 1, 'orders', 3, 12, 2])
-  const [a, b, c] = slice.messages
-  assert.ok(a && b && c)
-  assert.equal(a.offset, 2 ** 40 + 5)
-  assert.equal(a.timestamp, 1_700_000_000_123)
-  assert.equal(Buffer.from(a.key as Uint8Array).toString(), 'k1')
-  assert.equal(Buffer.from(a.value as Uint8Array).toString(), '{"a":1}')
-  assert.equal(b.key ?? null, null, 'a null key stays null')
-  assert.equal(b.value ?? null, null, 'a null value stays null')
-  assert.equal((c.key as Uint8Array).length, 0, 'an empty key stays empty, not null')
-  assert.equal(c.hdrs?.[0]?.key, 'trace')
-  assert.equal(Buffer.from(c.hdrs?.[0]?.value as Uint8Array).toString(), 'abc')
+  assert.deepEqual([slice.id, slice.route, slice.topic, slice.partition, slice.lane, slice.attempt, slice.slot, slice.first, slice.count], [7, 1, 'orders', 3, 12, 2, 4, 0, 3])
+  const reader = new RecordColumnsReader(task.records)
+  assert.equal(reader.count, 3)
+  assert.equal(reader.offset(0), 2 ** 40 + 9)
+  assert.equal(reader.timestamp(0), 1_700_000_000_000 + 2 ** 40 + 9)
+  assert.equal(reader.key(0), null, 'a null key stays null')
+  assert.equal(reader.value(0), null, 'a null value stays null')
+  assert.equal(reader.key(1)?.length, 0, 'an empty key stays empty, not null')
+  assert.equal(reader.value(1)?.length, 0)
+  assert.deepEqual(reader.headers(1), [{ trace: Buffer.from('abc') }, { 'über': Buffer.from('é') }])
+  assert.equal(reader.headers(0), undefined)
+  assert.equal(reader.key(2)?.toString(), 'string-key', 'a string key travels as its UTF-8 bytes')
+  assert.equal(reader.value(2)?.toString(), 'v')
+})
+
+test('records of several lanes share one task; each slice finds its own', () => {
+  const a = Array.from({ length: 5 }, (_, i) => rdkafkaMessage(i * 2, Buffer.from(`a${i}`), Buffer.from(`value-a${i}`)))
+  const b = Array.from({ length: 3 }, (_, i) => rdkafkaMessage(i * 2 + 1, Buffer.from(`b${i}`), Buffer.from(`value-b${i}`)))
+  const records = new RecordColumnsWriter()
+  const firstA = records.add(a, 2, 3)
+  const firstB = records.add(b, 0, 3)
+  const reader = new RecordColumnsReader(records.finish())
+  assert.deepEqual([firstA, firstB, reader.count], [0, 3, 6])
+  assert.deepEqual([0, 1, 2].map((i) => reader.value(firstA + i)?.toString()), ['value-a2', 'value-a3', 'value-a4'])
+  assert.deepEqual([0, 1, 2].map((i) => reader.key(firstB + i)?.toString()), ['b0', 'b1', 'b2'])
+  assert.deepEqual([0, 1, 2].map((i) => reader.offset(firstB + i)), [1, 3, 5])
+})
+
+test('truncated record columns are refused, not misread', () => {
+  const records = new RecordColumnsWriter()
+  records.add([rdkafkaMessage(1, Buffer.from('key'), Buffer.from('a value'))], 0, 1)
+  const bytes = records.finish()
+  assert.throws(() => new RecordColumnsReader(bytes.subarray(0, bytes.length - 3)), /truncated/)
 })
 
 test('an ack round-trips through the codec', () => {
@@ -42,7 +68,9 @@ test('an ack round-trips through the codec', () => {
 })
 
 test('encoded buffers own their ArrayBuffer whole, so transferring them moves nothing else', () => {
-  const small = encodeTask({ slices: [{ id: 1, route: 0, topic: 't', partition: 0, lane: 0, attempt: 1, slot: 0, messages: [{ offset: 1, value: Buffer.from('x') }] }] })
+  const records = new RecordColumnsWriter()
+  records.add([rdkafkaMessage(1, null, Buffer.from('x'))], 0, 1)
+  const small = encodeTask({ slices: [{ id: 1, route: 0, topic: 't', partition: 0, lane: 0, attempt: 1, slot: 0, first: 0, count: 1 }], records: records.finish() })
   assert.equal(small.byteOffset, 0)
   assert.equal(small.byteLength, small.buffer.byteLength)
   const pooled = Buffer.from('pooled')
@@ -65,7 +93,9 @@ test('a dispatched slice is transferred, not copied: the sender\'s ArrayBuffer i
   pool.start()
   const session = pool.pick()
   assert.ok(session !== undefined)
-  const task = encodeTask({ slices: [{ id: 9, route: 0, topic: 't', partition: 0, lane: 0, attempt: 1, slot: 3, messages: [{ offset: 1, key: Buffer.from('k'), value: Buffer.from('v') }, { offset: 2, value: Buffer.from('w') }] }] })
+  const records = new RecordColumnsWriter()
+  records.add([rdkafkaMessage(1, Buffer.from('k'), Buffer.from('v')), rdkafkaMessage(2, null, Buffer.from('w'))], 0, 2)
+  const task = encodeTask({ slices: [{ id: 9, route: 0, topic: 't', partition: 0, lane: 0, attempt: 1, slot: 3, first: 0, count: 2 }], records: records.finish() })
   const buffer = task.buffer
   assert.ok(buffer.byteLength > 0)
   pool.send(session, task, 1, 2)
