@@ -8,7 +8,9 @@ import { dirname, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { Option, type Command } from 'commander'
+import type { Server } from 'node:http'
 import { pino } from 'pino'
+import { logEngineEvents } from '../logging.js'
 import type { EngineOptions } from '../config/options.js'
 import type { CliContext } from './main.js'
 import {
@@ -32,6 +34,7 @@ interface RunCommandOptions extends Omit<RunFlags, 'virtualPartitions' | 'kafka'
   kafkaSetting?: RunFlags['kafka']
   config?: string
   statsIntervalMs: number
+  metricsPort?: number
 }
 
 export function addRunCommand(program: Command, context: CliContext): Command {
@@ -66,6 +69,11 @@ export function addRunCommand(program: Command, context: CliContext): Command {
     .option('-X, --kafka-setting <key=value>', 'librdkafka setting, repeatable (e.g. -X session.timeout.ms=6000)', kafkaSettingFlag)
     .option('--config <file>', 'JSON file shaped like the options of startEngine()')
     .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics on http://0.0.0.0:<port>/metrics',
+      flagParser('--metrics-port', parseNonNegativeInt),
+    )
+    .option(
       '--stats-interval-ms <ms>',
       'log engine stats to stderr this often; 0 turns it off',
       flagParser('--stats-interval-ms', parseNonNegativeInt),
@@ -98,9 +106,21 @@ async function runCommand(options: RunCommandOptions, command: Command, context:
   context.stderr.write(`kvp: running group=${engineOptions.groupId} topics=${topics} brokers=${engine.bootstrapServers}\n`)
   context.stdout.write(`KVP_READY bootstrap=${engine.bootstrapServers}\n`)
 
+  const logger = pino({ name: 'kvp', base: { pid: process.pid } }, context.stderr)
+  const stopLogging = logEngineEvents(logger)
+  let metrics: { close(): void } | undefined
+  let metricsServer: Server | undefined
+  if (options.metricsPort !== undefined) {
+    const { EngineMetrics } = await import('../metrics.js')
+    const engineMetrics = new EngineMetrics(engine)
+    metrics = engineMetrics
+    metricsServer = await engineMetrics.serve(options.metricsPort)
+    const address = metricsServer.address()
+    context.stderr.write(`kvp: metrics on http://0.0.0.0:${typeof address === 'object' && address ? address.port : options.metricsPort}/metrics\n`)
+  }
+
   let timer: NodeJS.Timeout | undefined
   if (options.statsIntervalMs > 0) {
-    const logger = pino({ name: 'kvp', base: { pid: process.pid } }, context.stderr)
     let lastHandled = 0
     let lastAt = performance.now()
     timer = setInterval(() => {
@@ -122,6 +142,9 @@ async function runCommand(options: RunCommandOptions, command: Command, context:
   clearInterval(timer)
   context.stderr.write(`kvp: ${signal === 'abort' ? 'stop requested' : signal}: draining in-flight messages and committing (a second signal exits at once)\n`)
   await engine.stop()
+  stopLogging()
+  metrics?.close()
+  metricsServer?.close()
   context.stderr.write('kvp: stopped\n')
   return 0
 }

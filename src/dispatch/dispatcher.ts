@@ -347,6 +347,9 @@ export class Dispatcher {
         if (state.revoked) return
         // Invariant 1: the offset counts as done only after the dead-letter delivery report.
         state.deadLettered++
+        if (channels.deadLetter.hasSubscribers) {
+          channels.deadLetter.publish({ topic: state.topic, partition: state.partition, offset: message.offset, deadLetterTopic: state.route.deadLetter?.topic, error })
+        }
         const moved = state.tracker.ack(seq)
         this.#consume(state, lane, 1)
         lane.attempt = 1
