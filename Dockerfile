@@ -1,0 +1,39 @@
+# kvp as a container: `docker build -t kvp .` then
+#   docker run --rm kvp run --brokers kafka:9092 --group orders --topic orders --handler /app/handlers/orders.js
+# Mount or COPY your handler module into the image (handlers run inside kvp's worker threads).
+
+# ---- build: compile librdkafka (inside node-rdkafka) and kvp itself, as CI does ----
+FROM node:20-bookworm AS build
+WORKDIR /app
+# node-gyp needs python3, make and g++; librdkafka links OpenSSL, SASL and zlib.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ libssl-dev libsasl2-dev zlib1g-dev \
+ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json tsconfig.json ./
+COPY src ./src
+COPY workers ./workers
+COPY bench ./bench
+COPY test ./test
+COPY proto ./proto
+COPY bin ./bin
+# `npm ci` runs `prepare`, which compiles the TypeScript to dist/.
+RUN npm ci --no-audit --no-fund \
+ && npm prune --omit=dev --no-audit --no-fund
+
+# ---- run: the compiled engine, production dependencies only ----
+FROM node:20-bookworm-slim
+WORKDIR /app
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libssl3 libsasl2-2 zlib1g ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/proto ./proto
+COPY --from=build /app/bin ./bin
+USER node
+# SIGTERM stops kvp cleanly: drain in-flight slices, commit, exit 0.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "/app/bin/kvp.js"]
+CMD ["--help"]
