@@ -82,7 +82,7 @@ export interface EngineOptions {
   topics: TopicRoute[]
   /** Worker threads. Default: available parallelism, at least 2. */
   threads?: number
-  /** Tasks one worker runs at once (async handlers). Default 32. */
+  /** Slices (lanes) one worker thread runs at once. Default: enough for every lane of a partition (at least 32). */
   concurrencyPerThread?: number
   /** Most messages in one slice sent to a worker. Default 512. */
   maxSliceMessages?: number

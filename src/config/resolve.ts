@@ -250,13 +250,17 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   }
 
   const maxSliceMessages = integer(options.maxSliceMessages, 'maxSliceMessages', DEFAULTS.maxSliceMessages, 1, 100_000)
+  const threads = integer(options.threads, 'threads', Math.max(2, availableParallelism()), 1, 1024)
+  // By default every lane of a partition can have its slice in flight at once.
+  const widest = Math.max(...routes.map((route) => route.lanes))
+  const concurrencyDefault = Math.max(DEFAULTS.concurrencyPerThread, Math.ceil(widest / threads))
   return {
     brokers,
     mockBrokers: integer(options.mockBrokers, 'mockBrokers', 1, 1, 16),
     groupId,
     routes,
-    threads: integer(options.threads, 'threads', Math.max(2, availableParallelism()), 1, 1024),
-    concurrencyPerThread: integer(options.concurrencyPerThread, 'concurrencyPerThread', DEFAULTS.concurrencyPerThread, 1, 10_000),
+    threads,
+    concurrencyPerThread: integer(options.concurrencyPerThread, 'concurrencyPerThread', concurrencyDefault, 1, 10_000),
     maxSliceMessages,
     maxTaskMessages: Math.max(maxSliceMessages, 2048),
     batchSize: integer(options.batchSize, 'batchSize', DEFAULTS.batchSize, 1, 100_000),
