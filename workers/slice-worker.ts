@@ -6,7 +6,7 @@
 import type { MessagePort } from 'node:worker_threads'
 import { workerData } from 'piscina'
 import { encodeTaskAck } from '../src/codec/slice-codec.js'
-import type { WireSliceAck } from '../src/codec/slice-codec.js'
+import type { TaskMessage, WireSliceAck } from '../src/codec/slice-codec.js'
 import { SliceRunner } from '../src/worker/slice-runner.js'
 import type { WorkerRoute } from '../src/worker/slice-runner.js'
 
@@ -38,13 +38,13 @@ export function session({ port }: { port: MessagePort }): Promise<void> {
         setImmediate(flush)
       }
     }
-    port.on('message', (message: Uint8Array | 'close') => {
+    port.on('message', (message: TaskMessage | 'close') => {
       if (message === 'close') {
         port.close()
         resolve()
         return
       }
-      runner.runTask(message, onAck)
+      runner.runTask(message.task, message.records, onAck)
     })
   })
 }

@@ -1,28 +1,26 @@
 import type { Message as KafkaMessage } from 'node-rdkafka'
 
 /**
- * The messages of a task, packed as columns into one buffer that rides in the Task's
- * `records` bytes field. Encoding a message costs two memcpy's and no objects, where a
- * protobuf message per record costs a dozen small writer objects (garbage on the main
- * thread, the engine's bottleneck). Decoding hands out Buffer views into the transferred
- * task buffer: nothing is copied.
+ * The messages of a task, packed as columns into one buffer that travels beside the
+ * protobuf task envelope (both transferred, neither copied). Packing a message costs two
+ * memcpys and a few typed-array stores, where a protobuf message per record cost a dozen
+ * short-lived writer objects on the main thread — the engine's bottleneck. The worker
+ * reads Buffer views into the transferred buffer: nothing is copied there either.
  *
- * Layout (little-endian), for n records:
- *   u32 n
+ * Layout (little-endian, typed arrays 8-byte aligned), for n records:
+ *   u32 n, u32 (padding)
  *   f64 offset[n], f64 timestamp[n]
  *   i32 keyLength[n]   (-1: null key)
  *   i32 valueLength[n] (-1: null value)
  *   u32 headerCount[n]
+ *   u32 dataStart[n]   (where the record's key, value and headers begin)
  *   then per record: key bytes, value bytes, and per header: u32 nameLength, name (UTF-8),
  *   u32 valueLength, value bytes
  */
 
 const NULL = -1
-
-function keyBytes(key: KafkaMessage['key']): Buffer | null {
-  if (key === null || key === undefined) return null
-  return typeof key === 'string' ? Buffer.from(key) : key
-}
+const HEADER_BYTES = 8
+const FIXED_BYTES_PER_RECORD = 8 + 8 + 4 + 4 + 4 + 4
 
 type HeaderPair = [string, Buffer]
 
@@ -39,66 +37,109 @@ function headerPairs(message: KafkaMessage): HeaderPair[] | undefined {
   return pairs
 }
 
-/** Packs `count` messages starting at each run's `head` into one buffer. */
+interface Columns {
+  offsets: Float64Array
+  timestamps: Float64Array
+  keyLengths: Int32Array
+  valueLengths: Int32Array
+  headerCounts: Uint32Array
+  dataStarts: Uint32Array
+}
+
+function columns(buffer: ArrayBuffer, byteOffset: number, n: number): Columns {
+  let at = byteOffset + HEADER_BYTES
+  const f64 = (): Float64Array => {
+    const view = new Float64Array(buffer, at, n)
+    at += 8 * n
+    return view
+  }
+  const i32 = (): Int32Array => {
+    const view = new Int32Array(buffer, at, n)
+    at += 4 * n
+    return view
+  }
+  const u32 = (): Uint32Array => {
+    const view = new Uint32Array(buffer, at, n)
+    at += 4 * n
+    return view
+  }
+  return { offsets: f64(), timestamps: f64(), keyLengths: i32(), valueLengths: i32(), headerCounts: u32(), dataStarts: u32() }
+}
+
+/** Packs runs of lane messages into one buffer of its own (safe to transfer). */
 export class RecordColumnsWriter {
   #runs: Array<{ messages: KafkaMessage[]; head: number; count: number }> = []
   #count = 0
   #dataBytes = 0
-  #headers: Array<HeaderPair[] | undefined> = []
+  /** Header pairs of records that have headers (rare), by record index. */
+  #headers: Map<number, HeaderPair[]> | undefined
+
+  get count(): number {
+    return this.#count
+  }
 
   /** Adds a lane's run of messages; returns the index of its first record. */
   add(messages: KafkaMessage[], head: number, count: number): number {
     const first = this.#count
     this.#runs.push({ messages, head, count })
-    for (let i = head; i < head + count; i++) {
+    let bytes = 0
+    for (let i = head, r = first; i < head + count; i++, r++) {
       const message = messages[i] as KafkaMessage
       const key = message.key
-      if (key !== null && key !== undefined) this.#dataBytes += typeof key === 'string' ? Buffer.byteLength(key) : key.length
-      if (message.value) this.#dataBytes += message.value.length
-      const pairs = headerPairs(message)
-      this.#headers.push(pairs)
-      if (pairs) for (const [name, value] of pairs) this.#dataBytes += 8 + Buffer.byteLength(name) + value.length
+      if (key !== null && key !== undefined) bytes += typeof key === 'string' ? Buffer.byteLength(key) : key.length
+      if (message.value) bytes += message.value.length
+      if (message.headers !== undefined) {
+        const pairs = headerPairs(message)
+        if (pairs) {
+          this.#headers ??= new Map()
+          this.#headers.set(r, pairs)
+          for (const [name, value] of pairs) bytes += 8 + Buffer.byteLength(name) + value.length
+        }
+      }
     }
+    this.#dataBytes += bytes
     this.#count += count
     return first
   }
 
-  /** The packed columns, in a buffer of their own. */
   finish(): Uint8Array {
     const n = this.#count
-    const fixed = 4 + n * (8 + 8 + 4 + 4 + 4)
-    const out = Buffer.from(new ArrayBuffer(fixed + this.#dataBytes))
+    const fixed = HEADER_BYTES + n * FIXED_BYTES_PER_RECORD
+    const buffer = new ArrayBuffer(fixed + this.#dataBytes)
+    const out = Buffer.from(buffer)
     out.writeUInt32LE(n, 0)
-    const offsetsAt = 4
-    const timestampsAt = offsetsAt + 8 * n
-    const keyLengthsAt = timestampsAt + 8 * n
-    const valueLengthsAt = keyLengthsAt + 4 * n
-    const headerCountsAt = valueLengthsAt + 4 * n
-    let data = headerCountsAt + 4 * n
+    const c = columns(buffer, 0, n)
+    let data = fixed
     let r = 0
     for (const run of this.#runs) {
-      for (let i = run.head; i < run.head + run.count; i++, r++) {
+      const end = run.head + run.count
+      for (let i = run.head; i < end; i++, r++) {
         const message = run.messages[i] as KafkaMessage
-        out.writeDoubleLE(message.offset, offsetsAt + 8 * r)
-        out.writeDoubleLE(message.timestamp ?? 0, timestampsAt + 8 * r)
-        const key = keyBytes(message.key)
-        if (key === null) {
-          out.writeInt32LE(NULL, keyLengthsAt + 4 * r)
+        c.offsets[r] = message.offset
+        c.timestamps[r] = message.timestamp ?? 0
+        c.dataStarts[r] = data
+        const key = message.key
+        if (key === null || key === undefined) {
+          c.keyLengths[r] = NULL
+        } else if (typeof key === 'string') {
+          const written = out.write(key, data)
+          c.keyLengths[r] = written
+          data += written
         } else {
-          out.writeInt32LE(key.length, keyLengthsAt + 4 * r)
+          c.keyLengths[r] = key.length
           out.set(key, data)
           data += key.length
         }
         const value = message.value
         if (value === null || value === undefined) {
-          out.writeInt32LE(NULL, valueLengthsAt + 4 * r)
+          c.valueLengths[r] = NULL
         } else {
-          out.writeInt32LE(value.length, valueLengthsAt + 4 * r)
+          c.valueLengths[r] = value.length
           out.set(value, data)
           data += value.length
         }
-        const pairs = this.#headers[r]
-        out.writeUInt32LE(pairs ? pairs.length : 0, headerCountsAt + 4 * r)
+        const pairs = this.#headers?.get(r)
+        c.headerCounts[r] = pairs ? pairs.length : 0
         if (pairs) {
           for (const [name, headerValue] of pairs) {
             const nameLength = out.write(name, data + 4)
@@ -111,74 +152,64 @@ export class RecordColumnsWriter {
         }
       }
     }
-    return new Uint8Array(out.buffer, 0, out.length)
+    return new Uint8Array(buffer)
   }
 }
 
-/** Reads packed columns; every Buffer handed out is a view into `bytes`. */
+/** Reads packed columns; every Buffer handed out is a view into the given bytes. */
 export class RecordColumnsReader {
   readonly count: number
   readonly #buf: Buffer
-  readonly #offsetsAt: number
-  readonly #timestampsAt: number
-  readonly #keyLengthsAt: number
-  readonly #valueLengthsAt: number
-  readonly #headerCountsAt: number
-  /** Where each record's data starts. */
-  readonly #starts: Uint32Array
+  readonly #c: Columns
 
   constructor(bytes: Uint8Array) {
+    if (bytes.byteOffset % 8 !== 0) bytes = bytes.slice()
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    this.#buf = buf
+    if (buf.length < HEADER_BYTES) throw new RangeError('record columns are truncated: no header')
     const n = buf.readUInt32LE(0)
+    if (buf.length < HEADER_BYTES + n * FIXED_BYTES_PER_RECORD) throw new RangeError(`record columns are truncated: ${n} records announced`)
+    this.#buf = buf
     this.count = n
-    this.#offsetsAt = 4
-    this.#timestampsAt = 4 + 8 * n
-    this.#keyLengthsAt = this.#timestampsAt + 8 * n
-    this.#valueLengthsAt = this.#keyLengthsAt + 4 * n
-    this.#headerCountsAt = this.#valueLengthsAt + 4 * n
-    const starts = new Uint32Array(n)
-    let data = this.#headerCountsAt + 4 * n
-    for (let r = 0; r < n; r++) {
-      starts[r] = data
-      data += Math.max(0, buf.readInt32LE(this.#keyLengthsAt + 4 * r)) + Math.max(0, buf.readInt32LE(this.#valueLengthsAt + 4 * r))
-      const headers = buf.readUInt32LE(this.#headerCountsAt + 4 * r)
-      for (let h = 0; h < headers; h++) {
-        data += 4 + buf.readUInt32LE(data)
-        data += 4 + buf.readUInt32LE(data)
+    this.#c = columns(bytes.buffer as ArrayBuffer, bytes.byteOffset, n)
+    const last = n - 1
+    if (n > 0) {
+      const c = this.#c
+      let end = (c.dataStarts[last] as number) + Math.max(0, c.keyLengths[last] as number) + Math.max(0, c.valueLengths[last] as number)
+      for (let h = 0; h < (c.headerCounts[last] as number); h++) {
+        end += 4 + buf.readUInt32LE(end)
+        end += 4 + buf.readUInt32LE(end)
       }
-      if (data > buf.length) throw new RangeError(`record columns are truncated at record ${r}`)
+      if (end > buf.length) throw new RangeError(`record columns are truncated at record ${last}`)
     }
-    this.#starts = starts
   }
 
   offset(r: number): number {
-    return this.#buf.readDoubleLE(this.#offsetsAt + 8 * r)
+    return this.#c.offsets[r] as number
   }
 
   timestamp(r: number): number {
-    return this.#buf.readDoubleLE(this.#timestampsAt + 8 * r)
+    return this.#c.timestamps[r] as number
   }
 
   key(r: number): Buffer | null {
-    const length = this.#buf.readInt32LE(this.#keyLengthsAt + 4 * r)
+    const length = this.#c.keyLengths[r] as number
     if (length === NULL) return null
-    const start = this.#starts[r] as number
+    const start = this.#c.dataStarts[r] as number
     return this.#buf.subarray(start, start + length)
   }
 
   value(r: number): Buffer | null {
-    const length = this.#buf.readInt32LE(this.#valueLengthsAt + 4 * r)
+    const length = this.#c.valueLengths[r] as number
     if (length === NULL) return null
-    const start = (this.#starts[r] as number) + Math.max(0, this.#buf.readInt32LE(this.#keyLengthsAt + 4 * r))
+    const start = (this.#c.dataStarts[r] as number) + Math.max(0, this.#c.keyLengths[r] as number)
     return this.#buf.subarray(start, start + length)
   }
 
   /** Headers as node-rdkafka gives them: `[{ name: Buffer }, ...]`. */
   headers(r: number): Array<Record<string, Buffer>> | undefined {
-    const count = this.#buf.readUInt32LE(this.#headerCountsAt + 4 * r)
+    const count = this.#c.headerCounts[r] as number
     if (count === 0) return undefined
-    let at = (this.#starts[r] as number) + Math.max(0, this.#buf.readInt32LE(this.#keyLengthsAt + 4 * r)) + Math.max(0, this.#buf.readInt32LE(this.#valueLengthsAt + 4 * r))
+    let at = (this.#c.dataStarts[r] as number) + Math.max(0, this.#c.keyLengths[r] as number) + Math.max(0, this.#c.valueLengths[r] as number)
     const headers: Array<Record<string, Buffer>> = []
     for (let h = 0; h < count; h++) {
       const nameLength = this.#buf.readUInt32LE(at)

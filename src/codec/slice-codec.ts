@@ -3,7 +3,6 @@ import { TaskAckType, TaskType } from './schema.js'
 export interface WireSlice {
   id: number
   route: number
-  topic: string
   partition: number
   lane: number
   attempt: number
@@ -15,6 +14,11 @@ export interface WireSlice {
 
 export interface WireTask {
   slices: WireSlice[]
+}
+
+/** What travels to a worker session: both buffers are transferred. */
+export interface TaskMessage {
+  task: Uint8Array
   /** The records of every slice (see record-columns.ts). */
   records: Uint8Array
 }

@@ -1,7 +1,7 @@
 import type { Message as KafkaMessage } from 'node-rdkafka'
 import { performance } from 'node:perf_hooks'
 import { encodeTask } from '../codec/slice-codec.js'
-import type { WireSlice, WireSliceAck, WireTask } from '../codec/slice-codec.js'
+import type { WireSlice, WireSliceAck } from '../codec/slice-codec.js'
 import { RecordColumnsWriter } from '../codec/record-columns.js'
 import type { ResolvedOptions } from '../config/resolve.js'
 import { channels } from '../diagnostics.js'
@@ -145,7 +145,6 @@ export class Dispatcher {
         wire.push({
           id,
           route: state.route.index,
-          topic: state.topic,
           partition: state.partition,
           lane: lane.index,
           attempt: lane.attempt,
@@ -162,7 +161,7 @@ export class Dispatcher {
         this.#readyHead = 0
       }
       if (slices.length === 0) break
-      this.#submit(session, slices, { slices: wire, records: records.finish() }, total)
+      this.#submit(session, slices, wire, records, total)
     }
     if (this.#readyHead === this.#ready.length) {
       this.#ready.length = 0
@@ -170,8 +169,8 @@ export class Dispatcher {
     }
   }
 
-  #submit(session: number, slices: InFlightSlice[], task: WireTask, messages: number): void {
-    const bytes = encodeTask(task)
+  #submit(session: number, slices: InFlightSlice[], wire: WireSlice[], records: RecordColumnsWriter, messages: number): void {
+    const message = { task: encodeTask({ slices: wire }), records: records.finish() }
     let timed = false
     for (const slice of slices) {
       if (slice.state.route.handlerTimeoutMs !== undefined) {
@@ -179,7 +178,7 @@ export class Dispatcher {
         timed = true
       }
     }
-    this.#pool.send(session, bytes, slices.length, messages)
+    this.#pool.send(session, message, slices.length, messages)
     if (timed) this.#startWatchdog()
   }
 

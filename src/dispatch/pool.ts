@@ -2,7 +2,7 @@ import { MessageChannel } from 'node:worker_threads'
 import type { MessagePort } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import { decodeTaskAck } from '../codec/slice-codec.js'
-import type { WireSliceAck } from '../codec/slice-codec.js'
+import type { TaskMessage, WireSliceAck } from '../codec/slice-codec.js'
 import type { WorkerRoute } from '../worker/slice-runner.js'
 import type { SliceWorkerData } from '../../workers/slice-worker.js'
 
@@ -115,13 +115,13 @@ export class WorkerPool {
     return s ? this.slicesPerThread - s.slices : 0
   }
 
-  /** Sends a task (its ArrayBuffer is transferred: detached here) carrying `slices` slices. */
-  send(session: number, task: Uint8Array, slices: number, messages: number): void {
+  /** Sends a task carrying `slices` slices; both buffers are transferred (detached here). */
+  send(session: number, message: TaskMessage, slices: number, messages: number): void {
     const s = this.#sessions.get(session)
     if (!s) throw new Error(`no worker session ${session}`)
     s.slices += slices
     s.messages += messages
-    s.port.postMessage(task, [task.buffer as ArrayBuffer])
+    s.port.postMessage(message, [message.task.buffer as ArrayBuffer, message.records.buffer as ArrayBuffer])
   }
 
   /** Bookkeeping for messages acked or lost on a session. */

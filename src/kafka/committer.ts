@@ -3,6 +3,8 @@ import { channels } from '../diagnostics.js'
 import { ErrorCodes, KvpError } from '../errors.js'
 import type { PartitionState } from '../dispatch/partition-state.js'
 
+const STORE_INTERVAL_MS = 20
+
 const RETRIABLE_COMMIT_ERRORS = new Set([
   27, // REBALANCE_IN_PROGRESS
   22, // ILLEGAL_GENERATION
@@ -32,12 +34,16 @@ export class Committer {
     this.#consumer = consumer
   }
 
-  /** Notes that a partition's watermark moved; stores are batched to once per tick. */
+  /**
+   * Notes that a partition's watermark moved. Stores are batched (at most one call into
+   * librdkafka per STORE_INTERVAL_MS): the commit itself only happens on the
+   * auto-commit interval, and revoke and stop commit the watermarks directly.
+   */
   watermarkMoved(state: PartitionState): void {
     this.#dirty.add(state)
     if (!this.#scheduled) {
       this.#scheduled = true
-      setImmediate(() => this.storeDirty())
+      setTimeout(() => this.storeDirty(), STORE_INTERVAL_MS).unref()
     }
   }
 

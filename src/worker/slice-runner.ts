@@ -51,9 +51,9 @@ export class SliceRunner {
   }
 
   /** Runs a task's slices concurrently; `onAck` gets each slice's ack as soon as it is done. */
-  runTask(bytes: Uint8Array, onAck: (ack: WireSliceAck) => void): void {
+  runTask(bytes: Uint8Array, recordBytes: Uint8Array, onAck: (ack: WireSliceAck) => void): void {
     const task = decodeTask(bytes)
-    const records = new RecordColumnsReader(task.records)
+    const records = new RecordColumnsReader(recordBytes)
     for (const slice of task.slices) void this.#runSlice(slice, records).then(onAck)
   }
 
@@ -82,6 +82,7 @@ export class SliceRunner {
   async #runSlice(slice: WireSlice, records: RecordColumnsReader): Promise<WireSliceAck> {
     const started = performance.now()
     const route = this.#route(slice.route)
+    const topic = route.topic
     let handled = 0
     let marked = 0
     let handler: Handler
@@ -102,7 +103,7 @@ export class SliceRunner {
       const controller = timeoutMs === undefined ? undefined : new AbortController()
       const ctx: HandlerContext = {
         signal: controller?.signal,
-        topic: slice.topic,
+        topic,
         partition: slice.partition,
         virtualPartition: slice.lane,
         attempt,
@@ -113,7 +114,7 @@ export class SliceRunner {
       try {
         const value = records.value(r)
         const message: HandlerMessage = {
-          topic: slice.topic,
+          topic,
           partition: slice.partition,
           offset,
           key: records.key(r),
@@ -134,7 +135,8 @@ export class SliceRunner {
       this.#report(slice.slot, handled)
       if (!manual || markedHere) marked = handled
     }
-    return { id: slice.id, handled, marked, failed: false, errorMessage: '', errorCode: '', errorStack: '', durationMs: performance.now() - started }
+    // Only set fields travel: a successful ack carries no error strings.
+    return { id: slice.id, handled, marked, durationMs: performance.now() - started } as WireSliceAck
   }
 }
 

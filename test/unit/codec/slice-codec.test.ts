@@ -23,12 +23,12 @@ test('a task round-trips through the codec: offsets, null and empty keys, values
   ]
   const records = new RecordColumnsWriter()
   const first = records.add(lane, 1, 3)
-  const bytes = encodeTask({ slices: [{ id: 7, route: 1, topic: 'orders', partition: 3, lane: 12, attempt: 2, slot: 4, first, count: 3 }], records: records.finish() })
+  const bytes = encodeTask({ slices: [{ id: 7, route: 1, partition: 3, lane: 12, attempt: 2, slot: 4, first, count: 3 }] })
   const task = decodeTask(bytes)
   const slice = task.slices[0]
   assert.ok(slice)
-  assert.deepEqual([slice.id, slice.route, slice.topic, slice.partition, slice.lane, slice.attempt, slice.slot, slice.first, slice.count], [7, 1, 'orders', 3, 12, 2, 4, 0, 3])
-  const reader = new RecordColumnsReader(task.records)
+  assert.deepEqual([slice.id, slice.route, slice.partition, slice.lane, slice.attempt, slice.slot, slice.first, slice.count], [7, 1, 3, 12, 2, 4, 0, 3])
+  const reader = new RecordColumnsReader(records.finish())
   assert.equal(reader.count, 3)
   assert.equal(reader.offset(0), 2 ** 40 + 9)
   assert.equal(reader.timestamp(0), 1_700_000_000_000 + 2 ** 40 + 9)
@@ -70,9 +70,11 @@ test('an ack round-trips through the codec', () => {
 test('encoded buffers own their ArrayBuffer whole, so transferring them moves nothing else', () => {
   const records = new RecordColumnsWriter()
   records.add([rdkafkaMessage(1, null, Buffer.from('x'))], 0, 1)
-  const small = encodeTask({ slices: [{ id: 1, route: 0, topic: 't', partition: 0, lane: 0, attempt: 1, slot: 0, first: 0, count: 1 }], records: records.finish() })
+  const small = encodeTask({ slices: [{ id: 1, route: 0, partition: 0, lane: 0, attempt: 1, slot: 0, first: 0, count: 1 }] })
   assert.equal(small.byteOffset, 0)
   assert.equal(small.byteLength, small.buffer.byteLength)
+  const packed = records.finish()
+  assert.equal(packed.byteLength, packed.buffer.byteLength)
   const pooled = Buffer.from('pooled')
   assert.notEqual(pooled.byteLength, pooled.buffer.byteLength, 'precondition: Node pools small Buffers')
   const owned = ownWhole(pooled)
@@ -95,11 +97,12 @@ test('a dispatched slice is transferred, not copied: the sender\'s ArrayBuffer i
   assert.ok(session !== undefined)
   const records = new RecordColumnsWriter()
   records.add([rdkafkaMessage(1, Buffer.from('k'), Buffer.from('v')), rdkafkaMessage(2, null, Buffer.from('w'))], 0, 2)
-  const task = encodeTask({ slices: [{ id: 9, route: 0, topic: 't', partition: 0, lane: 0, attempt: 1, slot: 3, first: 0, count: 2 }], records: records.finish() })
-  const buffer = task.buffer
-  assert.ok(buffer.byteLength > 0)
-  pool.send(session, task, 1, 2)
-  assert.equal(buffer.byteLength, 0, 'detached on send')
+  const task = encodeTask({ slices: [{ id: 9, route: 0, partition: 0, lane: 0, attempt: 1, slot: 3, first: 0, count: 2 }] })
+  const packed = records.finish()
+  const buffers = [task.buffer, packed.buffer]
+  assert.ok(buffers.every((buffer) => buffer.byteLength > 0))
+  pool.send(session, { task, records: packed }, 1, 2)
+  assert.deepEqual(buffers.map((buffer) => buffer.byteLength), [0, 0], 'both buffers detached on send')
   const [ack] = await acked
   assert.equal(ack?.id, 9)
   assert.equal(ack?.handled, 2)
