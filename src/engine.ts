@@ -35,6 +35,9 @@ export interface Engine {
   readonly stopped: Promise<void>
 }
 
+/** How long a revoke retries commits that fail because the group is rebalancing. */
+const REVOKE_GENERATION_RETRY_MS = 1000
+
 /** Slices in flight at most (each needs a shared progress counter): 256 KiB of counters. */
 const PROGRESS_SLOTS = 65_536
 
@@ -188,7 +191,7 @@ class KvpEngine implements Engine {
     // Fence first: from here on, an ack for these partitions is stale and dropped.
     for (const state of states) state.drop()
     try {
-      await this.#committer.commitSync(states, 'revoke', Math.max(deadline, Date.now() + 1000))
+      await this.#committer.commitSync(states, 'revoke', Math.max(deadline, Date.now() + 1000), { generationDeadline: Date.now() + REVOKE_GENERATION_RETRY_MS })
     } catch (error) {
       this.#kafkaError(error)
     }

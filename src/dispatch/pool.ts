@@ -63,6 +63,9 @@ export class WorkerPool {
       idleTimeout: Number.MAX_SAFE_INTEGER,
       workerData,
     })
+    // A thread that cannot be closed in time (a handler that never returns) is terminated;
+    // Piscina reports it as an 'error' event, which must not crash the process.
+    this.#pool.on('error', () => {})
   }
 
   /** Loads a route's handler in a worker; rejects with the load error. Call before start(). */

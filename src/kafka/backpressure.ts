@@ -6,6 +6,8 @@ export interface BackpressureLimits {
   maxInFlightPerPartition: number
   maxInFlightBytes: number
   resumeRatio: number
+  /** Messages asked of librdkafka per poll. */
+  batchSize: number
 }
 
 /**
@@ -27,7 +29,9 @@ export class Backpressure {
 
   /** After a fetch: pause `state` (or everything) above the high-water marks. */
   afterFetch(state: PartitionState, totalBytes: number, all: () => Iterable<PartitionState>): void {
-    if (!state.paused && state.inFlight >= this.#limits.maxInFlightPerPartition) this.#pause(state)
+    // The poller asks for the next batch before dispatching this one, so one more batch of
+    // this partition may still arrive after a pause: pause early enough for it to fit.
+    if (!state.paused && state.inFlight + this.#limits.batchSize >= this.#limits.maxInFlightPerPartition) this.#pause(state)
     if (!this.#bytesPaused && totalBytes >= this.#limits.maxInFlightBytes) {
       this.#bytesPaused = true
       for (const other of all()) if (!other.paused) this.#pause(other)

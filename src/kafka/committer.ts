@@ -5,6 +5,15 @@ import type { PartitionState } from '../dispatch/partition-state.js'
 
 const STORE_INTERVAL_MS = 20
 
+/**
+ * The group is rebalancing or has moved on from this member's generation. During a revoke
+ * such a commit may not succeed until the member rejoins, and retrying it long delays
+ * exactly that (the member misses the join window and is dropped from the generation):
+ * revokes retry these only briefly, then give up — the next owner replays from the last
+ * commit, so nothing is lost.
+ */
+const GENERATION_ERRORS = new Set([27, 22, 25])
+
 const RETRIABLE_COMMIT_ERRORS = new Set([
   27, // REBALANCE_IN_PROGRESS
   22, // ILLEGAL_GENERATION
@@ -87,7 +96,7 @@ export class Committer {
    * Commits the watermarks of `states` now, retrying rebalance-type errors until
    * `deadline` (ms since epoch). Returns the offsets committed.
    */
-  async commitSync(states: Iterable<PartitionState>, reason: string, deadline: number): Promise<Kafka.TopicPartitionOffset[]> {
+  async commitSync(states: Iterable<PartitionState>, reason: string, deadline: number, options: { generationDeadline?: number } = {}): Promise<Kafka.TopicPartitionOffset[]> {
     const offsets: Kafka.TopicPartitionOffset[] = []
     for (const state of states) {
       const watermark = state.tracker.watermark()
@@ -109,7 +118,8 @@ export class Committer {
         return offsets
       } catch (error) {
         const code = (error as { code?: number }).code ?? 0
-        if (!RETRIABLE_COMMIT_ERRORS.has(code) || Date.now() + 100 > deadline) {
+        const until = GENERATION_ERRORS.has(code) && options.generationDeadline !== undefined ? Math.min(deadline, options.generationDeadline) : deadline
+        if (!RETRIABLE_COMMIT_ERRORS.has(code) || Date.now() + 100 > until) {
           const wrapped = new KvpError(ErrorCodes.COMMIT, `commit on ${reason} failed: ${(error as Error).message}`, { cause: error })
           if (channels.commitError.hasSubscribers) channels.commitError.publish({ error: wrapped, reason })
           throw wrapped

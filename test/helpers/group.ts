@@ -91,6 +91,22 @@ export function ownedPartitions(events: EngineEvent[], topic: string): Set<numbe
   return owned
 }
 
+/** Times (after `since`) at which an assignment left the member owning all `total` partitions of `topic`. */
+export function tookEverything(events: EngineEvent[], topic: string, since: number, total: number): number[] {
+  const owned = new Set<number>()
+  const times: number[] = []
+  for (const event of events) {
+    if (event.type !== 'rebalance') continue
+    const mine = event.partitions.filter((p) => p.topic === topic)
+    for (const { partition } of mine) {
+      if (event.kind === 'assign') owned.add(partition)
+      else owned.delete(partition)
+    }
+    if (event.kind === 'assign' && mine.length > 0 && event.t > since && owned.size === total) times.push(event.t)
+  }
+  return times
+}
+
 /** When each partition of `topic` was assigned to a member, in time order. */
 export function assignTimes(events: EngineEvent[], topic: string): Array<{ partition: number; at: number }> {
   const out: Array<{ partition: number; at: number }> = []
@@ -155,7 +171,7 @@ export function rebalanceTimeline(events: EngineEvent[], t0: number): string[] {
   for (const event of events) {
     const at = `${((event.t - t0) / 1000).toFixed(1)}s`
     if (event.type === 'rebalance') lines.push(`${at} ${event.kind} [${event.partitions.map((p) => p.partition).join(',')}]`)
-    else if (event.type === 'commit-error' && event.reason !== 'auto') lines.push(`${at} commit on ${event.reason} failed: ${event.error}`)
+    else if (event.type === 'commit-error' && event.reason !== 'auto') lines.push(`${at} ${event.error}`)
     else if (event.type === 'commit' && event.reason !== 'auto') lines.push(`${at} commit on ${event.reason}: ${event.offsets.map((o) => `${o.partition}@${o.offset}`).join(' ')}`)
   }
   return lines

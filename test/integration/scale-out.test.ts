@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test'
 import { startMockCluster } from '../../src/index.js'
 import type { MockCluster } from '../../src/index.js'
 import { produceMessages } from '../../src/kafka/produce.js'
-import { assignTimes, eventLogEnv, orderViolationsByRun, ownedPartitions, readEvents, rebalanceTimeline, stopProcess, streamMessages } from '../helpers/group.js'
+import { assignTimes, eventLogEnv, orderViolationsByRun, ownedPartitions, readEvents, rebalanceTimeline, stopProcess, streamMessages, tookEverything } from '../helpers/group.js'
 import type { StreamProducer } from '../helpers/group.js'
 import { allMessages, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
@@ -142,10 +142,15 @@ describe('scale-out across kvp run processes', () => {
       await waitFor('p1 to own every partition and handle messages', () => owned(s, first).size === 4 && recordsOf(readRecords(s.record), first).length >= 200, 30_000, 100)
 
       const second = await startMember(s, 'p2', strategyArgs)
-      // Each member must rejoin within the coordinator's join window (session.timeout.ms - 1 s on
-      // the embedded cluster), or the group hands every partition to whoever did rejoin.
-      await waitForSplit(s, [first, second], 45_000, () => recordsOf(readRecords(s.record), second).length >= 50)
+      const joinedAt = now()
+      await waitForSplit(s, [first, second], 30_000, () => recordsOf(readRecords(s.record), second).length >= 50)
       const shared = describeOwnership(s, [first, second])
+      // A live member must let go and rejoin within the coordinator's join window
+      // (session.timeout.ms - 1 s on the embedded cluster); one still in its revoke handler
+      // when the window closes is left out, and the other member gets every partition
+      // (until the next rebalance turns the tables).
+      const grabs = [first, second].flatMap((m) => tookEverything(readEvents(m.events), s.topic, joinedAt, PARTITIONS.length).map((t) => `${m.tag} at +${((t - joinedAt) / 1000).toFixed(1)}s`))
+      assert.deepEqual(grabs, [], `while both members were alive no rebalance handed every partition to one of them; rebalances (seconds from p2's start):\n${[first, second].map((m) => `  ${m.tag}:\n${rebalanceTimeline(readEvents(m.events), joinedAt).map((line) => `    ${line}`).join('\n')}`).join('\n')}`)
 
       assert.equal(await stopProcess(first.proc, 'SIGTERM'), 0, `p1 stops cleanly on SIGTERM:\n${first.proc.output()}`)
       const leftAt = now()
