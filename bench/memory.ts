@@ -252,6 +252,14 @@ async function main(): Promise<void> {
   const verdict = results.pass === null ? 'not measured' : results.pass ? 'pass' : 'FAIL'
   console.log(`peak RSS ratio, largest / smallest backlog: ${ratio ?? '—'} (target <= ${TARGET_RATIO}: ${verdict})`)
   console.log(`written to ${file}`)
+  // Regenerate docs/BENCHMARKS.md with these figures (when a throughput run exists).
+  try {
+    const { readLatestResults, writeReport } = await import('./report.js')
+    await writeReport(await readLatestResults())
+    console.log('docs/BENCHMARKS.md regenerated')
+  } catch {
+    console.log('docs/BENCHMARKS.md not regenerated: run npm run bench first')
+  }
 }
 
 await main()

@@ -3,12 +3,12 @@
  * `npm run bench` calls this at the end; `node dist/bench/report.js` reruns it alone.
  */
 import { readFile, writeFile } from 'node:fs/promises'
-import { relative } from 'node:path'
+import { join, relative } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { renderIoChart } from './chart.js'
 import { Scenarios, type Scenario } from './handlers/work.js'
 import { formatMs, formatPass, formatPercent, formatRate, formatRatio } from './lib/format.js'
-import { benchmarksDoc, ioChartFile, latestResultsFile, packageRoot } from './lib/paths.js'
+import { benchmarksDoc, ioChartFile, latestResultsFile, packageRoot, resultsDir } from './lib/paths.js'
 import { bestRun, ratio, type BenchResults, type RunResult } from './lib/results.js'
 
 export const SCENARIO_TITLES: Readonly<Record<Scenario, string>> = {
@@ -49,7 +49,17 @@ function markdownTable(header: readonly string[], rows: readonly (readonly strin
   return lines.join('\n')
 }
 
-export function renderReport(results: BenchResults): string {
+/** What `npm run bench:memory` writes to bench/results/memory.json (the parts shown here). */
+export interface MemorySummary {
+  at: string
+  settings: { maxPartitions: number; threads: number; handler: string; partitions: number }
+  runs: Array<{ backlog: number; drained: boolean; durationMs: number; rate: number; startRssMiB: number; peakRssMiB: number; hwmMiB: number }>
+  ratio: number | null
+  target: number
+  pass: boolean | null
+}
+
+export function renderReport(results: BenchResults, memory: MemorySummary | null = null): string {
   const { machine, settings } = results
   const chart = relative(`${packageRoot}/docs`, ioChartFile).replaceAll('\\', '/')
   const out: string[] = []
@@ -144,6 +154,22 @@ export function renderReport(results: BenchResults): string {
     ])), '')
   }
 
+  out.push('## Memory against backlog', '')
+  if (memory === null) {
+    out.push('Not run yet: `npm run bench:memory`.', '')
+  } else {
+    out.push(
+      `\`npm run bench:memory\`, ${memory.at}: a \`kvp run\` process (defaults, ${memory.settings.maxPartitions} lanes, ${memory.settings.threads} threads, ${memory.settings.handler})`,
+      `drains a backlog spread over ${memory.settings.partitions} partitions; its resident set is sampled every 100 ms and its peak read from VmHWM.`,
+      '',
+    )
+    out.push(markdownTable(['backlog', 'drained', 'time', 'msg/s', 'RSS at start', 'peak RSS'], memory.runs.map((run) => [
+      run.backlog.toLocaleString('en-US'), run.drained ? 'yes' : 'no', `${(run.durationMs / 1000).toFixed(1)} s`, run.rate.toLocaleString('en-US'),
+      `${run.startRssMiB} MiB`, `${run.hwmMiB > 0 ? run.hwmMiB : run.peakRssMiB} MiB`,
+    ])), '')
+    out.push(`Peak ratio, largest / smallest backlog: **${memory.ratio ?? '—'}** (target ≤ ${memory.target}: ${memory.pass === null ? 'not measured' : memory.pass ? 'met' : 'missed'}).`, '')
+  }
+
   out.push('## Running them', '')
   out.push(
     '```sh',
@@ -151,6 +177,7 @@ export function renderReport(results: BenchResults): string {
     'npm run bench -- --quick           # shorter runs, fewer lane counts',
     'npm run bench -- --scenario io     # one scenario (io also measures latency)',
     'npm run bench:micro                # hot-path micro-benchmarks',
+    'npm run bench:memory               # peak RSS against backlog size',
     'node dist/bench/report.js          # regenerate this page from bench/results/latest.json',
     '```',
     '',
@@ -172,7 +199,15 @@ export function renderReport(results: BenchResults): string {
 export async function writeReport(results: BenchResults): Promise<void> {
   const svg = await renderIoChart(results)
   if (svg !== null) await writeFile(ioChartFile, svg)
-  await writeFile(benchmarksDoc, renderReport(results))
+  await writeFile(benchmarksDoc, renderReport(results, await readMemoryResults()))
+}
+
+async function readMemoryResults(): Promise<MemorySummary | null> {
+  try {
+    return JSON.parse(await readFile(join(resultsDir, 'memory.json'), 'utf8')) as MemorySummary
+  } catch {
+    return null
+  }
 }
 
 export async function readLatestResults(): Promise<BenchResults> {
