@@ -1,5 +1,4 @@
 import type { Message as KafkaMessage } from 'node-rdkafka'
-import { performance } from 'node:perf_hooks'
 import { encodeTask } from '../codec/slice-codec.js'
 import type { WireSlice, WireSliceAck } from '../codec/slice-codec.js'
 import { RecordColumnsWriter } from '../codec/record-columns.js'
@@ -9,8 +8,10 @@ import { ErrorCodes, KvpError, describeError } from '../errors.js'
 import type { Lane } from './lane.js'
 import type { PartitionState } from './partition-state.js'
 import type { WorkerPool } from './pool.js'
-import { backoffDelay, failureOutcome } from './retry-policy.js'
+import { FailureHandler } from './failure-handler.js'
 import type { SliceProgress } from './slice-progress.js'
+import { TimeoutWatchdog } from './timeout-watchdog.js'
+import type { WatchedSlice } from './timeout-watchdog.js'
 
 /** What the dispatcher needs from the Kafka side. */
 export interface DispatcherHooks {
@@ -23,19 +24,10 @@ export interface DispatcherHooks {
 }
 
 /** A lane's slice in a worker. The messages stay at the head of the lane until the ack. */
-interface InFlightSlice {
-  id: number
+interface InFlightSlice extends WatchedSlice {
   lane: Lane
   state: PartitionState
-  count: number
   attempt: number
-  /** Its shared progress counter. */
-  slot: number
-  /** The worker session running it. */
-  session: number
-  /** Watchdog bookkeeping (routes with handlerTimeoutMs). */
-  lastProgress: number
-  lastProgressAt: number
 }
 
 /**
@@ -55,9 +47,8 @@ export class Dispatcher {
   #slices = new Map<number, InFlightSlice>()
   #nextSliceId = 1
   #flushScheduled = false
-  #watchdog: NodeJS.Timeout | undefined
-  /** Sessions aborted by the watchdog, with the slice that overran. */
-  #aborted = new Map<number, number>()
+  readonly #watchdog: TimeoutWatchdog
+  readonly #failures: FailureHandler
   #drainWaiters: Array<() => void> = []
   #dispatching = true
   /** Messages in lanes across all partitions. */
@@ -69,6 +60,22 @@ export class Dispatcher {
     this.#pool = pool
     this.#progress = progress
     this.#hooks = hooks
+    this.#watchdog = new TimeoutWatchdog(progress, () => this.#slices.values(), (session, reason) => pool.abort(session, reason))
+    this.#failures = new FailureHandler({
+      resume: (state, lane) => {
+        this.#list(state, lane)
+        this.flush()
+      },
+      deadLettered: (state, lane) => {
+        const moved = state.tracker.ack(lane.seqs[lane.head] as number)
+        this.#consume(state, lane, 1)
+        if (moved) hooks.watermarkMoved(state)
+        if (state.idle) state.release(this.#touched)
+        this.#list(state, lane)
+        this.#afterAcks()
+      },
+      deadLetter: (state, message, error, attempts) => hooks.deadLetter(state, message, error, attempts),
+    })
   }
 
   get slicesInFlight(): number {
@@ -137,7 +144,7 @@ export class Dispatcher {
         const count = Math.min(lane.size, maxSlice)
         const id = this.#nextSliceId++
         if (this.#nextSliceId > 0xffff_fff0) this.#nextSliceId = 1
-        const slice: InFlightSlice = { id, lane, state, count, attempt: lane.attempt, slot, session, lastProgress: 0, lastProgressAt: 0 }
+        const slice: InFlightSlice = { id, lane, state, count, attempt: lane.attempt, slot, session, timeoutMs: state.route.handlerTimeoutMs, lastProgress: 0, lastProgressAt: 0 }
         this.#slices.set(id, slice)
         slices.push(slice)
         lane.busy = true
@@ -171,47 +178,8 @@ export class Dispatcher {
 
   #submit(session: number, slices: InFlightSlice[], wire: WireSlice[], records: RecordColumnsWriter, messages: number): void {
     const message = { task: encodeTask({ slices: wire }), records: records.finish() }
-    let timed = false
-    for (const slice of slices) {
-      if (slice.state.route.handlerTimeoutMs !== undefined) {
-        slice.lastProgressAt = performance.now()
-        timed = true
-      }
-    }
     this.#pool.send(session, message, slices.length, messages)
-    if (timed) this.#startWatchdog()
-  }
-
-  /**
-   * The hard deadline for routes with handlerTimeoutMs. The worker fails an overdue async
-   * call itself; a call that blocks its thread (CPU-bound code cannot be interrupted) stops
-   * the shared progress counters. A slice that made no progress for its timeout plus a
-   * grace has its session aborted, and the pool replaces the thread.
-   */
-  #startWatchdog(): void {
-    if (this.#watchdog !== undefined) return
-    this.#watchdog = setInterval(() => {
-      const now = performance.now()
-      let timed = 0
-      for (const slice of this.#slices.values()) {
-        const timeoutMs = slice.state.route.handlerTimeoutMs
-        if (timeoutMs === undefined) continue
-        timed++
-        const progress = this.#progress.handled(slice.slot)
-        if (progress !== slice.lastProgress) {
-          slice.lastProgress = progress
-          slice.lastProgressAt = now
-        } else if (now - slice.lastProgressAt > timeoutMs + HARD_DEADLINE_GRACE_MS && !this.#aborted.has(slice.session)) {
-          this.#aborted.set(slice.session, slice.id)
-          this.#pool.abort(slice.session, new KvpError(ErrorCodes.TIMEOUT, 'handler ran past handlerTimeoutMs'))
-        }
-      }
-      if (timed === 0) {
-        clearInterval(this.#watchdog)
-        this.#watchdog = undefined
-      }
-    }, WATCHDOG_INTERVAL_MS)
-    this.#watchdog.unref()
+    for (const slice of slices) if (slice.timeoutMs !== undefined) this.#watchdog.sent(slice)
   }
 
   /** Acks from a worker session. */
@@ -222,8 +190,7 @@ export class Dispatcher {
 
   /** A worker session died (or was aborted): its in-flight slices failed where they stood. */
   sessionFailed(session: number, error: unknown): void {
-    const culprit = this.#aborted.get(session)
-    this.#aborted.delete(session)
+    const culprit = this.#watchdog.culprit(session)
     const { message, stack } = describeError(error)
     const lost: InFlightSlice[] = []
     for (const slice of this.#slices.values()) if (slice.session === session) lost.push(slice)
@@ -286,7 +253,7 @@ export class Dispatcher {
     }
     if (ack.failed) {
       if (handled > 0) lane.attempt = 1
-      this.#laneFailed(state, lane, ack)
+      this.#failures.failed(state, lane, ack)
     } else {
       lane.attempt = 1
     }
@@ -308,69 +275,6 @@ export class Dispatcher {
     state.bytes -= bytes
     this.#laneMessages -= count
     this.bytes -= bytes
-  }
-
-  #laneFailed(state: PartitionState, lane: Lane, ack: WireSliceAck): void {
-    const route = state.route
-    const attempt = lane.attempt
-    state.failures++
-    const error = new KvpError(
-      (ack.errorCode.startsWith('KVP_') ? ack.errorCode : ErrorCodes.HANDLER) as KvpError['code'],
-      ack.errorMessage,
-    )
-    if (ack.errorStack) error.stack = ack.errorStack
-    const message = lane.messages[lane.head] as KafkaMessage
-    const outcome = failureOutcome(attempt, route.maxAttempts, route.deadLetter !== undefined, error.code)
-    const delayMs = outcome === 'retry' ? backoffDelay(attempt, route.backoffMs, route.maxBackoffMs) : 0
-    if (channels.handlerError.hasSubscribers) {
-      channels.handlerError.publish({ topic: state.topic, partition: state.partition, offset: message.offset, attempt, error, willRetry: outcome === 'retry', delayMs })
-    }
-    lane.waiting = true
-    if (outcome === 'retry') {
-      lane.attempt = attempt + 1
-      lane.timer = setTimeout(() => {
-        lane.timer = undefined
-        lane.waiting = false
-        this.#list(state, lane)
-        this.flush()
-      }, delayMs)
-      return
-    }
-    this.#sendToDeadLetter(state, lane, message, error, attempt)
-  }
-
-  #sendToDeadLetter(state: PartitionState, lane: Lane, message: KafkaMessage, error: KvpError, attempts: number, tries = 1): void {
-    const seq = lane.seqs[lane.head] as number
-    this.#hooks.deadLetter(state, message, error, attempts).then(
-      () => {
-        if (state.revoked) return
-        // Invariant 1: the offset counts as done only after the dead-letter delivery report.
-        state.deadLettered++
-        if (channels.deadLetter.hasSubscribers) {
-          channels.deadLetter.publish({ topic: state.topic, partition: state.partition, offset: message.offset, deadLetterTopic: state.route.deadLetter?.topic, error })
-        }
-        const moved = state.tracker.ack(seq)
-        this.#consume(state, lane, 1)
-        lane.attempt = 1
-        lane.waiting = false
-        if (moved) this.#hooks.watermarkMoved(state)
-        if (state.idle) state.release(this.#touched)
-        this.#list(state, lane)
-        this.#afterAcks()
-      },
-      (produceError: unknown) => {
-        if (state.revoked) return
-        const delayMs = backoffDelay(tries, state.route.backoffMs, state.route.maxBackoffMs)
-        if (channels.handlerError.hasSubscribers) {
-          const wrapped = new KvpError(ErrorCodes.DEAD_LETTER, `could not write offset ${message.offset} to dead-letter topic '${state.route.deadLetter?.topic}': ${describeError(produceError).message}; retrying in ${delayMs} ms`, { cause: produceError })
-          channels.handlerError.publish({ topic: state.topic, partition: state.partition, offset: message.offset, attempt: attempts, error: wrapped, willRetry: true, delayMs })
-        }
-        lane.timer = setTimeout(() => {
-          lane.timer = undefined
-          if (!state.revoked) this.#sendToDeadLetter(state, lane, message, error, attempts, tries + 1)
-        }, delayMs)
-      },
-    )
   }
 
   #afterAcks(): void {
@@ -407,11 +311,6 @@ export class Dispatcher {
     }
   }
 
-  /** Registers lanes created by `state.release` outside an ack (e.g. a held batch). */
-  listTouched(state: PartitionState, lanes: Lane[]): void {
-    for (const lane of lanes) this.#list(state, lane)
-  }
-
   /** Stops starting slices; in-flight ones finish. */
   stopDispatching(): void {
     this.#dispatching = false
@@ -435,20 +334,4 @@ export class Dispatcher {
     for (const slice of this.#slices.values()) if (slice.state === state) count++
     return count
   }
-}
-
-/** Grace beyond the worker's own per-call timeout before the thread is presumed stuck. */
-const HARD_DEADLINE_GRACE_MS = 1000
-
-/** How often the watchdog looks at the progress of slices with a handlerTimeoutMs. */
-const WATCHDOG_INTERVAL_MS = 100
-
-/** The longest handlerTimeoutMs among a task's slices, or undefined when none has one. */
-function taskTimeout(slices: InFlightSlice[]): number | undefined {
-  let timeout: number | undefined
-  for (const slice of slices) {
-    const perMessage = slice.state.route.handlerTimeoutMs
-    if (perMessage !== undefined) timeout = timeout === undefined ? perMessage : Math.max(timeout, perMessage)
-  }
-  return timeout
 }

@@ -1,0 +1,84 @@
+import type { Message as KafkaMessage } from 'node-rdkafka'
+import type { WireSliceAck } from '../codec/slice-codec.js'
+import { channels } from '../diagnostics.js'
+import { ErrorCodes, KvpError, describeError } from '../errors.js'
+import type { Lane } from './lane.js'
+import type { PartitionState } from './partition-state.js'
+import { backoffDelay, failureOutcome } from './retry-policy.js'
+
+export interface FailureCallbacks {
+  /** The lane may run again (its backoff is over). */
+  resume(state: PartitionState, lane: Lane): void
+  /** The lane's head message was dead-lettered: count it done. */
+  deadLettered(state: PartitionState, lane: Lane): void
+  /** Produce to the route's dead-letter topic; resolves on the delivery report. */
+  deadLetter(state: PartitionState, message: KafkaMessage, error: KvpError, attempts: number): Promise<void>
+}
+
+/**
+ * The error policy of a lane whose head message failed: retry it in the lane after a
+ * backoff (the lane waits, other lanes go on), or once its attempts are spent (or its
+ * payload cannot be decoded) write it to the dead-letter topic, retrying that write until
+ * a delivery report says it landed. Nothing is ever skipped.
+ */
+export class FailureHandler {
+  readonly #callbacks: FailureCallbacks
+
+  constructor(callbacks: FailureCallbacks) {
+    this.#callbacks = callbacks
+  }
+
+  failed(state: PartitionState, lane: Lane, ack: WireSliceAck): void {
+    const route = state.route
+    const attempt = lane.attempt
+    state.failures++
+    const code = ack.errorCode.startsWith('KVP_') ? (ack.errorCode as KvpError['code']) : ErrorCodes.HANDLER
+    const error = new KvpError(code, ack.errorMessage)
+    if (ack.errorStack) error.stack = ack.errorStack
+    const message = lane.messages[lane.head] as KafkaMessage
+    const outcome = failureOutcome(attempt, route.maxAttempts, route.deadLetter !== undefined, error.code)
+    const delayMs = outcome === 'retry' ? backoffDelay(attempt, route.backoffMs, route.maxBackoffMs) : 0
+    if (channels.handlerError.hasSubscribers) {
+      channels.handlerError.publish({ topic: state.topic, partition: state.partition, offset: message.offset, attempt, error, willRetry: outcome === 'retry', delayMs })
+    }
+    lane.waiting = true
+    if (outcome === 'retry') {
+      lane.attempt = attempt + 1
+      lane.timer = setTimeout(() => {
+        lane.timer = undefined
+        lane.waiting = false
+        this.#callbacks.resume(state, lane)
+      }, delayMs)
+      return
+    }
+    this.#deadLetter(state, lane, message, error, attempt, 1)
+  }
+
+  #deadLetter(state: PartitionState, lane: Lane, message: KafkaMessage, error: KvpError, attempts: number, tries: number): void {
+    this.#callbacks.deadLetter(state, message, error, attempts).then(
+      () => {
+        if (state.revoked) return
+        // Invariant 1: the offset counts as done only after the dead-letter delivery report.
+        state.deadLettered++
+        if (channels.deadLetter.hasSubscribers) {
+          channels.deadLetter.publish({ topic: state.topic, partition: state.partition, offset: message.offset, deadLetterTopic: state.route.deadLetter?.topic, error })
+        }
+        lane.attempt = 1
+        lane.waiting = false
+        this.#callbacks.deadLettered(state, lane)
+      },
+      (produceError: unknown) => {
+        if (state.revoked) return
+        const delayMs = backoffDelay(tries, state.route.backoffMs, state.route.maxBackoffMs)
+        if (channels.handlerError.hasSubscribers) {
+          const wrapped = new KvpError(ErrorCodes.DEAD_LETTER, `could not write offset ${message.offset} to dead-letter topic '${state.route.deadLetter?.topic}': ${describeError(produceError).message}; retrying in ${delayMs} ms`, { cause: produceError })
+          channels.handlerError.publish({ topic: state.topic, partition: state.partition, offset: message.offset, attempt: attempts, error: wrapped, willRetry: true, delayMs })
+        }
+        lane.timer = setTimeout(() => {
+          lane.timer = undefined
+          if (!state.revoked) this.#deadLetter(state, lane, message, error, attempts, tries + 1)
+        }, delayMs)
+      },
+    )
+  }
+}
