@@ -1,19 +1,13 @@
 import { strict as assert } from 'node:assert'
-import { after, before, describe, test } from 'node:test'
-import { startEngine, startMockCluster } from '../../src/index.js'
-import type { MockCluster } from '../../src/index.js'
+import { describe, test } from 'node:test'
+import { startEngine } from '../../src/index.js'
 import { produceMessages } from '../../src/kafka/produce.js'
 import { allMessages, committedOffsets, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
 import { coverage, orderViolations, readRecords } from '../helpers/records.js'
+import { useCluster } from '../helpers/cluster.js'
 
-let cluster: MockCluster
-before(async () => {
-  cluster = await startMockCluster()
-})
-after(async () => {
-  await cluster.stop()
-})
+const cluster = useCluster()
 
 async function run(options: { count: number; keys: number; lanes: number; distribution: 'consistent' | 'balanced'; delayMs: number; partition?: number }) {
   const topic = uniqueName('orders')

@@ -1,19 +1,13 @@
 import { strict as assert } from 'node:assert'
-import { after, before, test } from 'node:test'
-import { startEngine, startMockCluster } from '../../src/index.js'
-import type { MockCluster } from '../../src/index.js'
+import { test } from 'node:test'
+import { startEngine } from '../../src/index.js'
 import { produceMessages } from '../../src/kafka/produce.js'
 import { allMessages, committedOrZero, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
 import { coverage, orderViolations, readRecords } from '../helpers/records.js'
+import { useCluster } from '../helpers/cluster.js'
 
-let cluster: MockCluster
-before(async () => {
-  cluster = await startMockCluster()
-})
-after(async () => {
-  await cluster.stop()
-})
+const cluster = useCluster()
 
 test('a handler that fails twice on one message delays only its lane, and the message is then handled', async () => {
   const topic = uniqueName('retry')

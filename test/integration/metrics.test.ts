@@ -1,18 +1,11 @@
 import { strict as assert } from 'node:assert'
 import type { AddressInfo } from 'node:net'
-import { after, before, test } from 'node:test'
-import { startMockCluster } from '../../src/index.js'
-import type { MockCluster } from '../../src/index.js'
+import { test } from 'node:test'
 import { EngineMetrics } from '../../src/metrics.js'
 import { startScenario, untilHandled } from '../helpers/engine-run.js'
+import { useCluster } from '../helpers/cluster.js'
 
-let cluster: MockCluster
-before(async () => {
-  cluster = await startMockCluster()
-})
-after(async () => {
-  await cluster.stop()
-})
+const cluster = useCluster()
 
 test('Prometheus metrics count handled messages and failures from the diagnostics channels', async (t) => {
   const { engine } = await startScenario({

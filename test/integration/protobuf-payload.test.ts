@@ -1,23 +1,17 @@
 import { strict as assert } from 'node:assert'
 import { fileURLToPath } from 'node:url'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import protobuf from 'protobufjs'
-import { DeadLetterHeaders, startEngine, startMockCluster } from '../../src/index.js'
-import type { MockCluster } from '../../src/index.js'
+import { DeadLetterHeaders, startEngine } from '../../src/index.js'
 import { createProducer } from '../../src/kafka/produce.js'
 import { committedOrZero, uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
 import { readRecords } from '../helpers/records.js'
 import { readTopic } from '../helpers/read-topic.js'
+import { useCluster } from '../helpers/cluster.js'
 
 const protoFile = fileURLToPath(new URL('../../../test/fixtures/order.proto', import.meta.url))
-let cluster: MockCluster
-before(async () => {
-  cluster = await startMockCluster()
-})
-after(async () => {
-  await cluster.stop()
-})
+const cluster = useCluster()
 
 test('protobuf payloads are decoded in the worker and can route by a field; an undecodable one reaches the dead-letter topic with code KVP_DECODE', async (t) => {
   const Order = protobuf.loadSync(protoFile).lookupType('shop.Order')

@@ -2,18 +2,9 @@ import { strict as assert } from 'node:assert'
 import { describe, it } from 'node:test'
 import { KvpError } from '../../../src/errors.js'
 import { OffsetTracker } from '../../../src/offsets/offset-tracker.js'
+import { random } from '../../helpers/random.js'
 
 /** A deterministic PRNG (mulberry32), so a failing run can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function shuffle<T>(items: T[], next: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert'
 import { describe, it } from 'node:test'
 import type { VirtualKey } from '../../../src/config/options.js'
 import { BalancedDistributor } from '../../../src/partitioning/balanced.js'
+import { random } from '../../helpers/random.js'
 
 function distribute(distributor: BalancedDistributor, keys: VirtualKey[], firstOffset = 1000): number[] {
   const out = new Uint32Array(keys.length)
@@ -29,17 +30,6 @@ function assertKeysWhole(keys: VirtualKey[], lanes: number[]): Map<string, numbe
   return laneOfKey
 }
 
-/** A deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe('BalancedDistributor', () => {
   it('needs a batch barrier, since a key may change lanes between batches', () => {
