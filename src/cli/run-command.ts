@@ -130,7 +130,8 @@ async function runCommand(options: RunCommandOptions, command: Command, context:
         const handledPerSec = Math.round(((stats.totals.handled - lastHandled) * 1000) / (now - lastAt))
         lastHandled = stats.totals.handled
         lastAt = now
-        logger.info({ handledPerSec, ...stats }, 'stats')
+        const { rss, heapUsed, heapTotal, external } = process.memoryUsage()
+        logger.info({ handledPerSec, memory: { rss, heapUsed, heapTotal, external }, ...stats }, 'stats')
       } catch (err) {
         logger.warn({ err }, 'could not read engine stats')
       }

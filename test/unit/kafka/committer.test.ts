@@ -1,0 +1,92 @@
+import { strict as assert } from 'node:assert'
+import { test } from 'node:test'
+import type Kafka from 'node-rdkafka'
+import { resolveOptions } from '../../../src/config/resolve.js'
+import { PartitionState } from '../../../src/dispatch/partition-state.js'
+import { Committer } from '../../../src/kafka/committer.js'
+import { createDistributor } from '../../../src/partitioning/distributor.js'
+import { createKeyExtractor } from '../../../src/partitioning/partitioner.js'
+
+/** A consumer that records what it is asked to store and commit, and fails on demand. */
+function fakeConsumer() {
+  const stored: Kafka.TopicPartitionOffset[][] = []
+  const committed: Kafka.TopicPartitionOffset[][] = []
+  const failures: number[] = []
+  const consumer = {
+    offsetsStore(offsets: Kafka.TopicPartitionOffset[]) {
+      stored.push(offsets.map((o) => ({ ...o })))
+    },
+    commitSync(offsets: Kafka.TopicPartitionOffset[]) {
+      const code = failures.shift()
+      if (code !== undefined) throw Object.assign(new Error(`commit failed with ${code}`), { code })
+      committed.push(offsets.map((o) => ({ ...o })))
+    },
+  }
+  return { consumer: consumer as unknown as Kafka.KafkaConsumer, stored, committed, failures }
+}
+
+function partition(): PartitionState {
+  const route = resolveOptions({ groupId: 'g', topics: [{ topic: 't', handler: 'h.js' }] }).routes[0]
+  assert.ok(route)
+  return new PartitionState('t', 0, route, 1, createKeyExtractor('key', 'p'), createDistributor('consistent', 4))
+}
+
+test('only a watermark above the last stored one is stored: a commit never goes back', () => {
+  const { consumer, stored } = fakeConsumer()
+  const committer = new Committer(consumer)
+  const state = partition()
+  const seqs = [10, 11, 12].map((offset) => state.tracker.register(offset))
+  state.tracker.ack(seqs[0] as number)
+  committer.watermarkMoved(state)
+  committer.storeDirty()
+  assert.deepEqual(stored, [[{ topic: 't', partition: 0, offset: 11 }]])
+  committer.watermarkMoved(state)
+  committer.storeDirty()
+  assert.equal(stored.length, 1, 'an unchanged watermark is not stored again')
+  state.tracker.ack(seqs[2] as number)
+  committer.watermarkMoved(state)
+  committer.storeDirty()
+  assert.equal(stored.length, 1, 'an ack above a gap does not move the watermark')
+  state.tracker.ack(seqs[1] as number)
+  committer.watermarkMoved(state)
+  committer.storeDirty()
+  assert.deepEqual(stored[1], [{ topic: 't', partition: 0, offset: 13 }])
+})
+
+test('a revoked partition stores nothing', () => {
+  const { consumer, stored } = fakeConsumer()
+  const committer = new Committer(consumer)
+  const state = partition()
+  state.tracker.ack(state.tracker.register(5))
+  committer.watermarkMoved(state)
+  state.drop()
+  committer.storeDirty()
+  assert.deepEqual(stored, [])
+})
+
+test('a synchronous commit retries rebalance-type errors with the latest watermark, and skips what is already committed', async () => {
+  const { consumer, committed, failures } = fakeConsumer()
+  const committer = new Committer(consumer)
+  const state = partition()
+  state.tracker.ack(state.tracker.register(7))
+  failures.push(27, 27)
+  await committer.commitSync([state], 'stop', Date.now() + 5000)
+  assert.deepEqual(committed, [[{ topic: 't', partition: 0, offset: 8 }]])
+  assert.equal(state.committed, 8)
+  await committer.commitSync([state], 'stop', Date.now() + 5000)
+  assert.equal(committed.length, 1, 'nothing new to commit')
+})
+
+test('a revoke gives up quickly on rebalance-type errors, and at once on others', async () => {
+  const { consumer, failures } = fakeConsumer()
+  const committer = new Committer(consumer)
+  const state = partition()
+  state.tracker.ack(state.tracker.register(1))
+  for (let i = 0; i < 100; i++) failures.push(27)
+  const started = Date.now()
+  await assert.rejects(committer.commitSync([state], 'revoke', Date.now() + 10_000, { generationDeadline: Date.now() + 300 }), { code: 'KVP_COMMIT' })
+  assert.ok(Date.now() - started < 2000, 'gave up near the generation deadline, not the revoke deadline')
+  failures.length = 0
+  failures.push(-1)
+  await assert.rejects(committer.commitSync([state], 'stop', Date.now() + 10_000), { code: 'KVP_COMMIT' })
+})
