@@ -9,6 +9,7 @@ import { renderIoChart } from './chart.js'
 import { Scenarios, type Scenario } from './handlers/work.js'
 import { formatMs, formatPass, formatPercent, formatRate, formatRatio } from './lib/format.js'
 import { benchmarksDoc, ioChartFile, latestResultsFile, packageRoot, resultsDir } from './lib/paths.js'
+import { SWEEP_LANES } from './lib/plan.js'
 import { bestRun, ratio, type BenchResults, type RunResult } from './lib/results.js'
 
 export const SCENARIO_TITLES: Readonly<Record<Scenario, string>> = {
@@ -47,6 +48,17 @@ function markdownTable(header: readonly string[], rows: readonly (readonly strin
   const lines = [`| ${header.map(escape).join(' | ')} |`, `|${header.map(() => '---').join('|')}|`]
   for (const row of rows) lines.push(`| ${row.map(escape).join(' | ')} |`)
   return lines.join('\n')
+}
+
+/** kvp `cpu` runs on SWEEP_LANES lanes by thread count, with speed-up over 1 thread. */
+export function threadScaling(results: BenchResults): Array<{ threads: number; rate: number; speedup: number | null }> {
+  const rates = new Map<number, number>()
+  for (const run of results.runs) {
+    if (run.scenario !== 'cpu' || run.system !== 'kvp' || run.kvp?.maxPartitions !== SWEEP_LANES || !run.measurement) continue
+    rates.set(run.kvp.threads, run.measurement.msgPerSec)
+  }
+  const one = rates.get(1)
+  return [...rates.entries()].sort((a, b) => a[0] - b[0]).map(([threads, rate]) => ({ threads, rate, speedup: one === undefined ? null : rate / one }))
 }
 
 /** What `npm run bench:memory` writes to bench/results/memory.json (the parts shown here). */
@@ -114,6 +126,15 @@ export function renderReport(results: BenchResults, memory: MemorySummary | null
   }
   if (results.runs.some((run) => run.scenario === 'io')) out.push(`![io throughput against lanes](${chart})`, '')
 
+  const sweep = threadScaling(results)
+  if (sweep.length > 1) {
+    out.push('## CPU scaling over threads', '')
+    out.push(`kvp on the \`cpu\` work with ${SWEEP_LANES} lanes, by worker threads; speed-up against 1 thread of the same run, and`, 'efficiency = speed-up ÷ threads (the target is ≥ 0.75 up to 12 threads, on a machine with the cores for it).', '')
+    out.push(markdownTable(['threads', 'msg/s', 'speed-up', 'efficiency'], sweep.map((row) => [
+      String(row.threads), formatRate(row.rate), row.speedup === null ? '—' : `${row.speedup.toFixed(2)}×`, row.speedup === null ? '—' : (row.speedup / row.threads).toFixed(2),
+    ])), '')
+  }
+
   out.push('## Targets', '')
   out.push('Judged on kvp\'s best lane count against the baselines of the same run.', '')
   out.push(markdownTable(['scenario', 'target', 'measured', 'result'], results.targets.map((target) => [
@@ -178,6 +199,7 @@ export function renderReport(results: BenchResults, memory: MemorySummary | null
     'npm run bench                      # every scenario and system, ~4 minutes',
     'npm run bench -- --quick           # shorter runs, fewer lane counts',
     'npm run bench -- --scenario io     # one scenario (io also measures latency)',
+    'npm run bench -- --scenario cpu --thread-sweep 1,2,4,8,12   # CPU scaling (on a machine with the cores)',
     'npm run bench:micro                # hot-path micro-benchmarks',
     'npm run bench:memory               # peak RSS against backlog size',
     'node dist/bench/report.js          # regenerate this page from bench/results/latest.json',

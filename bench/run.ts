@@ -32,7 +32,7 @@ const args = parseBenchArgs(process.argv.slice(2))
 const startedAt = new Date()
 const machine = machineInfo()
 const { timeBoxMs, maxPartitions } = sizing(args.quick)
-const plan = planRuns({ scenarios: args.scenarios, quick: args.quick, threads: args.threads })
+const plan = planRuns({ scenarios: args.scenarios, quick: args.quick, threads: args.threads, threadSweep: args.threadSweep })
 const withLatency = args.scenarios.includes('io')
 
 console.error(`kvp benchmarks (${args.quick ? 'quick' : 'full'}): ${plan.length} runs${withLatency ? ' + latency' : ''}, ` +

@@ -6,9 +6,11 @@ export interface BenchArgs {
   quick: boolean
   scenarios: Scenario[]
   threads: number
+  /** Thread counts for kvp's `cpu` scaling sweep (64 lanes); empty: no sweep. */
+  threadSweep: number[]
 }
 
-const USAGE = 'usage: npm run bench -- [--quick] [--scenario io|cpu|noop]... [--threads N]'
+const USAGE = 'usage: npm run bench -- [--quick] [--scenario io|cpu|noop]... [--threads N] [--thread-sweep 1,2,4,8,12]'
 
 export function parseBenchArgs(argv: string[]): BenchArgs {
   const { values } = parseArgs({
@@ -17,6 +19,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       quick: { type: 'boolean', default: false },
       scenario: { type: 'string', multiple: true },
       threads: { type: 'string', default: '2' },
+      'thread-sweep': { type: 'string', default: '' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -30,7 +33,12 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
   }
   const threads = Number(values.threads)
   if (!Number.isInteger(threads) || threads < 1) usage(`--threads: expected a positive integer, got ${values.threads}`)
-  return { quick: values.quick, scenarios: Scenarios.filter((s) => scenarios.includes(s)), threads }
+  const threadSweep = values['thread-sweep'] === '' ? [] : values['thread-sweep'].split(',').map((text) => {
+    const n = Number(text)
+    if (!Number.isInteger(n) || n < 1) usage(`--thread-sweep: expected positive integers separated by commas, got ${values['thread-sweep']}`)
+    return n
+  })
+  return { quick: values.quick, scenarios: Scenarios.filter((s) => scenarios.includes(s)), threads, threadSweep }
 }
 
 function usage(problem: string): never {

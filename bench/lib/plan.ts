@@ -16,7 +16,12 @@ export interface PlanOptions {
   scenarios: readonly Scenario[]
   quick: boolean
   threads: number
+  /** Extra `cpu` runs of kvp on SWEEP_LANES lanes, one per thread count. */
+  threadSweep?: readonly number[]
 }
+
+/** Lanes of the `cpu` thread sweep: enough for every thread to have work. */
+export const SWEEP_LANES = 64
 
 export const FULL = { count: MAX_PREFILL, timeBoxMs: 5_000, maxPartitions: [1, 4, 16, 64, 256] } as const
 export const QUICK = { count: MAX_PREFILL, timeBoxMs: 2_000, maxPartitions: [1, 16, 256] } as const
@@ -38,6 +43,12 @@ export function planRuns(options: PlanOptions): PlannedRun[] {
     }
     for (const lanes of maxPartitions) {
       runs.push({ scenario, system: 'kvp', kvp: kvpSetup(lanes, options.threads), count, timeBoxMs })
+    }
+    if (scenario === 'cpu') {
+      for (const threads of options.threadSweep ?? []) {
+        if (threads === options.threads && (maxPartitions as readonly number[]).includes(SWEEP_LANES)) continue
+        runs.push({ scenario, system: 'kvp', kvp: kvpSetup(SWEEP_LANES, threads), count, timeBoxMs })
+      }
     }
   }
   return runs
