@@ -55,4 +55,3 @@ export async function probe(routeIndex: number): Promise<boolean> {
   return true
 }
 
-export default probe

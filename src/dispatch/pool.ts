@@ -6,7 +6,7 @@ import type { TaskMessage, WireSliceAck } from '../codec/slice-codec.js'
 import type { WorkerRoute } from '../worker/slice-runner.js'
 import type { SliceWorkerData } from '../../workers/slice-worker.js'
 
-const WORKER_URL = new URL('../../workers/slice-worker.js', import.meta.url).href
+const WORKER_URL = new URL('../../workers/slice-worker-entry.cjs', import.meta.url).href
 
 export interface PoolOptions {
   threads: number
