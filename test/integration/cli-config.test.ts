@@ -1,11 +1,12 @@
 import { strict as assert } from 'node:assert'
+import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { DeadLetterHeaders } from '../../src/index.js'
 import { createProducer } from '../../src/kafka/produce.js'
 import { useCluster } from '../helpers/cluster.js'
 import { committedOrZero, uniqueName, waitFor } from '../helpers/kafka.js'
-import { recordingHandler, tempFile } from '../helpers/paths.js'
+import { kvpBin, recordingHandler, tempFile } from '../helpers/paths.js'
 import { ensureDead, startKvp } from '../helpers/process.js'
 import type { KvpProcess } from '../helpers/process.js'
 import { readRecords } from '../helpers/records.js'
@@ -53,4 +54,17 @@ test('kvp run with a config file: JSON payloads, retries and a dead-letter topic
   const records = readRecords(record)
   assert.equal(records.find((r) => r.offset === 3)?.attempt, 2, 'the failing order was retried')
   assert.match(kvp.output(), /KVP_DECODE/, 'the dead letter was logged with its code')
+})
+
+test('a handler module that exports no function fails kvp run at start with exit 2, naming the option, every time', async () => {
+  const handler = tempFile('no-function.mjs')
+  writeFileSync(handler, 'export const notAHandler = 1\n')
+  for (let i = 0; i < 3; i++) {
+    const child = spawn(process.execPath, [kvpBin, 'run', '--brokers', cluster.bootstrapServers, '--group', uniqueName('g'), '--topic', uniqueName('t'), '--handler', handler, '--stats-interval-ms', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)))
+    assert.equal(code, 2, stderr)
+    assert.match(stderr, /topics\[0\]\.handler: .*exports no function/)
+  }
 })
