@@ -1,13 +1,13 @@
 /**
  * `node dist/bench/memory.js` (npm run bench:memory): invariant 7, memory is bounded by
  * the configured in-flight limits, not by the backlog. A `kvp run` child process drains a
- * prefilled backlog (spread over the 4 partitions of a fresh topic) with the `io` handler
- * (1 ms await per message), once per backlog size, each until the group has committed the
+ * prefilled backlog (spread over the 4 partitions of a fresh topic) with a slow handler
+ * (bench/handlers/slow.ts: --delay-ms per message, 20 by default), once per backlog size, each until the group has committed the
  * end of every partition or the time box runs out. The child's resident set is sampled
  * from /proc/<pid>/status every 100 ms (VmRSS), and its kernel-kept peak (VmHWM) is read
  * before it is stopped. Peaks of the largest and smallest backlog should be within 15%.
  *
- * Flags: --sizes 10000,100000  --time-box-ms 40000  --max-partitions 64  --threads 2
+ * Flags: --sizes 10000,100000  --time-box-ms 40000  --max-partitions 64  --threads 2  --delay-ms 20
  * Arguments after `--` are passed on to `kvp run` (e.g. `-- -X queued.min.messages=1000`).
  * Writes bench/results/memory.json and prints a table.
  */
@@ -54,7 +54,7 @@ interface MemoryRun {
 interface MemoryResults {
   at: string
   machine: MachineInfo
-  settings: { sizes: number[]; timeBoxMs: number; maxPartitions: number; threads: number; runArgs: string[]; partitions: number; valueBytes: number; keys: number; handler: string }
+  settings: { sizes: number[]; timeBoxMs: number; maxPartitions: number; threads: number; delayMs: number; runArgs: string[]; partitions: number; valueBytes: number; keys: number; handler: string }
   runs: MemoryRun[]
   /** Peak RSS of the largest backlog over that of the smallest (VmHWM when available). */
   ratio: number | null
@@ -67,6 +67,8 @@ interface Settings {
   timeBoxMs: number
   maxPartitions: number
   threads: number
+  /** The slow handler's await per message. */
+  delayMs: number
   /** Extra `kvp run` arguments. */
   runArgs: string[]
 }
@@ -80,6 +82,7 @@ function parse(argv: string[]): Settings {
       'time-box-ms': { type: 'string', default: '40000' },
       'max-partitions': { type: 'string', default: '64' },
       threads: { type: 'string', default: '2' },
+      'delay-ms': { type: 'string', default: '20' },
     },
   })
   const positive = (name: string, text: string): number => {
@@ -102,6 +105,7 @@ function parse(argv: string[]): Settings {
     timeBoxMs: positive('time-box-ms', values['time-box-ms']),
     maxPartitions: positive('max-partitions', values['max-partitions']),
     threads: positive('threads', values.threads),
+    delayMs: positive('delay-ms', values['delay-ms']),
     runArgs: positionals,
   }
 }
@@ -147,9 +151,9 @@ async function drainOnce(bootstrapServers: string, backlog: number, settings: Se
   const total = Math.floor(perPartition) * PARTITIONS
 
   const args = [join(packageRoot, 'bin', 'kvp.js'), 'run', '--brokers', bootstrapServers, '--group', groupId, '--topic', topic,
-    '--handler', join(packageRoot, 'dist', 'bench', 'handlers', 'io.js'), '--max-partitions', String(settings.maxPartitions),
+    '--handler', join(packageRoot, 'dist', 'bench', 'handlers', 'slow.js'), '--max-partitions', String(settings.maxPartitions),
     '--threads', String(settings.threads), '-X', 'session.timeout.ms=6000', '-X', 'auto.commit.interval.ms=500', '--stats-interval-ms', '0', ...settings.runArgs]
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KVP_BENCH_DELAY_MS: String(settings.delayMs) } })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
@@ -225,7 +229,7 @@ async function main(): Promise<void> {
   const results: MemoryResults = {
     at: new Date().toISOString(),
     machine,
-    settings: { ...settings, partitions: PARTITIONS, valueBytes: VALUE_BYTES, keys: KEYS, handler: 'bench/handlers/io.ts (1 ms await)' },
+    settings: { ...settings, partitions: PARTITIONS, valueBytes: VALUE_BYTES, keys: KEYS, handler: `bench/handlers/slow.ts (${settings.delayMs} ms await)` },
     runs,
     ratio,
     target: TARGET_RATIO,

@@ -40,7 +40,9 @@ export function throughputRows(results: BenchResults, scenario: Scenario): strin
 
 function noteOf(run: RunResult): string {
   if (run.error !== null) return `error: ${run.error}`
-  return run.measurement?.timeBoxed ? `time box ${run.timeBoxMs / 1000} s` : ''
+  if (run.measurement?.timeBoxed) return `time box ${run.timeBoxMs / 1000} s`
+  if (run.repeats && run.repeats.length > 1) return `median of ${run.repeats.length}: ${run.repeats.map((rate) => formatRate(rate)).join(', ')}`
+  return ''
 }
 
 function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {

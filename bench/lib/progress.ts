@@ -6,13 +6,16 @@ import cliProgress from 'cli-progress'
 
 export interface BenchProgress {
   startRun(label: string, total: number, unit: string): void
+  /** More runs than planned (a short run repeated). */
+  extend(runs: number): void
   update(value: number): void
   /** Marks the current run finished, with a one-line summary. */
   finishRun(summary: string): void
   stop(): void
 }
 
-export function createProgress(runs: number): BenchProgress {
+export function createProgress(planned: number): BenchProgress {
+  let runs = planned
   const tty = process.stderr.isTTY === true
   const multibar = new cliProgress.MultiBar({
     format: '{label} |{bar}| {value}/{total} {unit}',
@@ -33,6 +36,10 @@ export function createProgress(runs: number): BenchProgress {
     },
     update(value) {
       current?.update(value)
+    },
+    extend(more) {
+      runs += more
+      overall?.setTotal(runs)
     },
     finishRun(summary) {
       done++

@@ -19,6 +19,8 @@ export interface RunResult {
   measurement: Measurement | null
   /** Why the run produced no measurement. */
   error: string | null
+  /** When the run was short enough to repeat: every repeat's msg/s (the measurement is the median). */
+  repeats?: number[]
 }
 
 export interface LatencyResult {

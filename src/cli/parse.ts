@@ -152,6 +152,7 @@ export interface RunFlags {
   partitioner?: Exclude<PartitionerOption, (...args: never[]) => unknown>
   threads?: number
   concurrencyPerThread?: number
+  maxInFlightPerPartition?: number
   handlerTimeoutMs?: number
   maxAttempts?: number
   deadLetterTopic?: string
@@ -198,6 +199,9 @@ export function mergeRunOptions(flags: RunFlags, file: Partial<EngineOptions>, c
   if (flags.brokers !== undefined) options.brokers = flags.brokers
   if (flags.threads !== undefined) options.threads = flags.threads
   if (flags.concurrencyPerThread !== undefined) options.concurrencyPerThread = flags.concurrencyPerThread
+  if (flags.maxInFlightPerPartition !== undefined) {
+    options.backpressure = { ...file.backpressure, maxInFlightPerPartition: flags.maxInFlightPerPartition }
+  }
   if (flags.kafka !== undefined) options.kafka = { ...file.kafka, ...flags.kafka }
   return options
 }
