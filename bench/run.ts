@@ -28,6 +28,10 @@ import { runOneAtATime } from './systems/one-at-a-time.js'
 import { runRaw } from './systems/raw.js'
 import type { System } from './systems/system.js'
 
+/** Runs shorter than this (fast systems finish a prefill in a fraction of a second) are repeated. */
+const SHORT_RUN_SECONDS = 1.5
+const REPEATS = 3
+
 const args = parseBenchArgs(process.argv.slice(2))
 const startedAt = new Date()
 const machine = machineInfo()
@@ -86,10 +90,6 @@ await writeReport(results)
 console.log(`\nwrote ${relative(packageRoot, stamped)}, bench/results/latest.json, bench/results/io-throughput.svg, docs/BENCHMARKS.md`)
 // KafkaJS leaves retry timers behind after disconnect; everything of ours is closed.
 process.exit(0)
-
-/** Runs shorter than this (fast systems finish a prefill in a fraction of a second) are repeated. */
-const SHORT_RUN_SECONDS = 1.5
-const REPEATS = 3
 
 /**
  * Runs one planned run; a short one (well under the noise of a shared machine) is repeated
