@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import { MessageChannel } from 'node:worker_threads'
 import type { MessagePort } from 'node:worker_threads'
 import { Piscina } from 'piscina'
@@ -29,7 +30,12 @@ interface Session {
   /** Slices and messages sent and not yet acked. */
   slices: number
   messages: number
+  startedAt: number
 }
+
+/** A session that dies younger than this is restarted only after RESTART_DELAY_MS. */
+const SHORT_LIVED_MS = 100
+const RESTART_DELAY_MS = 500
 
 /**
  * The Piscina pool that owns the worker threads. Each thread runs one long-lived
@@ -81,7 +87,7 @@ export class WorkerPool {
     if (this.#closing) return
     const { port1, port2 } = new MessageChannel()
     const controller = new AbortController()
-    const session: Session = { id: this.#nextSession++, port: port1, controller, slices: 0, messages: 0 }
+    const session: Session = { id: this.#nextSession++, port: port1, controller, slices: 0, messages: 0, startedAt: performance.now() }
     this.#sessions.set(session.id, session)
     port1.on('message', (bytes: Uint8Array) => {
       const acks = decodeTaskAck(bytes).acks
@@ -99,7 +105,10 @@ export class WorkerPool {
     session.port.close()
     if (this.#closing) return
     this.#events.sessionFailed(session.id, error ?? new Error('worker session ended'))
-    this.#startSession()
+    // A thread that dies at once (say, a handler that exits the thread as it loads) is not
+    // restarted in a tight loop.
+    if (performance.now() - session.startedAt < SHORT_LIVED_MS) setTimeout(() => this.#startSession(), RESTART_DELAY_MS).unref()
+    else this.#startSession()
   }
 
   /** The live session with the fewest messages in flight and room for a slice, or undefined. */
