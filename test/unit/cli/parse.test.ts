@@ -243,3 +243,14 @@ describe('merging run flags over a config file', () => {
     assert.equal(JSON.stringify(file), before)
   })
 })
+
+describe('backpressure flag', () => {
+  it('--max-in-flight-per-partition sets backpressure.maxInFlightPerPartition and keeps the file\'s other limits', () => {
+    const options = mergeRunOptions(
+      { group: 'g', topic: 't', handler: '/h.js', maxInFlightPerPartition: 2000 },
+      { backpressure: { maxInFlightBytes: 1_000_000 } },
+      { cwd: '/' },
+    )
+    assert.deepEqual(options.backpressure, { maxInFlightBytes: 1_000_000, maxInFlightPerPartition: 2000 })
+  })
+})
