@@ -43,7 +43,6 @@ export class Dispatcher {
   readonly #progress: SliceProgress
   #ready: Lane[] = []
   #readyHead = 0
-  #laneOwner = new WeakMap<Lane, PartitionState>()
   #slices = new Map<number, InFlightSlice>()
   #nextSliceId = 1
   #flushScheduled = false
@@ -62,8 +61,8 @@ export class Dispatcher {
     this.#hooks = hooks
     this.#watchdog = new TimeoutWatchdog(progress, () => this.#slices.values(), (session, reason) => pool.abort(session, reason))
     this.#failures = new FailureHandler({
-      resume: (state, lane) => {
-        this.#list(state, lane)
+      resume: (_state, lane) => {
+        this.#list(lane)
         this.flush()
       },
       deadLettered: (state, lane) => {
@@ -71,7 +70,7 @@ export class Dispatcher {
         this.#consume(state, lane, 1)
         if (moved) hooks.watermarkMoved(state)
         if (state.idle) state.release(this.#touched)
-        this.#list(state, lane)
+        this.#list(lane)
         this.#afterAcks()
       },
       deadLetter: (state, message, error, attempts) => hooks.deadLetter(state, message, error, attempts),
@@ -92,7 +91,7 @@ export class Dispatcher {
     this.#laneMessages += state.laneMessages - before
     this.bytes += state.bytes - bytesBefore
     if (failure) this.#partitionerFailed(state, failure.offset, failure.error)
-    for (const lane of touched) this.#list(state, lane)
+    for (const lane of touched) this.#list(lane)
     this.#hooks.inFlightChanged(state)
   }
 
@@ -104,10 +103,10 @@ export class Dispatcher {
     }
   }
 
-  #list(state: PartitionState, lane: Lane): void {
+  #list(lane: Lane): void {
+    const state = lane.owner
     if (lane.listed || !lane.ready || state.revoked || state.draining) return
     lane.listed = true
-    this.#laneOwner.set(lane, state)
     this.#ready.push(lane)
   }
 
@@ -132,7 +131,7 @@ export class Dispatcher {
       while (slices.length < lanes && total < this.#options.maxTaskMessages && this.#readyHead < this.#ready.length) {
         const lane = this.#ready[this.#readyHead++] as Lane
         lane.listed = false
-        const state = this.#laneOwner.get(lane) as PartitionState
+        const state = lane.owner
         if (!lane.ready || state.revoked || state.draining) continue
         const slot = this.#progress.acquire()
         if (slot < 0) {
@@ -259,7 +258,7 @@ export class Dispatcher {
     }
     if (moved) this.#hooks.watermarkMoved(state)
     if (state.idle) state.release(this.#touched)
-    this.#list(state, lane)
+    this.#list(lane)
   }
 
   #touched: Lane[] = []
@@ -278,10 +277,7 @@ export class Dispatcher {
   }
 
   #afterAcks(): void {
-    for (const lane of this.#touched) {
-      const state = this.#laneOwner.get(lane)
-      if (state) this.#list(state, lane)
-    }
+    for (const lane of this.#touched) this.#list(lane)
     this.#touched.length = 0
     this.#hooks.inFlightChanged(undefined)
     this.#scheduleFlush()

@@ -1,4 +1,5 @@
 import type { Message as KafkaMessage } from 'node-rdkafka'
+import type { PartitionState } from './partition-state.js'
 
 /**
  * One virtual partition of one Kafka partition: a FIFO of fetched messages with at most
@@ -7,6 +8,8 @@ import type { Message as KafkaMessage } from 'node-rdkafka'
  */
 export class Lane {
   readonly index: number
+  /** The partition (this assignment of it) the lane belongs to. */
+  readonly owner: PartitionState
   /** Messages, oldest first, from `head` on. */
   messages: KafkaMessage[] = []
   /** The offset tracker's sequence number of each message. */
@@ -25,8 +28,9 @@ export class Lane {
   /** Pending retry timer, cancelled on revoke or stop. */
   timer: NodeJS.Timeout | undefined
 
-  constructor(index: number) {
+  constructor(index: number, owner: PartitionState) {
     this.index = index
+    this.owner = owner
   }
 
   get size(): number {

@@ -74,7 +74,7 @@ export class PartitionState {
   lane(index: number): Lane {
     let lane = this.lanes[index]
     if (!lane) {
-      lane = new Lane(index)
+      lane = new Lane(index, this)
       this.lanes[index] = lane
     }
     return lane
