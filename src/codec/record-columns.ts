@@ -37,38 +37,29 @@ function headerPairs(message: KafkaMessage): HeaderPair[] | undefined {
   return pairs
 }
 
+/**
+ * The fixed columns, read through two views: f64 holds offset[0..n) then timestamp[0..n);
+ * i32 holds keyLength, valueLength, headerCount and dataStart, n each. Two views rather
+ * than six keep a reader small: the engine holds one per lane per poll.
+ */
 interface Columns {
-  offsets: Float64Array
-  timestamps: Float64Array
-  keyLengths: Int32Array
-  valueLengths: Int32Array
-  headerCounts: Uint32Array
-  dataStarts: Uint32Array
+  f64: Float64Array
+  i32: Int32Array
 }
 
 function columns(buffer: ArrayBuffer, byteOffset: number, n: number): Columns {
-  let at = byteOffset + HEADER_BYTES
-  const f64 = (): Float64Array => {
-    const view = new Float64Array(buffer, at, n)
-    at += 8 * n
-    return view
-  }
-  const i32 = (): Int32Array => {
-    const view = new Int32Array(buffer, at, n)
-    at += 4 * n
-    return view
-  }
-  const u32 = (): Uint32Array => {
-    const view = new Uint32Array(buffer, at, n)
-    at += 4 * n
-    return view
-  }
-  return { offsets: f64(), timestamps: f64(), keyLengths: i32(), valueLengths: i32(), headerCounts: u32(), dataStarts: u32() }
+  const at = byteOffset + HEADER_BYTES
+  return { f64: new Float64Array(buffer, at, 2 * n), i32: new Int32Array(buffer, at + 16 * n, 4 * n) }
 }
+
+/** A run of records to pack: lane messages as node-rdkafka gave them, or rows of packed records. */
+type Run =
+  | { messages: KafkaMessage[]; head: number; count: number; reader?: undefined }
+  | { reader: RecordColumnsReader; head: number; count: number }
 
 /** Packs runs of lane messages into one buffer of its own (safe to transfer). */
 export class RecordColumnsWriter {
-  #runs: Array<{ messages: KafkaMessage[]; head: number; count: number }> = []
+  #runs: Run[] = []
   #count = 0
   #dataBytes = 0
   /** Header pairs of records that have headers (rare), by record index. */
@@ -78,7 +69,7 @@ export class RecordColumnsWriter {
     return this.#count
   }
 
-  /** Adds a lane's run of messages; returns the index of its first record. */
+  /** Adds a run of messages; returns the index of its first record. */
   add(messages: KafkaMessage[], head: number, count: number): number {
     const first = this.#count
     this.#runs.push({ messages, head, count })
@@ -102,44 +93,65 @@ export class RecordColumnsWriter {
     return first
   }
 
+  /** Adds `count` already packed records, from row `head` of `reader`; returns the index of the first. */
+  addRows(reader: RecordColumnsReader, head: number, count: number): number {
+    const first = this.#count
+    if (count === 0) return first
+    this.#runs.push({ reader, head, count })
+    this.#dataBytes += reader.dataEnd(head + count - 1) - reader.dataStart(head)
+    this.#count += count
+    return first
+  }
+
   finish(): Uint8Array {
     const n = this.#count
     const fixed = HEADER_BYTES + n * FIXED_BYTES_PER_RECORD
     const buffer = new ArrayBuffer(fixed + this.#dataBytes)
     const out = Buffer.from(buffer)
     out.writeUInt32LE(n, 0)
-    const c = columns(buffer, 0, n)
+    const { f64, i32 } = columns(buffer, 0, n)
     let data = fixed
     let r = 0
     for (const run of this.#runs) {
+      if (run.reader !== undefined) {
+        // Packed rows: the fixed columns row by row, their data (contiguous) in one copy.
+        const source = run.reader
+        const from = source.dataStart(run.head)
+        const to = source.dataEnd(run.head + run.count - 1)
+        const shift = data - from
+        for (let row = run.head; row < run.head + run.count; row++, r++) source.copyRow(row, f64, i32, n, r, shift)
+        out.set(source.bytes.subarray(from, to), data)
+        data += to - from
+        continue
+      }
       const end = run.head + run.count
       for (let i = run.head; i < end; i++, r++) {
         const message = run.messages[i] as KafkaMessage
-        c.offsets[r] = message.offset
-        c.timestamps[r] = message.timestamp ?? 0
-        c.dataStarts[r] = data
+        f64[r] = message.offset
+        f64[n + r] = message.timestamp ?? 0
+        i32[3 * n + r] = data
         const key = message.key
         if (key === null || key === undefined) {
-          c.keyLengths[r] = NULL
+          i32[r] = NULL
         } else if (typeof key === 'string') {
           const written = out.write(key, data)
-          c.keyLengths[r] = written
+          i32[r] = written
           data += written
         } else {
-          c.keyLengths[r] = key.length
+          i32[r] = key.length
           out.set(key, data)
           data += key.length
         }
         const value = message.value
         if (value === null || value === undefined) {
-          c.valueLengths[r] = NULL
+          i32[n + r] = NULL
         } else {
-          c.valueLengths[r] = value.length
+          i32[n + r] = value.length
           out.set(value, data)
           data += value.length
         }
         const pairs = this.#headers?.get(r)
-        c.headerCounts[r] = pairs ? pairs.length : 0
+        i32[2 * n + r] = pairs ? pairs.length : 0
         if (pairs) {
           for (const [name, headerValue] of pairs) {
             const nameLength = out.write(name, data + 4)
@@ -160,7 +172,8 @@ export class RecordColumnsWriter {
 export class RecordColumnsReader {
   readonly count: number
   readonly #buf: Buffer
-  readonly #c: Columns
+  readonly #f64: Float64Array
+  readonly #i32: Int32Array
 
   constructor(bytes: Uint8Array) {
     if (bytes.byteOffset % 8 !== 0) bytes = bytes.slice()
@@ -170,46 +183,56 @@ export class RecordColumnsReader {
     if (buf.length < HEADER_BYTES + n * FIXED_BYTES_PER_RECORD) throw new RangeError(`record columns are truncated: ${n} records announced`)
     this.#buf = buf
     this.count = n
-    this.#c = columns(bytes.buffer as ArrayBuffer, bytes.byteOffset, n)
-    const last = n - 1
+    const { f64, i32 } = columns(bytes.buffer as ArrayBuffer, bytes.byteOffset, n)
+    this.#f64 = f64
+    this.#i32 = i32
     if (n > 0) {
-      const c = this.#c
-      let end = (c.dataStarts[last] as number) + Math.max(0, c.keyLengths[last] as number) + Math.max(0, c.valueLengths[last] as number)
-      for (let h = 0; h < (c.headerCounts[last] as number); h++) {
-        end += 4 + buf.readUInt32LE(end)
-        end += 4 + buf.readUInt32LE(end)
+      const last = n - 1
+      let end = this.#headersStart(last)
+      for (let h = 0; h < 2 * this.#headerCount(last) && end <= buf.length; h++) {
+        end = end + 4 > buf.length ? Infinity : end + 4 + buf.readUInt32LE(end)
       }
       if (end > buf.length) throw new RangeError(`record columns are truncated at record ${last}`)
     }
   }
 
+  /** The packed bytes (a view, not a copy). */
+  get bytes(): Buffer {
+    return this.#buf
+  }
+
   offset(r: number): number {
-    return this.#c.offsets[r] as number
+    return this.#f64[r] as number
   }
 
   timestamp(r: number): number {
-    return this.#c.timestamps[r] as number
+    return this.#f64[this.count + r] as number
   }
 
   key(r: number): Buffer | null {
-    const length = this.#c.keyLengths[r] as number
+    const length = this.#i32[r] as number
     if (length === NULL) return null
-    const start = this.#c.dataStarts[r] as number
+    const start = this.dataStart(r)
     return this.#buf.subarray(start, start + length)
   }
 
   value(r: number): Buffer | null {
-    const length = this.#c.valueLengths[r] as number
+    const length = this.#i32[this.count + r] as number
     if (length === NULL) return null
-    const start = (this.#c.dataStarts[r] as number) + Math.max(0, this.#c.keyLengths[r] as number)
+    const start = this.dataStart(r) + Math.max(0, this.#i32[r] as number)
     return this.#buf.subarray(start, start + length)
+  }
+
+  /** The value's length in bytes (0 for a null value), as node-rdkafka's `size`. */
+  size(r: number): number {
+    return Math.max(0, this.#i32[this.count + r] as number)
   }
 
   /** Headers as node-rdkafka gives them: `[{ name: Buffer }, ...]`. */
   headers(r: number): Array<Record<string, Buffer>> | undefined {
-    const count = this.#c.headerCounts[r] as number
+    const count = this.#headerCount(r)
     if (count === 0) return undefined
-    let at = (this.#c.dataStarts[r] as number) + Math.max(0, this.#c.keyLengths[r] as number) + Math.max(0, this.#c.valueLengths[r] as number)
+    let at = this.#headersStart(r)
     const headers: Array<Record<string, Buffer>> = []
     for (let h = 0; h < count; h++) {
       const nameLength = this.#buf.readUInt32LE(at)
@@ -220,5 +243,54 @@ export class RecordColumnsReader {
       at += 4 + valueLength
     }
     return headers
+  }
+
+  /** Record `r` as a node-rdkafka message of `topic`/`partition` (key, value, headers are views). */
+  message(r: number, topic: string, partition: number): KafkaMessage {
+    const headers = this.headers(r)
+    return {
+      topic,
+      partition,
+      offset: this.offset(r),
+      timestamp: this.timestamp(r),
+      key: this.key(r),
+      value: this.value(r),
+      size: this.size(r),
+      ...(headers ? { headers } : {}),
+    }
+  }
+
+  /** Where record `r`'s key, value and headers begin in `bytes`. */
+  dataStart(r: number): number {
+    return this.#i32[3 * this.count + r] as number
+  }
+
+  /** Where record `r`'s data ends in `bytes`. */
+  dataEnd(r: number): number {
+    let at = this.#headersStart(r)
+    for (let h = this.#headerCount(r); h > 0; h--) {
+      at += 4 + this.#buf.readUInt32LE(at)
+      at += 4 + this.#buf.readUInt32LE(at)
+    }
+    return at
+  }
+
+  /** Copies row `r`'s fixed columns into another pack's columns (row `to` of `n`), its data moved by `shift`. */
+  copyRow(r: number, f64: Float64Array, i32: Int32Array, n: number, to: number, shift: number): void {
+    const count = this.count
+    f64[to] = this.#f64[r] as number
+    f64[n + to] = this.#f64[count + r] as number
+    i32[to] = this.#i32[r] as number
+    i32[n + to] = this.#i32[count + r] as number
+    i32[2 * n + to] = this.#i32[2 * count + r] as number
+    i32[3 * n + to] = (this.#i32[3 * count + r] as number) + shift
+  }
+
+  #headerCount(r: number): number {
+    return this.#i32[2 * this.count + r] as number
+  }
+
+  #headersStart(r: number): number {
+    return this.dataStart(r) + Math.max(0, this.#i32[r] as number) + Math.max(0, this.#i32[this.count + r] as number)
   }
 }

@@ -155,7 +155,7 @@ export class Dispatcher {
           lane: lane.index,
           attempt: lane.attempt,
           slot,
-          first: records.add(lane.messages, lane.head, count),
+          first: lane.packInto(records, count),
           count,
         })
         if (channels.slice.hasSubscribers) {
@@ -266,8 +266,7 @@ export class Dispatcher {
   /** Removes `count` done messages from the head of a lane. */
   #consume(state: PartitionState, lane: Lane, count: number): void {
     if (count === 0) return
-    let bytes = 0
-    for (let i = 0; i < count; i++) bytes += (lane.messages[lane.head + i] as KafkaMessage).size
+    const bytes = lane.bytesOf(count)
     lane.advance(count)
     state.laneMessages -= count
     state.handled += count

@@ -35,7 +35,7 @@ export class FailureHandler {
     const code = ack.errorCode.startsWith('KVP_') ? (ack.errorCode as KvpError['code']) : ErrorCodes.HANDLER
     const error = new KvpError(code, ack.errorMessage)
     if (ack.errorStack) error.stack = ack.errorStack
-    const message = lane.messages[lane.head] as KafkaMessage
+    const message = lane.headMessage()
     const outcome = failureOutcome(attempt, route.maxAttempts, route.deadLetter !== undefined, error.code)
     const delayMs = outcome === 'retry' ? backoffDelay(attempt, route.backoffMs, route.maxBackoffMs) : 0
     if (channels.handlerError.hasSubscribers) {

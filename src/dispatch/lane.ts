@@ -1,18 +1,26 @@
 import type { Message as KafkaMessage } from 'node-rdkafka'
+import type { RecordColumnsReader, RecordColumnsWriter } from '../codec/record-columns.js'
 import type { PartitionState } from './partition-state.js'
 
 /**
  * One virtual partition of one Kafka partition: a FIFO of fetched messages with at most
  * one slice in flight. A dispatched slice stays at the head of the queue until its ack
  * says how far it got, so a failure leaves the failed message at the head for the retry.
+ *
+ * The messages are not kept as node-rdkafka's objects (about a kilobyte each, with two
+ * separately allocated Buffers) but packed: each poll gives the lane one chunk holding
+ * just its own messages as record columns, so a queued message costs its bytes plus a few
+ * dozen, and a slow lane never keeps another lane's messages alive.
  */
 export class Lane {
   readonly index: number
   /** The partition (this assignment of it) the lane belongs to. */
   readonly owner: PartitionState
-  /** Messages, oldest first, from `head` on. */
-  messages: KafkaMessage[] = []
-  /** The offset tracker's sequence number of each message. */
+  /** Packed messages, oldest first from `#chunkHead`; `#row` is the head message's row in the first. */
+  #chunks: Array<RecordColumnsReader | undefined> = []
+  #chunkHead = 0
+  #row = 0
+  /** The offset tracker's sequence number of each message, from `head` on. */
   seqs: number[] = []
   head = 0
   /** A slice of this lane is running. */
@@ -34,29 +42,83 @@ export class Lane {
   }
 
   get size(): number {
-    return this.messages.length - this.head
+    return this.seqs.length - this.head
   }
 
   get ready(): boolean {
-    return !this.busy && !this.waiting && this.messages.length > this.head
+    return !this.busy && !this.waiting && this.seqs.length > this.head
   }
 
-  push(message: KafkaMessage, seq: number): void {
-    this.messages.push(message)
-    this.seqs.push(seq)
+  /** Appends a chunk of this lane's messages (offset order) and their tracker seqs. */
+  push(chunk: RecordColumnsReader, seqs: number[]): void {
+    if (chunk.count === 0) return
+    this.#chunks.push(chunk)
+    for (const seq of seqs) this.seqs.push(seq)
+  }
+
+  /** Packs the first `count` messages into a task's records; returns the first's index there. */
+  packInto(records: RecordColumnsWriter, count: number): number {
+    let first = -1
+    this.#eachRun(count, (chunk, row, n) => {
+      const at = records.addRows(chunk, row, n)
+      if (first < 0) first = at
+    })
+    return first
+  }
+
+  /** Payload bytes (node-rdkafka's `size`) of the first `count` messages. */
+  bytesOf(count: number): number {
+    let bytes = 0
+    this.#eachRun(count, (chunk, row, n) => {
+      for (let r = row; r < row + n; r++) bytes += chunk.size(r)
+    })
+    return bytes
+  }
+
+  /** The head message, as node-rdkafka's message (for the dead-letter writer). */
+  headMessage(): KafkaMessage {
+    const chunk = this.#chunks[this.#chunkHead]
+    if (chunk === undefined || this.size === 0) throw new RangeError(`lane ${this.index} is empty`)
+    return chunk.message(this.#row, this.owner.topic, this.owner.partition)
+  }
+
+  /** Offsets of the queued messages, oldest first (for tests and diagnostics). */
+  offsets(): number[] {
+    const offsets: number[] = []
+    this.#eachRun(this.size, (chunk, row, n) => {
+      for (let r = row; r < row + n; r++) offsets.push(chunk.offset(r))
+    })
+    return offsets
   }
 
   /** Drops `count` messages from the head (they are done or handed on). */
   advance(count: number): void {
     this.head += count
-    if (this.head === this.messages.length) {
-      this.messages.length = 0
+    let left = count
+    while (left > 0) {
+      const chunk = this.#chunks[this.#chunkHead] as RecordColumnsReader
+      const take = Math.min(left, chunk.count - this.#row)
+      this.#row += take
+      left -= take
+      if (this.#row === chunk.count) {
+        this.#chunks[this.#chunkHead++] = undefined
+        this.#row = 0
+      }
+    }
+    if (this.head === this.seqs.length) {
       this.seqs.length = 0
       this.head = 0
-    } else if (this.head >= 1024 && this.head * 2 >= this.messages.length) {
-      this.messages = this.messages.slice(this.head)
-      this.seqs = this.seqs.slice(this.head)
-      this.head = 0
+      this.#chunks.length = 0
+      this.#chunkHead = 0
+    } else {
+      if (this.head >= 1024 && this.head * 2 >= this.seqs.length) {
+        this.seqs = this.seqs.slice(this.head)
+        this.head = 0
+      }
+      if (this.#chunkHead >= 64 && this.#chunkHead * 2 >= this.#chunks.length) {
+        this.#chunks = this.#chunks.slice(this.#chunkHead)
+        this.#chunkHead = 0
+      }
     }
   }
 
@@ -64,6 +126,19 @@ export class Lane {
     if (this.timer !== undefined) {
       clearTimeout(this.timer)
       this.timer = undefined
+    }
+  }
+
+  /** Calls `fn` for each chunk's run among the first `count` messages. */
+  #eachRun(count: number, fn: (chunk: RecordColumnsReader, row: number, n: number) => void): void {
+    let left = Math.min(count, this.size)
+    let row = this.#row
+    for (let c = this.#chunkHead; left > 0; c++) {
+      const chunk = this.#chunks[c] as RecordColumnsReader
+      const n = Math.min(left, chunk.count - row)
+      fn(chunk, row, n)
+      left -= n
+      row = 0
     }
   }
 }

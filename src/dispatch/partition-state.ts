@@ -1,4 +1,5 @@
 import type { Message as KafkaMessage } from 'node-rdkafka'
+import { RecordColumnsReader, RecordColumnsWriter } from '../codec/record-columns.js'
 import type { ResolvedRoute } from '../config/resolve.js'
 import type { VirtualKey } from '../config/options.js'
 import { OffsetTracker } from '../offsets/offset-tracker.js'
@@ -150,7 +151,7 @@ export class PartitionState {
     this.laneMessages += count
     if (keys === undefined) {
       const lane = this.lane(0)
-      for (let i = 0; i < count; i++) lane.push(messages[i] as KafkaMessage, seqs[i] as number)
+      lane.push(pack(messages, 0, count), seqs)
       touched.push(lane)
       return
     }
@@ -159,10 +160,22 @@ export class PartitionState {
     for (let i = 0; i < count; i++) offsets[i] = (messages[i] as KafkaMessage).offset
     const lanesOut = this.#lanesOut
     this.#distributor.distribute(keys, offsets, lanesOut)
+    // Group by lane, keeping offset order within each, then pack one chunk per lane.
+    const byLane = new Map<number, { messages: KafkaMessage[]; seqs: number[] }>()
     for (let i = 0; i < count; i++) {
-      const lane = this.lane(lanesOut[i] as number)
+      const index = lanesOut[i] as number
+      let group = byLane.get(index)
+      if (group === undefined) {
+        group = { messages: [], seqs: [] }
+        byLane.set(index, group)
+      }
+      group.messages.push(messages[i] as KafkaMessage)
+      group.seqs.push(seqs[i] as number)
+    }
+    for (const [index, group] of byLane) {
+      const lane = this.lane(index)
       if (lane.size === 0 && !lane.listed) touched.push(lane)
-      lane.push(messages[i] as KafkaMessage, seqs[i] as number)
+      lane.push(pack(group.messages, 0, group.messages.length), group.seqs)
     }
   }
 
@@ -171,4 +184,11 @@ export class PartitionState {
     this.revoked = true
     for (const lane of this.lanes) lane?.cancelTimer()
   }
+}
+
+/** Packs messages into a chunk of record columns of their own. */
+function pack(messages: KafkaMessage[], head: number, count: number): RecordColumnsReader {
+  const writer = new RecordColumnsWriter()
+  writer.add(messages, head, count)
+  return new RecordColumnsReader(writer.finish())
 }

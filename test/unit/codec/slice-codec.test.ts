@@ -55,11 +55,42 @@ test('records of several lanes share one task; each slice finds its own', () => 
   assert.deepEqual([0, 1, 2].map((i) => reader.offset(firstB + i)), [1, 3, 5])
 })
 
+test('packed rows copy into a task unchanged: keys, values, headers, offsets, from several chunks', () => {
+  const pack = (messages: KafkaMessage[]): RecordColumnsReader => {
+    const writer = new RecordColumnsWriter()
+    writer.add(messages, 0, messages.length)
+    return new RecordColumnsReader(writer.finish())
+  }
+  const one = pack([
+    rdkafkaMessage(10, Buffer.from('k10'), Buffer.from('v10')),
+    rdkafkaMessage(11, null, null, { headers: [{ h: Buffer.from('x') }] }),
+    rdkafkaMessage(12, Buffer.from(''), Buffer.from('v12')),
+  ])
+  const two = pack([rdkafkaMessage(20, Buffer.from('k20'), Buffer.from('value-20'), { headers: [{ a: 'b' }, { c: Buffer.from('dd') }] })])
+  const records = new RecordColumnsWriter()
+  records.add([rdkafkaMessage(1, 'lead', Buffer.from('first'))], 0, 1)
+  assert.equal(records.addRows(one, 1, 2), 1)
+  assert.equal(records.addRows(two, 0, 1), 3)
+  const reader = new RecordColumnsReader(records.finish())
+  assert.equal(reader.count, 4)
+  assert.deepEqual([0, 1, 2, 3].map((r) => reader.offset(r)), [1, 11, 12, 20])
+  assert.deepEqual([0, 1, 2, 3].map((r) => reader.key(r)?.toString() ?? null), ['lead', null, '', 'k20'])
+  assert.deepEqual([0, 1, 2, 3].map((r) => reader.value(r)?.toString() ?? null), ['first', null, 'v12', 'value-20'])
+  assert.deepEqual(reader.headers(1), [{ h: Buffer.from('x') }])
+  assert.deepEqual(reader.headers(3), [{ a: Buffer.from('b') }, { c: Buffer.from('dd') }])
+  assert.equal(reader.timestamp(3), 1_700_000_000_020)
+  assert.deepEqual(two.message(0, 't', 3), { topic: 't', partition: 3, offset: 20, timestamp: 1_700_000_000_020, key: Buffer.from('k20'), value: Buffer.from('value-20'), size: 8, headers: [{ a: Buffer.from('b') }, { c: Buffer.from('dd') }] })
+})
+
 test('truncated record columns are refused, not misread', () => {
   const records = new RecordColumnsWriter()
   records.add([rdkafkaMessage(1, Buffer.from('key'), Buffer.from('a value'))], 0, 1)
   const bytes = records.finish()
   assert.throws(() => new RecordColumnsReader(bytes.subarray(0, bytes.length - 3)), /truncated/)
+  const withHeader = new RecordColumnsWriter()
+  withHeader.add([rdkafkaMessage(1, null, null, { headers: [{ name: Buffer.from('value') }] })], 0, 1)
+  const headerBytes = withHeader.finish()
+  assert.throws(() => new RecordColumnsReader(headerBytes.subarray(0, headerBytes.length - 7)), /truncated/, 'a header cut short')
 })
 
 test('an ack round-trips through the codec', () => {

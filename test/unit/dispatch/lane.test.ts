@@ -1,0 +1,72 @@
+import { strict as assert } from 'node:assert'
+import { test } from 'node:test'
+import type { Message as KafkaMessage } from 'node-rdkafka'
+import { RecordColumnsReader, RecordColumnsWriter } from '../../../src/codec/record-columns.js'
+import { resolveOptions } from '../../../src/config/resolve.js'
+import { Lane } from '../../../src/dispatch/lane.js'
+import { PartitionState } from '../../../src/dispatch/partition-state.js'
+import { createDistributor } from '../../../src/partitioning/distributor.js'
+import { createKeyExtractor } from '../../../src/partitioning/partitioner.js'
+
+function chunk(offsets: number[]): RecordColumnsReader {
+  const messages: KafkaMessage[] = offsets.map((offset) => ({ topic: 't', partition: 2, offset, key: Buffer.from(`k${offset}`), value: Buffer.from(`value-${offset}`), size: `value-${offset}`.length, timestamp: offset }))
+  const writer = new RecordColumnsWriter()
+  writer.add(messages, 0, messages.length)
+  return new RecordColumnsReader(writer.finish())
+}
+
+function lane(): Lane {
+  const route = resolveOptions({ groupId: 'g', topics: [{ topic: 't', handler: 'h.js' }] }).routes[0]
+  assert.ok(route)
+  return new Lane(0, new PartitionState('t', 2, route, 1, createKeyExtractor('key', 'p'), createDistributor('consistent', 4)))
+}
+
+test('a lane packs messages across its chunks in offset order, and advancing drops whole chunks', () => {
+  const l = lane()
+  l.push(chunk([1, 5, 9]), [0, 1, 2])
+  l.push(chunk([12]), [3])
+  l.push(chunk([20, 21]), [4, 5])
+  assert.equal(l.size, 6)
+  assert.deepEqual(l.offsets(), [1, 5, 9, 12, 20, 21])
+  assert.equal(l.bytesOf(4), 'value-1value-5value-9value-12'.length)
+
+  l.advance(2)
+  assert.deepEqual(l.offsets(), [9, 12, 20, 21])
+  assert.deepEqual(l.seqs.slice(l.head), [2, 3, 4, 5])
+  assert.equal(l.headMessage().offset, 9)
+  assert.equal(l.headMessage().partition, 2, 'the head message carries its partition')
+
+  const records = new RecordColumnsWriter()
+  records.add([{ topic: 't', partition: 2, offset: 0, key: null, value: null, size: 0 }], 0, 1)
+  const first = l.packInto(records, 3)
+  assert.equal(first, 1, 'the lane\'s records follow what the task already held')
+  const task = new RecordColumnsReader(records.finish())
+  assert.deepEqual([1, 2, 3].map((r) => task.offset(r)), [9, 12, 20])
+  assert.deepEqual([1, 2, 3].map((r) => task.value(r)?.toString()), ['value-9', 'value-12', 'value-20'])
+  assert.deepEqual([1, 2, 3].map((r) => task.key(r)?.toString()), ['k9', 'k12', 'k20'])
+
+  l.advance(3)
+  assert.deepEqual(l.offsets(), [21])
+  l.advance(1)
+  assert.equal(l.size, 0)
+  assert.equal(l.ready, false)
+  assert.throws(() => l.headMessage(), /empty/)
+  l.push(chunk([30]), [6])
+  assert.deepEqual(l.offsets(), [30], 'an emptied lane takes new chunks')
+})
+
+test('a long-lived lane compacts its queues and keeps order', () => {
+  const l = lane()
+  let next = 0
+  let seq = 0
+  const expected: number[] = []
+  for (let round = 0; round < 500; round++) {
+    const offsets = [next++, next++, next++]
+    expected.push(...offsets)
+    l.push(chunk(offsets), [seq++, seq++, seq++])
+    l.advance(2)
+    expected.splice(0, 2)
+  }
+  assert.deepEqual(l.offsets(), expected)
+  assert.equal(l.headMessage().offset, expected[0])
+})
