@@ -1,4 +1,5 @@
 import type { Message as KafkaMessage } from 'node-rdkafka'
+import type { BufferPool } from './buffer-pool.js'
 
 /**
  * The messages of a task, packed as columns into one buffer that travels beside the
@@ -103,10 +104,12 @@ export class RecordColumnsWriter {
     return first
   }
 
-  finish(): Uint8Array {
+  /** Packs everything added into a buffer of its own, or one from `pool` (which may be larger). */
+  finish(pool?: BufferPool): Uint8Array {
     const n = this.#count
     const fixed = HEADER_BYTES + n * FIXED_BYTES_PER_RECORD
-    const buffer = new ArrayBuffer(fixed + this.#dataBytes)
+    const total = fixed + this.#dataBytes
+    const buffer = pool ? pool.acquire(total) : new ArrayBuffer(total)
     const out = Buffer.from(buffer)
     out.writeUInt32LE(n, 0)
     const { f64, i32 } = columns(buffer, 0, n)
@@ -164,7 +167,7 @@ export class RecordColumnsWriter {
         }
       }
     }
-    return new Uint8Array(buffer)
+    return new Uint8Array(buffer, 0, total)
   }
 }
 

@@ -1,6 +1,17 @@
 import type { Message as KafkaMessage } from 'node-rdkafka'
-import type { RecordColumnsReader, RecordColumnsWriter } from '../codec/record-columns.js'
+import { BufferPool } from '../codec/buffer-pool.js'
+import { RecordColumnsReader, RecordColumnsWriter } from '../codec/record-columns.js'
 import type { PartitionState } from './partition-state.js'
+
+/** Buffers of packed lane messages, reused once their messages are done. */
+const chunkBuffers = new BufferPool()
+
+/** Packs `count` messages from `head` into a chunk for one lane. */
+export function packChunk(messages: KafkaMessage[], head: number, count: number): RecordColumnsReader {
+  const writer = new RecordColumnsWriter()
+  writer.add(messages, head, count)
+  return new RecordColumnsReader(writer.finish(chunkBuffers))
+}
 
 /**
  * One virtual partition of one Kafka partition: a FIFO of fetched messages with at most
@@ -101,6 +112,9 @@ export class Lane {
       this.#row += take
       left -= take
       if (this.#row === chunk.count) {
+        // Nothing else holds a view into a done chunk: the slice that carried its messages
+        // got its own copy, and the dead-letter writer is done with the head message.
+        chunkBuffers.release(chunk.bytes.buffer as ArrayBuffer)
         this.#chunks[this.#chunkHead++] = undefined
         this.#row = 0
       }

@@ -1,11 +1,10 @@
 import type { Message as KafkaMessage } from 'node-rdkafka'
-import { RecordColumnsReader, RecordColumnsWriter } from '../codec/record-columns.js'
 import type { ResolvedRoute } from '../config/resolve.js'
 import type { VirtualKey } from '../config/options.js'
 import { OffsetTracker } from '../offsets/offset-tracker.js'
 import type { Distributor } from '../partitioning/distributor.js'
 import type { KeyExtractor } from '../partitioning/partitioner.js'
-import { Lane } from './lane.js'
+import { Lane, packChunk } from './lane.js'
 
 /** A fetched batch of one partition that must wait until the partition's lanes are empty. */
 interface HeldBatch {
@@ -151,7 +150,7 @@ export class PartitionState {
     this.laneMessages += count
     if (keys === undefined) {
       const lane = this.lane(0)
-      lane.push(pack(messages, 0, count), seqs)
+      lane.push(packChunk(messages, 0, count), seqs)
       touched.push(lane)
       return
     }
@@ -175,7 +174,7 @@ export class PartitionState {
     for (const [index, group] of byLane) {
       const lane = this.lane(index)
       if (lane.size === 0 && !lane.listed) touched.push(lane)
-      lane.push(pack(group.messages, 0, group.messages.length), group.seqs)
+      lane.push(packChunk(group.messages, 0, group.messages.length), group.seqs)
     }
   }
 
@@ -186,9 +185,3 @@ export class PartitionState {
   }
 }
 
-/** Packs messages into a chunk of record columns of their own. */
-function pack(messages: KafkaMessage[], head: number, count: number): RecordColumnsReader {
-  const writer = new RecordColumnsWriter()
-  writer.add(messages, head, count)
-  return new RecordColumnsReader(writer.finish())
-}
