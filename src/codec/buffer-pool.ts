@@ -16,7 +16,7 @@ export class BufferPool {
   constructor(options: { minBytes?: number; maxBytes?: number; maxFreeBytes?: number } = {}) {
     this.#minShift = Math.ceil(Math.log2(options.minBytes ?? 256))
     this.#maxShift = Math.ceil(Math.log2(options.maxBytes ?? 1 << 20))
-    this.#maxFreeBytes = options.maxFreeBytes ?? 8 << 20
+    this.#maxFreeBytes = options.maxFreeBytes ?? 1 << 20
   }
 
   /** Bytes held idle in the free lists. */

@@ -32,8 +32,11 @@ export function consumerConfig(
   const global: Record<string, unknown> = {
     'client.id': 'kvp',
     'auto.commit.interval.ms': 1000,
-    'queued.min.messages': 20_000,
-    'queued.max.messages.kbytes': 16_384,
+    // librdkafka's prefetch (defaults: 100,000 messages, 64 MiB). kvp keeps its own deep
+    // queue of fetched messages (backpressure's in-flight limits), so a shallow prefetch
+    // costs no throughput and keeps memory flat whatever the backlog.
+    'queued.min.messages': 5_000,
+    'queued.max.messages.kbytes': 4_096,
     'fetch.wait.max.ms': 100,
     // librdkafka backs off a partition's fetches for this long once its local queue is
     // full (default 1 s): with a consumer that drains the queue in bursts that stalls the
