@@ -27,7 +27,10 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libssl3 libsasl2-2 zlib1g ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
-# librdkafka allocates from many threads; two malloc arenas keep its resident set lower.
+# Memory that stays flat under load, whatever the backlog (docs/BENCHMARKS.md, "Memory
+# against backlog"): two malloc arenas, as librdkafka's threads otherwise fragment one each,
+# and (in ENTRYPOINT) a V8 young generation of 2 MiB semi-spaces, which otherwise grows to
+# 16 MiB on the main thread under sustained load. Neither costs measurable throughput.
 ENV MALLOC_ARENA_MAX=2
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
@@ -37,5 +40,5 @@ COPY --from=build /app/bin ./bin
 USER node
 # SIGTERM stops kvp cleanly: drain in-flight slices, commit, exit 0.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "/app/bin/kvp.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "/app/bin/kvp.js"]
 CMD ["--help"]

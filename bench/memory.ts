@@ -6,8 +6,11 @@
  * end of every partition or the time box runs out. The child's resident set is sampled
  * from /proc/<pid>/status every 100 ms (VmRSS), and its kernel-kept peak (VmHWM) is read
  * before it is stopped. Peaks of the largest and smallest backlog should be within 15%.
+ * Every size runs under each runtime (bench/lib/runtime.ts): as the Docker image starts
+ * kvp, which is what the target is judged on, and with plain node.
  *
  * Flags: --sizes 10000,100000  --time-box-ms 40000  --max-partitions 64  --threads 2  --delay-ms 20
+ *        --runtimes image,plain
  * Arguments after `--` are passed on to `kvp run` (e.g. `-- -X queued.min.messages=1000`).
  * Writes bench/results/memory.json and prints a table.
  */
@@ -24,6 +27,8 @@ import { produceMessages } from '../src/kafka/produce.js'
 import { machineInfo } from './lib/machine.js'
 import type { MachineInfo } from './lib/machine.js'
 import { packageRoot, resultsDir } from './lib/paths.js'
+import { RUNTIMES } from './lib/runtime.js'
+import type { Runtime } from './lib/runtime.js'
 
 const PARTITIONS = 4
 const SAMPLE_MS = 100
@@ -32,6 +37,7 @@ const KEYS = 1000
 const VALUE_BYTES = 100
 
 interface MemoryRun {
+  runtime: Runtime['name']
   backlog: number
   /** Whether every partition's committed offset reached its end within the time box. */
   drained: boolean
@@ -51,15 +57,22 @@ interface MemoryRun {
   error: string | null
 }
 
+/** One runtime's runs and their verdict. */
+interface RuntimeResult {
+  runtime: Runtime
+  runs: MemoryRun[]
+  /** Peak RSS of the largest backlog over that of the smallest (VmHWM when available). */
+  ratio: number | null
+  pass: boolean | null
+}
+
 interface MemoryResults {
   at: string
   machine: MachineInfo
   settings: { sizes: number[]; timeBoxMs: number; maxPartitions: number; threads: number; delayMs: number; runArgs: string[]; partitions: number; valueBytes: number; keys: number; handler: string }
-  runs: MemoryRun[]
-  /** Peak RSS of the largest backlog over that of the smallest (VmHWM when available). */
-  ratio: number | null
+  /** The first runtime's verdict is the benchmark's. */
+  runtimes: RuntimeResult[]
   target: number
-  pass: boolean | null
 }
 
 interface Settings {
@@ -71,6 +84,7 @@ interface Settings {
   delayMs: number
   /** Extra `kvp run` arguments. */
   runArgs: string[]
+  runtimes: Runtime[]
 }
 
 function parse(argv: string[]): Settings {
@@ -83,6 +97,7 @@ function parse(argv: string[]): Settings {
       'max-partitions': { type: 'string', default: '64' },
       threads: { type: 'string', default: '2' },
       'delay-ms': { type: 'string', default: '20' },
+      runtimes: { type: 'string', default: RUNTIMES.map((runtime) => runtime.name).join(',') },
     },
   })
   const positive = (name: string, text: string): number => {
@@ -107,6 +122,14 @@ function parse(argv: string[]): Settings {
     threads: positive('threads', values.threads),
     delayMs: positive('delay-ms', values['delay-ms']),
     runArgs: positionals,
+    runtimes: values.runtimes.split(',').map((name) => {
+      const runtime = RUNTIMES.find((candidate) => candidate.name === name)
+      if (!runtime) {
+        console.error(`--runtimes: expected names from ${RUNTIMES.map((r) => r.name).join(', ')}, got ${name}`)
+        process.exit(2)
+      }
+      return runtime
+    }),
   }
 }
 
@@ -140,7 +163,7 @@ async function offsetReader(bootstrapServers: string, groupId: string, topic: st
   }
 }
 
-async function drainOnce(bootstrapServers: string, backlog: number, settings: Settings): Promise<MemoryRun> {
+async function drainOnce(bootstrapServers: string, backlog: number, settings: Settings, runtime: Runtime): Promise<MemoryRun> {
   const suffix = `${backlog}-${Date.now().toString(36)}`
   const topic = `bench-memory-${suffix}`
   const groupId = `bench-memory-group-${suffix}`
@@ -150,17 +173,17 @@ async function drainOnce(bootstrapServers: string, backlog: number, settings: Se
   }
   const total = Math.floor(perPartition) * PARTITIONS
 
-  const args = [join(packageRoot, 'bin', 'kvp.js'), 'run', '--brokers', bootstrapServers, '--group', groupId, '--topic', topic,
+  const args = [...runtime.nodeArgs, join(packageRoot, 'bin', 'kvp.js'), 'run', '--brokers', bootstrapServers, '--group', groupId, '--topic', topic,
     '--handler', join(packageRoot, 'dist', 'bench', 'handlers', 'slow.js'), '--max-partitions', String(settings.maxPartitions),
     '--threads', String(settings.threads), '-X', 'session.timeout.ms=6000', '-X', 'auto.commit.interval.ms=500', '--stats-interval-ms', '0', ...settings.runArgs]
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KVP_BENCH_DELAY_MS: String(settings.delayMs) } })
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...runtime.env, KVP_BENCH_DELAY_MS: String(settings.delayMs) } })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)))
   const pid = child.pid as number
 
-  const run: MemoryRun = { backlog: total, drained: false, durationMs: 0, rate: 0, committed: 0, samples: 0, startRssMiB: 0, peakRssMiB: 0, hwmMiB: 0, exitCode: -1, error: null }
+  const run: MemoryRun = { runtime: runtime.name, backlog: total, drained: false, durationMs: 0, rate: 0, committed: 0, samples: 0, startRssMiB: 0, peakRssMiB: 0, hwmMiB: 0, exitCode: -1, error: null }
   const reader = await offsetReader(bootstrapServers, groupId, topic)
   let peakKiB = 0
   const sampler = setInterval(() => {
@@ -207,54 +230,63 @@ async function drainOnce(bootstrapServers: string, backlog: number, settings: Se
   return run
 }
 
-async function main(): Promise<void> {
-  const settings = parse(process.argv.slice(2))
-  const machine = machineInfo()
-  const cluster = await startMockCluster()
-  const runs: MemoryRun[] = []
-  try {
-    for (const size of settings.sizes) {
-      process.stderr.write(`memory: draining a backlog of ${size.toLocaleString('en-US')} messages...\n`)
-      runs.push(await drainOnce(cluster.bootstrapServers, size, settings))
-    }
-  } finally {
-    await cluster.stop()
-  }
-
+function verdict(runtime: Runtime, runs: MemoryRun[]): RuntimeResult {
   const peakOf = (run: MemoryRun): number => (run.hwmMiB > 0 ? run.hwmMiB : run.peakRssMiB)
   const measured = runs.filter((run) => run.error === null && peakOf(run) > 0)
   const smallest = measured.reduce<MemoryRun | undefined>((a, b) => (a === undefined || b.backlog < a.backlog ? b : a), undefined)
   const largest = measured.reduce<MemoryRun | undefined>((a, b) => (a === undefined || b.backlog > a.backlog ? b : a), undefined)
   const ratio = smallest && largest && smallest !== largest ? Math.round((peakOf(largest) / peakOf(smallest)) * 1000) / 1000 : null
+  return { runtime, runs, ratio, pass: ratio === null ? null : ratio <= TARGET_RATIO }
+}
+
+async function main(): Promise<void> {
+  const settings = parse(process.argv.slice(2))
+  const machine = machineInfo()
+  const cluster = await startMockCluster()
+  const runtimes: RuntimeResult[] = []
+  try {
+    for (const runtime of settings.runtimes) {
+      const runs: MemoryRun[] = []
+      for (const size of settings.sizes) {
+        process.stderr.write(`memory (${runtime.name}): draining a backlog of ${size.toLocaleString('en-US')} messages...\n`)
+        runs.push(await drainOnce(cluster.bootstrapServers, size, settings, runtime))
+      }
+      runtimes.push(verdict(runtime, runs))
+    }
+  } finally {
+    await cluster.stop()
+  }
+
   const results: MemoryResults = {
     at: new Date().toISOString(),
     machine,
     settings: { ...settings, partitions: PARTITIONS, valueBytes: VALUE_BYTES, keys: KEYS, handler: `bench/handlers/slow.ts (${settings.delayMs} ms await)` },
-    runs,
-    ratio,
+    runtimes,
     target: TARGET_RATIO,
-    pass: ratio === null ? null : ratio <= TARGET_RATIO,
   }
   await mkdir(resultsDir, { recursive: true })
   const file = join(resultsDir, 'memory.json')
   await writeFile(file, `${JSON.stringify(results, null, 2)}\n`)
 
-  const table = new Table({ head: ['backlog', 'drained', 'time', 'msg/s', 'RSS at start', 'peak RSS (sampled)', 'peak RSS (VmHWM)', 'exit'] })
-  for (const run of runs) {
-    table.push([
-      run.backlog.toLocaleString('en-US'),
-      run.error ? `error: ${run.error.split('\n')[0]}` : run.drained ? 'yes' : `no (${run.committed.toLocaleString('en-US')} committed)`,
-      `${(run.durationMs / 1000).toFixed(1)} s`,
-      run.rate.toLocaleString('en-US'),
-      `${run.startRssMiB} MiB`,
-      `${run.peakRssMiB} MiB`,
-      `${run.hwmMiB} MiB`,
-      String(run.exitCode),
-    ])
+  for (const { runtime, runs, ratio, pass } of runtimes) {
+    console.log(`kvp run ${runtime.title}:`)
+    const table = new Table({ head: ['backlog', 'drained', 'time', 'msg/s', 'RSS at start', 'peak RSS (sampled)', 'peak RSS (VmHWM)', 'exit'] })
+    for (const run of runs) {
+      table.push([
+        run.backlog.toLocaleString('en-US'),
+        run.error ? `error: ${run.error.split('\n')[0]}` : run.drained ? 'yes' : `no (${run.committed.toLocaleString('en-US')} committed)`,
+        `${(run.durationMs / 1000).toFixed(1)} s`,
+        run.rate.toLocaleString('en-US'),
+        `${run.startRssMiB} MiB`,
+        `${run.peakRssMiB} MiB`,
+        `${run.hwmMiB} MiB`,
+        String(run.exitCode),
+      ])
+    }
+    console.log(table.toString())
+    const outcome = pass === null ? 'not measured' : pass ? 'pass' : 'FAIL'
+    console.log(`peak RSS ratio, largest / smallest backlog: ${ratio ?? '—'} (target <= ${TARGET_RATIO}: ${outcome})\n`)
   }
-  console.log(table.toString())
-  const verdict = results.pass === null ? 'not measured' : results.pass ? 'pass' : 'FAIL'
-  console.log(`peak RSS ratio, largest / smallest backlog: ${ratio ?? '—'} (target <= ${TARGET_RATIO}: ${verdict})`)
   console.log(`written to ${file}`)
   // Regenerate docs/BENCHMARKS.md with these figures (when a throughput run exists).
   try {

@@ -67,11 +67,26 @@ export function threadScaling(results: BenchResults): Array<{ threads: number; r
 export interface MemorySummary {
   at: string
   settings: { maxPartitions: number; threads: number; handler: string; partitions: number }
-  runs: Array<{ backlog: number; drained: boolean; durationMs: number; rate: number; startRssMiB: number; peakRssMiB: number; hwmMiB: number }>
-  ratio: number | null
+  /** One entry per runtime `kvp run` was started under; the first one's verdict is the benchmark's. */
+  runtimes: Array<{
+    runtime: { name: string; title: string }
+    runs: Array<{ backlog: number; drained: boolean; durationMs: number; rate: number; startRssMiB: number; peakRssMiB: number; hwmMiB: number }>
+    ratio: number | null
+    pass: boolean | null
+  }>
   target: number
-  pass: boolean | null
 }
+
+/** What the memory figures rest on, and what moves them. */
+const MEMORY_NOTES = [
+  'What keeps memory flat: in-flight limits (`backpressure`: 5,000 messages per partition, 64 MiB overall), a',
+  'shallow librdkafka prefetch (5,000 messages / 4 MiB), lanes that hold packed record chunks rather than',
+  'node-rdkafka message objects (about 150 bytes a queued message instead of about a kilobyte), and chunk',
+  'buffers reused from a pool instead of left to the GC. What remains under plain `node` is warm-up, not',
+  'backlog: V8 grows the main thread\'s young generation from 1 to 16 MiB semi-spaces under sustained load, and',
+  'glibc gives each thread its own malloc arena, so a run that lasts longer ends higher whatever its backlog.',
+  'The image\'s two settings remove both, at no measurable throughput cost (`npm run bench`, same machine).',
+]
 
 export function renderReport(results: BenchResults, memory: MemorySummary | null = null): string {
   const { machine, settings } = results
@@ -188,11 +203,15 @@ export function renderReport(results: BenchResults, memory: MemorySummary | null
       `drains a backlog spread over ${memory.settings.partitions} partitions; its resident set is sampled every 100 ms and its peak read from VmHWM.`,
       '',
     )
-    out.push(markdownTable(['backlog', 'drained', 'time', 'msg/s', 'RSS at start', 'peak RSS'], memory.runs.map((run) => [
-      run.backlog.toLocaleString('en-US'), run.drained ? 'yes' : 'no', `${(run.durationMs / 1000).toFixed(1)} s`, run.rate.toLocaleString('en-US'),
-      `${run.startRssMiB} MiB`, `${run.hwmMiB > 0 ? run.hwmMiB : run.peakRssMiB} MiB`,
-    ])), '')
-    out.push(`Peak ratio, largest / smallest backlog: **${memory.ratio ?? '—'}** (target ≤ ${memory.target}: ${memory.pass === null ? 'not measured' : memory.pass ? 'met' : 'missed'}).`, '')
+    for (const [index, { runtime, runs, ratio, pass }] of memory.runtimes.entries()) {
+      out.push(`${index === 0 ? 'Judged on' : 'Also'}: \`kvp run\` ${runtime.title}.`, '')
+      out.push(markdownTable(['backlog', 'drained', 'time', 'msg/s', 'RSS at start', 'peak RSS'], runs.map((run) => [
+        run.backlog.toLocaleString('en-US'), run.drained ? 'yes' : 'no', `${(run.durationMs / 1000).toFixed(1)} s`, run.rate.toLocaleString('en-US'),
+        `${run.startRssMiB} MiB`, `${run.hwmMiB > 0 ? run.hwmMiB : run.peakRssMiB} MiB`,
+      ])), '')
+      out.push(`Peak ratio, largest / smallest backlog: **${ratio ?? '—'}** (target ≤ ${memory.target}: ${pass === null ? 'not measured' : pass ? 'met' : 'missed'}).`, '')
+    }
+    out.push(...MEMORY_NOTES, '')
   }
 
   out.push('## Running them', '')

@@ -89,3 +89,21 @@ test('the report renders every section from the results alone', () => {
   assert.match(doc, /\| kvp \| 64 \| 2 \| 55,000 \| 61× \| 55% \|/)
   assert.match(doc, /io-throughput\.svg/)
 })
+
+test('the memory section shows every runtime, and judges the target on the first', () => {
+  const run = (backlog: number, peak: number) => ({ backlog, drained: true, durationMs: 9000, rate: 3000, startRssMiB: 90, peakRssMiB: peak, hwmMiB: peak })
+  const doc = renderReport(results, {
+    at: '2026-01-01T00:00:00.000Z',
+    settings: { maxPartitions: 64, threads: 2, handler: 'slow', partitions: 4 },
+    runtimes: [
+      { runtime: { name: 'image', title: 'as the image runs it' }, runs: [run(10_000, 100), run(100_000, 110)], ratio: 1.1, pass: true },
+      { runtime: { name: 'plain', title: 'with plain node' }, runs: [run(10_000, 110), run(100_000, 140)], ratio: 1.273, pass: false },
+    ],
+    target: 1.15,
+  })
+  assert.match(doc, /Judged on: `kvp run` as the image runs it\./)
+  assert.match(doc, /Also: `kvp run` with plain node\./)
+  assert.match(doc, /\*\*1\.1\*\* \(target ≤ 1\.15: met\)/)
+  assert.match(doc, /\*\*1\.273\*\* \(target ≤ 1\.15: missed\)/)
+  assert.match(doc, /\| 100,000 \| yes \| 9\.0 s \| 3,000 \| 90 MiB \| 140 MiB \|/)
+})
