@@ -37,7 +37,7 @@ export class PartitionState {
   paused = false
   /** Messages sitting in lanes (queued or running). */
   laneMessages = 0
-  /** Bytes of the messages in lanes and held batches. */
+  /** Payload bytes (values) of the messages in lanes and held batches. */
   bytes = 0
   fetched = 0
   handled = 0
@@ -89,7 +89,7 @@ export class PartitionState {
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i] as KafkaMessage
       seqs[i] = this.tracker.register(message.offset)
-      this.bytes += message.size
+      this.bytes += message.value?.length ?? 0
     }
     this.fetched += messages.length
 
