@@ -94,7 +94,10 @@ export class RecordColumnsWriter {
     return first
   }
 
-  /** Adds `count` already packed records, from row `head` of `reader`; returns the index of the first. */
+  /**
+   * Adds `count` already packed records, from row `head` of `reader`; returns the index of
+   * the first. They are copied by finish(), so `reader`'s bytes must not change before it.
+   */
   addRows(reader: RecordColumnsReader, head: number, count: number): number {
     const first = this.#count
     if (count === 0) return first
