@@ -81,7 +81,7 @@ export interface MemorySummary {
 const MEMORY_NOTES = [
   'What keeps memory flat: in-flight limits (`backpressure`: 5,000 messages per partition, 64 MiB overall), a',
   'shallow librdkafka prefetch (5,000 messages / 4 MiB), lanes that hold packed record chunks rather than',
-  'node-rdkafka message objects (about 150 bytes a queued message instead of about a kilobyte), and chunk',
+  'node-rdkafka message objects (a queued message costs its bytes plus a few dozen, not about a kilobyte), and chunk',
   'buffers reused from a pool instead of left to the GC. What remains under plain `node` is warm-up, not',
   'backlog: V8 grows the main thread\'s young generation from 1 to 16 MiB semi-spaces under sustained load, and',
   'glibc gives each thread its own malloc arena, so a run that lasts longer ends higher whatever its backlog.',
