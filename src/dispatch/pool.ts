@@ -54,6 +54,8 @@ export class WorkerPool {
   readonly #sessions = new Map<number, Session>()
   #nextSession = 1
   #closing = false
+  /** Restarts waiting out RESTART_DELAY_MS; cancelled by close(). */
+  readonly #restarts = new Set<NodeJS.Timeout>()
 
   constructor(options: PoolOptions, events: PoolEvents) {
     this.threads = options.threads
@@ -107,8 +109,15 @@ export class WorkerPool {
     this.#events.sessionFailed(session.id, error ?? new Error('worker session ended'))
     // A thread that dies at once (say, a handler that exits the thread as it loads) is not
     // restarted in a tight loop.
-    if (performance.now() - session.startedAt < SHORT_LIVED_MS) setTimeout(() => this.#startSession(), RESTART_DELAY_MS).unref()
-    else this.#startSession()
+    if (performance.now() - session.startedAt < SHORT_LIVED_MS) {
+      const timer = setTimeout(() => {
+        this.#restarts.delete(timer)
+        this.#startSession()
+      }, RESTART_DELAY_MS)
+      this.#restarts.add(timer)
+    } else {
+      this.#startSession()
+    }
   }
 
   /** The live session with the fewest messages in flight and room for a slice, or undefined. */
@@ -147,10 +156,21 @@ export class WorkerPool {
     this.#sessions.get(session)?.controller.abort(reason)
   }
 
+  /**
+   * Ends every session and terminates the threads. Afterwards the pool holds nothing that
+   * keeps the event loop alive: each session's main-thread port is closed here whether its
+   * thread ended cleanly, died, was aborted or is still being replaced.
+   */
   async close(): Promise<void> {
     this.#closing = true
+    for (const timer of this.#restarts) clearTimeout(timer)
+    this.#restarts.clear()
     for (const session of this.#sessions.values()) session.port.postMessage('close')
-    this.#sessions.clear()
-    await this.#pool.close({ force: true })
+    try {
+      await this.#pool.close({ force: true })
+    } finally {
+      for (const session of this.#sessions.values()) session.port.close()
+      this.#sessions.clear()
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { startEngine } from '../../src/index.js'
 import type { Engine, TopicRoute } from '../../src/index.js'
-import { produceMessages } from '../../src/kafka/produce.js'
+import { ensureTopic, produceMessages } from './produce.js'
 import { uniqueName, waitFor } from './kafka.js'
 import { recordingHandler, tempFile } from './paths.js'
 
@@ -27,6 +27,8 @@ export async function startScenario(options: ScenarioOptions): Promise<{ engine:
   const record = tempFile('handled.tsv')
   for (const name of TEST_ENV) delete process.env[name]
   Object.assign(process.env, options.env ?? {}, { KVP_TEST_RECORD: record })
+  const deadLetter = options.route?.deadLetter
+  if (deadLetter) await ensureTopic(options.bootstrapServers, deadLetter.topic)
   await produceMessages({
     bootstrapServers: options.bootstrapServers, topic, count: options.count, keys: options.keys ?? 100, size: options.size ?? 40,
     ...(options.partition === undefined ? {} : { partition: options.partition }),

@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import Kafka from 'node-rdkafka'
 import { createProducer } from '../../src/kafka/produce.js'
 import type { KvpProducer } from '../../src/kafka/produce.js'
+import { ensureTopic } from './produce.js'
 import type { KvpProcess } from './process.js'
 import { orderViolations } from './records.js'
 import type { HandledRecord } from './records.js'
@@ -189,6 +190,7 @@ export interface StreamProducer {
  * spreads them) until stopped, so every phase of a scenario has fresh messages.
  */
 export async function streamMessages(options: { bootstrapServers: string; topic: string; ratePerSecond: number; keys: number; size?: number; firstIndex?: number }): Promise<StreamProducer> {
+  await ensureTopic(options.bootstrapServers, options.topic)
   const producer: KvpProducer = await createProducer(options.bootstrapServers, { 'linger.ms': 5 })
   const value = Buffer.alloc(options.size ?? 40, 'v')
   const tickMs = 50

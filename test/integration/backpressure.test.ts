@@ -6,10 +6,11 @@
 import { strict as assert } from 'node:assert'
 import * as diagnosticsChannel from 'node:diagnostics_channel'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { after, before, test } from 'node:test'
-import { startEngine, startMockCluster } from '../../src/index.js'
-import type { Engine, MockCluster } from '../../src/index.js'
-import { produceMessages } from '../../src/kafka/produce.js'
+import { after, test } from 'node:test'
+import { startEngine } from '../../src/index.js'
+import type { Engine } from '../../src/index.js'
+import { produceMessages } from '../helpers/produce.js'
+import { useBroker } from '../helpers/broker.js'
 import { uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler } from '../helpers/paths.js'
 
@@ -18,15 +19,11 @@ const BACKLOG = 100_000
 const LIMIT = 500
 const BATCH = 200
 
-let cluster: MockCluster
 let engine: Engine | undefined
-before(async () => {
-  cluster = await startMockCluster()
-})
 after(async () => {
   await engine?.stop()
-  await cluster.stop()
 })
+const cluster = useBroker()
 
 test(`with a ${BACKLOG / 1000}k-message backlog and a slow handler, in-flight messages per partition never exceed maxInFlightPerPartition plus one fetch batch, and paused partitions resume`, async () => {
   const topic = uniqueName('backlog')

@@ -4,7 +4,8 @@ import { writeFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { DeadLetterHeaders } from '../../src/index.js'
 import { createProducer } from '../../src/kafka/produce.js'
-import { useCluster } from '../helpers/cluster.js'
+import { useBroker } from '../helpers/broker.js'
+import { ensureTopic } from '../helpers/produce.js'
 import { committedOrZero, uniqueName, waitFor } from '../helpers/kafka.js'
 import { kvpBin, recordingHandler, tempFile } from '../helpers/paths.js'
 import { ensureDead, startKvp } from '../helpers/process.js'
@@ -12,11 +13,13 @@ import type { KvpProcess } from '../helpers/process.js'
 import { readRecords } from '../helpers/records.js'
 import { readTopic } from '../helpers/read-topic.js'
 
-const cluster = useCluster()
+const cluster = useBroker()
 
 test('kvp run with a config file: JSON payloads, retries and a dead-letter topic work as from startEngine()', async (t) => {
   const topic = uniqueName('orders')
   const deadLetterTopic = uniqueName('dlq')
+  await ensureTopic(cluster.bootstrapServers, topic)
+  await ensureTopic(cluster.bootstrapServers, deadLetterTopic)
   const groupId = uniqueName('group')
   const record = tempFile('handled.tsv')
   const config = tempFile('kvp.json')

@@ -1,23 +1,18 @@
 import { strict as assert } from 'node:assert'
-import { after, before, test } from 'node:test'
-import { startMockCluster } from '../../src/index.js'
-import type { MockCluster } from '../../src/index.js'
-import { produceMessages } from '../../src/kafka/produce.js'
+import { after, test } from 'node:test'
+import { produceMessages } from '../helpers/produce.js'
+import { useBroker } from '../helpers/broker.js'
 import { allMessages, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
 import { ensureDead, startKvp } from '../helpers/process.js'
 import type { KvpProcess } from '../helpers/process.js'
 import { countLines, coverage, readRecords } from '../helpers/records.js'
 
-let cluster: MockCluster
 const processes: KvpProcess[] = []
-before(async () => {
-  cluster = await startMockCluster()
-})
 after(async () => {
   for (const proc of processes) await ensureDead(proc)
-  await cluster.stop()
 })
+const cluster = useBroker()
 
 test('a kvp run process killed with SIGKILL mid-stream and restarted loses nothing', async () => {
   const topic = uniqueName('crash')

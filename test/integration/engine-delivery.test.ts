@@ -1,13 +1,13 @@
 import { strict as assert } from 'node:assert'
 import { describe, test } from 'node:test'
 import { startEngine } from '../../src/index.js'
-import { produceMessages } from '../../src/kafka/produce.js'
+import { produceMessages } from '../helpers/produce.js'
 import { allMessages, committedOffsets, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
 import { coverage, orderViolations, readRecords } from '../helpers/records.js'
-import { useCluster } from '../helpers/cluster.js'
+import { useBroker } from '../helpers/broker.js'
 
-const cluster = useCluster()
+const cluster = useBroker()
 
 async function run(options: { count: number; keys: number; lanes: number; distribution: 'consistent' | 'balanced'; delayMs: number; partition?: number }) {
   const topic = uniqueName('orders')

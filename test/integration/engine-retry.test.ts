@@ -1,13 +1,13 @@
 import { strict as assert } from 'node:assert'
 import { test } from 'node:test'
 import { startEngine } from '../../src/index.js'
-import { produceMessages } from '../../src/kafka/produce.js'
+import { produceMessages } from '../helpers/produce.js'
 import { allMessages, committedOrZero, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
 import { coverage, orderViolations, readRecords } from '../helpers/records.js'
-import { useCluster } from '../helpers/cluster.js'
+import { useBroker } from '../helpers/broker.js'
 
-const cluster = useCluster()
+const cluster = useBroker()
 
 test('a handler that fails twice on one message delays only its lane, and the message is then handled', async () => {
   const topic = uniqueName('retry')

@@ -1,21 +1,18 @@
 import { strict as assert } from 'node:assert'
-import { after, before, describe, test } from 'node:test'
-import { DeadLetterHeaders, startMockCluster } from '../../src/index.js'
-import type { Engine, MockCluster } from '../../src/index.js'
+import { after, describe, test } from 'node:test'
+import { DeadLetterHeaders } from '../../src/index.js'
+import type { Engine } from '../../src/index.js'
+import { useBroker } from '../helpers/broker.js'
 import { startScenario, untilHandled } from '../helpers/engine-run.js'
 import { allMessages, committedOrZero, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
 import { readTopic } from '../helpers/read-topic.js'
 import { coverage, orderViolations, readRecords } from '../helpers/records.js'
 
-let cluster: MockCluster
 const engines: Engine[] = []
-before(async () => {
-  cluster = await startMockCluster()
-})
 after(async () => {
   for (const engine of engines) await engine.stop()
-  await cluster.stop()
 })
+const cluster = useBroker()
 
 describe('failures and bad input', () => {
   test('a poison message goes to the dead-letter topic after N attempts with its headers, every other message is handled, and the committed offset reaches the end', async () => {

@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import { EngineMetrics } from '../../src/metrics.js'
 import { startScenario, untilHandled } from '../helpers/engine-run.js'
-import { useCluster } from '../helpers/cluster.js'
+import { useBroker } from '../helpers/broker.js'
 
-const cluster = useCluster()
+const cluster = useBroker()
 
 test('Prometheus metrics count handled messages and failures from the diagnostics channels', async (t) => {
   const { engine } = await startScenario({

@@ -8,15 +8,18 @@ import { committedOrZero, uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
 import { readRecords } from '../helpers/records.js'
 import { readTopic } from '../helpers/read-topic.js'
-import { useCluster } from '../helpers/cluster.js'
+import { useBroker } from '../helpers/broker.js'
+import { ensureTopic } from '../helpers/produce.js'
 
 const protoFile = fileURLToPath(new URL('../../../test/fixtures/order.proto', import.meta.url))
-const cluster = useCluster()
+const cluster = useBroker()
 
 test('protobuf payloads are decoded in the worker and can route by a field; an undecodable one reaches the dead-letter topic with code KVP_DECODE', async (t) => {
   const Order = protobuf.loadSync(protoFile).lookupType('shop.Order')
   const topic = uniqueName('orders')
   const deadLetterTopic = uniqueName('dlq')
+  await ensureTopic(cluster.bootstrapServers, topic)
+  await ensureTopic(cluster.bootstrapServers, deadLetterTopic)
   const groupId = uniqueName('group')
   const record = tempFile('handled.tsv')
   process.env.KVP_TEST_RECORD = record

@@ -14,10 +14,11 @@ import * as diagnosticsChannel from 'node:diagnostics_channel'
 import { writeFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { after, before, describe, test } from 'node:test'
-import { startEngine, startMockCluster } from '../../src/index.js'
-import type { Engine, EngineOptions, MockCluster } from '../../src/index.js'
-import { produceMessages } from '../../src/kafka/produce.js'
+import { after, describe, test } from 'node:test'
+import { startEngine } from '../../src/index.js'
+import type { Engine, EngineOptions } from '../../src/index.js'
+import { produceMessages } from '../helpers/produce.js'
+import { useBroker } from '../helpers/broker.js'
 import { openOffsetReader } from '../helpers/group.js'
 import type { OffsetReader } from '../helpers/group.js'
 import { allMessages, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
@@ -28,17 +29,13 @@ const HELD = 100
 const PER_PARTITION = 300
 const PARTITIONS = [0, 1, 2, 3]
 
-let cluster: MockCluster
 const engines: Engine[] = []
 const readers: OffsetReader[] = []
-before(async () => {
-  cluster = await startMockCluster()
-})
 after(async () => {
   for (const engine of engines) await engine.stop().catch(() => {})
   for (const reader of readers) await reader.close().catch(() => {})
-  await cluster.stop()
 })
+const cluster = useBroker()
 
 const now = (): number => performance.timeOrigin + performance.now()
 

@@ -6,10 +6,9 @@
  */
 import { strict as assert } from 'node:assert'
 import { performance } from 'node:perf_hooks'
-import { after, before, describe, test } from 'node:test'
-import { startMockCluster } from '../../src/index.js'
-import type { MockCluster } from '../../src/index.js'
-import { produceMessages } from '../../src/kafka/produce.js'
+import { after, describe, test } from 'node:test'
+import { produceMessages } from '../helpers/produce.js'
+import { useBroker } from '../helpers/broker.js'
 import { assignTimes, eventLogEnv, orderViolationsByRun, ownedPartitions, readEvents, rebalanceTimeline, stopProcess, streamMessages, tookEverything } from '../helpers/group.js'
 import type { StreamProducer } from '../helpers/group.js'
 import { allMessages, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
@@ -21,17 +20,13 @@ import type { HandledRecord } from '../helpers/records.js'
 
 const PARTITIONS = [0, 1, 2, 3]
 
-let cluster: MockCluster
 const processes: KvpProcess[] = []
 const streams: StreamProducer[] = []
-before(async () => {
-  cluster = await startMockCluster()
-})
 after(async () => {
   for (const stream of streams) await stream.stop().catch(() => {})
   for (const proc of processes) await ensureDead(proc)
-  await cluster.stop()
 })
+const cluster = useBroker()
 
 interface Scenario {
   topic: string

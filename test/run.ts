@@ -1,0 +1,64 @@
+/**
+ * The test runner behind `npm test` and `npm run test:kafka`: node:test over the compiled
+ * test files, with a per-test timeout and the file guard (./helpers/file-guard.ts) in every
+ * file's process, so that a hang fails with a name instead of stalling the run.
+ *
+ *   node dist/test/run.js [--unit] [file or folder filter ...]
+ *
+ * With `KVP_TEST_BROKERS=kafka` it starts one Apache Kafka broker for the whole run and
+ * hands its address to every file; `mock` (the default) lets each file start its own
+ * embedded cluster; `host:port` uses a broker that already runs.
+ */
+import { spawn } from 'node:child_process'
+import { readdirSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+const TEST_TIMEOUT_MS = Number(process.env.KVP_TEST_TIMEOUT_MS ?? 180_000)
+const root = fileURLToPath(new URL('.', import.meta.url))
+const guard = pathToFileURL(join(root, 'helpers', 'file-guard.js')).href
+
+function testFiles(dir: string): string[] {
+  const files: string[] = []
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name)
+    if (statSync(path).isDirectory()) files.push(...testFiles(path))
+    else if (name.endsWith('.test.js')) files.push(path)
+  }
+  return files.sort()
+}
+
+const args = process.argv.slice(2)
+const unitOnly = args.includes('--unit')
+const filters = args.filter((arg) => arg !== '--unit')
+let files = testFiles(unitOnly ? join(root, 'unit') : root)
+if (filters.length > 0) files = files.filter((file) => filters.some((filter) => relative(root, file).includes(filter)))
+if (files.length === 0) {
+  process.stderr.write(`no test files match ${filters.join(' ')}\n`)
+  process.exit(2)
+}
+
+const env: NodeJS.ProcessEnv = { ...process.env }
+let stopBroker: (() => Promise<void>) | undefined
+if (!unitOnly && env.KVP_TEST_BROKERS === 'kafka') {
+  const launcher = '../tools/apache-kafka/broker.js'
+  const { startApacheKafka } = (await import(launcher)) as { startApacheKafka(o: object): Promise<{ bootstrapServers: string; stop(): Promise<void> }> }
+  process.stderr.write('starting Apache Kafka for the run...\n')
+  const broker = await startApacheKafka({ autoCreateTopics: false })
+  process.stderr.write(`Apache Kafka at ${broker.bootstrapServers}\n`)
+  env.KVP_TEST_BROKERS = broker.bootstrapServers
+  env.KVP_TEST_BROKER_KIND = 'kafka'
+  stopBroker = () => broker.stop()
+}
+
+const child = spawn(process.execPath, [
+  '--test', '--test-concurrency=1', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-reporter=spec', `--import=${guard}`, ...files,
+], { env, stdio: 'inherit' })
+const stopChild = (signal: NodeJS.Signals): void => {
+  child.kill(signal)
+}
+process.on('SIGINT', stopChild)
+process.on('SIGTERM', stopChild)
+const code = await new Promise<number>((resolve) => child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0))))
+await stopBroker?.()
+process.exit(code)
