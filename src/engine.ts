@@ -111,8 +111,8 @@ class KvpEngine implements Engine {
     this.dispatcher = new Dispatcher(options, pool, progress, {
       watermarkMoved: (state) => this.#committer.watermarkMoved(state),
       inFlightChanged: (state) => {
-        if (state) this.#backpressure.afterFetch(state, this.dispatcher.bytes, () => this.#allStates())
-        else this.#backpressure.afterAcks(this.dispatcher.bytes)
+        if (state) this.#backpressure.afterFetch(state, this.#inFlightBytes(), () => this.#allStates())
+        else this.#backpressure.afterAcks(this.#inFlightBytes())
       },
       deadLetter: (state, message, error, attempts) => deadLetters.write(state, message, error, attempts),
     })
@@ -202,6 +202,17 @@ class KvpEngine implements Engine {
     }
   }
 
+  /**
+   * Payload bytes fetched and not yet done, over the partitions this member owns. Derived
+   * from the partitions each time (a handful of them), so what a revoked partition still
+   * held leaves the total with it.
+   */
+  #inFlightBytes(): number {
+    let bytes = 0
+    for (const list of this.#states.values()) for (const state of list) if (state) bytes += state.bytes
+    return bytes
+  }
+
   #kafkaError(error: unknown): void {
     if (channels.kafkaError.hasSubscribers) channels.kafkaError.publish({ error })
   }
@@ -209,7 +220,7 @@ class KvpEngine implements Engine {
   stats(): EngineStats {
     if (this.#finalStats) return this.#finalStats
     const partitions: PartitionStats[] = []
-    const totals = { fetched: 0, handled: 0, inFlight: 0, inFlightBytes: this.dispatcher.bytes, slicesInFlight: this.dispatcher.slicesInFlight, failures: 0, deadLettered: 0, commits: this.#committer.commits }
+    const totals = { fetched: 0, handled: 0, inFlight: 0, inFlightBytes: this.#inFlightBytes(), slicesInFlight: this.dispatcher.slicesInFlight, failures: 0, deadLettered: 0, commits: this.#committer.commits }
     for (const state of this.#allStates()) {
       let activeLanes = 0
       for (const lane of state.lanes) if (lane && (lane.size > 0 || lane.busy)) activeLanes++

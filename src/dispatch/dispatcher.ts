@@ -50,9 +50,6 @@ export class Dispatcher {
   readonly #failures: FailureHandler
   #drainWaiters: Array<() => void> = []
   #dispatching = true
-  /** Messages in lanes across all partitions. */
-  #laneMessages = 0
-  bytes = 0
 
   constructor(options: ResolvedOptions, pool: WorkerPool, progress: SliceProgress, hooks: DispatcherHooks) {
     this.#options = options
@@ -85,11 +82,7 @@ export class Dispatcher {
   /** Takes one poll's messages of one partition (offset order). */
   accept(state: PartitionState, messages: KafkaMessage[]): void {
     const touched: Lane[] = []
-    const before = state.laneMessages
-    const bytesBefore = state.bytes
     const failure = state.accept(messages, touched)
-    this.#laneMessages += state.laneMessages - before
-    this.bytes += state.bytes - bytesBefore
     if (failure) this.#partitionerFailed(state, failure.offset, failure.error)
     for (const lane of touched) this.#list(lane)
     this.#hooks.inFlightChanged(state)
@@ -271,8 +264,6 @@ export class Dispatcher {
     state.laneMessages -= count
     state.handled += count
     state.bytes -= bytes
-    this.#laneMessages -= count
-    this.bytes -= bytes
   }
 
   #afterAcks(): void {

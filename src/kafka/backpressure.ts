@@ -55,8 +55,22 @@ export class Backpressure {
     }
   }
 
+  /** A partition was revoked: it is no longer paused by us, and its bytes left the total. */
   forget(state: PartitionState): void {
-    this.#paused.delete(state)
+    // librdkafka keeps a partition's pause across a revoke and a later assignment of it:
+    // resume it now, or whoever gets it back next (this member too) never fetches it.
+    if (this.#paused.delete(state)) this.#resumeConsumer(state)
+    // The byte limit is judged afresh on the next fetch; a pause for bytes that belonged to
+    // partitions now gone must not linger.
+    if (this.#paused.size === 0) this.#bytesPaused = false
+  }
+
+  #resumeConsumer(state: PartitionState): void {
+    try {
+      this.#consumer.resume([{ topic: state.topic, partition: state.partition }])
+    } catch {
+      // Not assigned any more: nothing to resume.
+    }
   }
 
   #pause(state: PartitionState): void {
@@ -74,11 +88,7 @@ export class Backpressure {
   #resume(state: PartitionState): void {
     this.#paused.delete(state)
     state.paused = false
-    try {
-      this.#consumer.resume([{ topic: state.topic, partition: state.partition }])
-    } catch {
-      // Not assigned any more: nothing to resume.
-    }
+    this.#resumeConsumer(state)
     if (channels.backpressure.hasSubscribers) channels.backpressure.publish({ topic: state.topic, partition: state.partition, paused: false, inFlight: state.inFlight })
   }
 }
