@@ -19,7 +19,7 @@
  *   few seconds); librdkafka is not rebuilt.
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -69,7 +69,10 @@ for (const part of parsePatch(readFileSync(patchFile, 'utf8'))) {
     fail(`${patchFile} does not apply to ${target}: the file differs from ${PACKAGE} ${version} as published. ` +
       `Reinstall ${PACKAGE} (rm -rf its folder, then npm ci) or update the patch.`)
   }
-  writeFileSync(target, patched)
+  // A new file renamed over the old one: a package manager that hard-links files from a
+  // shared store (pnpm) keeps its copy unpatched.
+  writeFileSync(`${target}.kvp-patched`, patched)
+  renameSync(`${target}.kvp-patched`, target)
   log(`patched ${PACKAGE}/${relative}`)
 }
 
