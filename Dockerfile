@@ -16,7 +16,11 @@ COPY bench ./bench
 COPY test ./test
 COPY proto ./proto
 COPY bin ./bin
-# `npm ci` runs `prepare`, which compiles the TypeScript to dist/.
+# `npm ci` runs kvp's `postinstall`, which patches node-rdkafka's producer so that binary
+# header values survive and rebuilds only its binding (scripts/patch-node-rdkafka.js), then
+# `prepare`, which compiles the TypeScript to dist/: the patch and the script come first.
+COPY patches ./patches
+COPY scripts ./scripts
 RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund
 

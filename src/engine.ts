@@ -13,7 +13,7 @@ import { ConfigError, ErrorCodes, KvpError, describeError } from './errors.js'
 import { Backpressure } from './kafka/backpressure.js'
 import { Committer } from './kafka/committer.js'
 import { consumerConfig } from './kafka/consumer-config.js'
-import { DeadLetterWriter } from './kafka/dead-letter.js'
+import { DeadLetterWriter, warnIfDeadLettersLoseBinaryHeaders } from './kafka/dead-letter.js'
 import { startMockCluster } from './kafka/mock-cluster.js'
 import type { MockCluster } from './kafka/mock-cluster.js'
 import { Poller } from './kafka/poller.js'
@@ -299,6 +299,7 @@ function routeRuntime(route: ResolvedRoute): RouteRuntime {
  */
 export async function startEngine(input: EngineOptions): Promise<Engine> {
   const options = resolveOptions(input)
+  warnIfDeadLettersLoseBinaryHeaders(options.routes)
   const routes = new Map<string, RouteRuntime>()
   for (const route of options.routes) routes.set(route.topic, routeRuntime(route))
 

@@ -1,7 +1,8 @@
 import type Kafka from 'node-rdkafka'
+import type { ResolvedRoute } from '../config/resolve.js'
 import type { KvpError } from '../errors.js'
 import type { PartitionState } from '../dispatch/partition-state.js'
-import { createProducer } from './produce.js'
+import { bufferHeaders, createProducer, producerKeepsBinaryHeaders } from './produce.js'
 import type { KvpProducer } from './produce.js'
 
 /** Headers kvp adds to a dead-lettered message, beside the original ones. */
@@ -14,17 +15,46 @@ export const DeadLetterHeaders = {
   attempts: 'kvp-attempts',
 } as const
 
+/**
+ * The original headers, in order and with repeats, then kvp's. Every value is a Buffer: the
+ * patched binding sends Buffers byte for byte (see `producerKeepsBinaryHeaders()`).
+ */
 export function deadLetterHeaders(message: Kafka.Message, error: KvpError, attempts: number): Kafka.MessageHeader[] {
-  const headers: Kafka.MessageHeader[] = message.headers ? [...message.headers] : []
+  const headers = message.headers ? bufferHeaders(message.headers) : []
   headers.push(
-    { [DeadLetterHeaders.errorMessage]: error.message.slice(0, 4096) },
-    { [DeadLetterHeaders.errorCode]: error.code },
-    { [DeadLetterHeaders.topic]: message.topic },
-    { [DeadLetterHeaders.partition]: String(message.partition) },
-    { [DeadLetterHeaders.offset]: String(message.offset) },
-    { [DeadLetterHeaders.attempts]: String(attempts) },
+    { [DeadLetterHeaders.errorMessage]: utf8(error.message.slice(0, 4096)) },
+    { [DeadLetterHeaders.errorCode]: utf8(error.code) },
+    { [DeadLetterHeaders.topic]: utf8(message.topic) },
+    { [DeadLetterHeaders.partition]: utf8(String(message.partition)) },
+    { [DeadLetterHeaders.offset]: utf8(String(message.offset)) },
+    { [DeadLetterHeaders.attempts]: utf8(String(attempts)) },
   )
   return headers
+}
+
+function utf8(text: string): Buffer {
+  return Buffer.from(text, 'utf8')
+}
+
+let warnedUnpatched = false
+
+/**
+ * Warns once per process (a `KvpWarning`, code `KVP_BINARY_HEADERS`) when a route has a
+ * dead-letter topic but node-rdkafka's producer is not patched to send binary header values
+ * intact. A warning, not an error: text headers still arrive intact, and an engine that
+ * refused to start over a header its messages may never carry would be worse.
+ */
+export function warnIfDeadLettersLoseBinaryHeaders(routes: readonly ResolvedRoute[]): void {
+  if (warnedUnpatched) return
+  const topics = routes.flatMap((route) => (route.deadLetter ? [route.deadLetter.topic] : []))
+  if (topics.length === 0 || producerKeepsBinaryHeaders()) return
+  warnedUnpatched = true
+  process.emitWarning(
+    `dead letters (${topics.join(', ')}) may lose binary header values: node-rdkafka's producer is not patched, so a ` +
+      'header value ends at its first NUL byte and non-UTF-8 bytes are replaced. kvp patches it when installed; ' +
+      'run `npm rebuild kvp` (in kvp\'s own checkout: `npm run postinstall`) and do not install with --ignore-scripts.',
+    { type: 'KvpWarning', code: 'KVP_BINARY_HEADERS' },
+  )
 }
 
 /**

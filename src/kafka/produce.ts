@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises'
 import Kafka from 'node-rdkafka'
 import { ErrorCodes, KvpError } from '../errors.js'
@@ -22,13 +23,42 @@ const PRODUCER_DEFAULTS: KafkaSettings = {
   'queue.buffering.max.messages': 1_000_000,
 }
 
+/**
+ * Whether node-rdkafka's producer sends Buffer header values byte for byte. As published
+ * (3.6.1) it turns each header value into a C string: the value ends at its first NUL byte
+ * and non-UTF-8 bytes are replaced. kvp's postinstall (scripts/patch-node-rdkafka.js)
+ * patches and rebuilds the binding, which then exports `producerBinaryHeaders: true`.
+ * False means a binding that was installed without that script, or rebuilt from other
+ * sources: text headers still travel intact, binary ones do not.
+ */
+export function producerKeepsBinaryHeaders(): boolean {
+  const binding = createRequire(import.meta.url)('node-rdkafka/librdkafka.js') as { producerBinaryHeaders?: unknown }
+  return binding.producerBinaryHeaders === true
+}
+
+/**
+ * Headers as the binding reads them best: one `{ name: Buffer }` per header, in order.
+ * Strings become their UTF-8 bytes; an object with several names becomes several headers
+ * (the binding reads only the first name of each object).
+ */
+export function bufferHeaders(headers: readonly Kafka.MessageHeader[]): Kafka.MessageHeader[] {
+  const out: Kafka.MessageHeader[] = []
+  for (const header of headers) {
+    for (const name of Object.keys(header)) {
+      const value = header[name] as string | Buffer
+      out.push({ [name]: typeof value === 'string' ? Buffer.from(value, 'utf8') : value })
+    }
+  }
+  return out
+}
+
 export interface KvpProducer {
   /** The underlying client, for what this wrapper does not cover. */
   readonly client: Kafka.Producer
   /**
    * Sends one message and resolves with its delivery report (topic, partition, offset),
    * or rejects with a `KvpError` (`KVP_KAFKA`) when it could not be delivered. A full
-   * local queue is waited out, not reported.
+   * local queue is waited out, not reported. Header values go as Buffers (`bufferHeaders`).
    */
   produce(
     topic: string,
@@ -73,7 +103,7 @@ export async function createProducer(bootstrapServers: string, extraConfig: Kafk
     })
     for (;;) {
       try {
-        client.produce(topic, partition ?? null, value, key, null, pending, headers)
+        client.produce(topic, partition ?? null, value, key, null, pending, headers && bufferHeaders(headers))
         return delivered
       } catch (err) {
         if (!isQueueFull(err)) throw produceError(err, topic)
