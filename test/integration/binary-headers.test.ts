@@ -3,7 +3,7 @@ import { describe, test } from 'node:test'
 import { Kafka as KafkaJs, logLevel } from 'kafkajs'
 import type Kafka from 'node-rdkafka'
 import { DeadLetterHeaders, startEngine } from '../../src/index.js'
-import { useCluster } from '../helpers/cluster.js'
+import { useBroker } from '../helpers/broker.js'
 import { uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
 import { random } from '../helpers/random.js'
@@ -57,7 +57,7 @@ function headerPairs(message: Kafka.Message): Array<[string, Buffer]> {
 const hex = (pairs: Array<[string, Buffer]>): string[] => pairs.map(([name, value]) => `${name}=${value.toString('hex')}`)
 
 describe('binary keys, values and headers', { timeout: 120_000 }, () => {
-  const cluster = useCluster()
+  const cluster = useBroker()
 
   test('a dead letter carries its key, value and every original header byte for byte (NUL, 0xff, invalid UTF-8, empty, repeated, large), in order, then the kvp-* headers', { timeout: 90_000 }, async (t) => {
     const topic = uniqueName('binary')

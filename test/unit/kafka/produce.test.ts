@@ -2,14 +2,14 @@ import { strict as assert } from 'node:assert'
 import { describe, test } from 'node:test'
 import Kafka from 'node-rdkafka'
 import { producerKeepsBinaryHeaders } from '../../../src/index.js'
-import { useCluster } from '../../helpers/cluster.js'
+import { useBroker } from '../../helpers/broker.js'
 import { uniqueName } from '../../helpers/kafka.js'
 import { readRawTopic } from '../../helpers/read-topic.js'
 
 const UNPATCHED = 'node-rdkafka\'s binding is not patched: run `npm run postinstall` (scripts/patch-node-rdkafka.js)'
 
 describe('the patched node-rdkafka producer', { timeout: 60_000 }, () => {
-  const cluster = useCluster()
+  const cluster = useBroker()
 
   test('the binding reports that its producer keeps binary header values', { timeout: 5_000 }, () => {
     assert.equal(producerKeepsBinaryHeaders(), true, UNPATCHED)
