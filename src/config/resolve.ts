@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os'
 import { isAbsolute, resolve as resolvePath } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../errors.js'
+import { checkConsumerSettings } from '../kafka/consumer-config.js'
 import type {
   DeadLetterOptions,
   Distribution,
@@ -245,6 +246,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       throw new ConfigError(`kafka.${key}`, `expected a string, number or boolean, got ${typeof value}`)
     }
   }
+  checkConsumerSettings(kafka)
   if (options.fromBeginning !== undefined && typeof options.fromBeginning !== 'boolean') {
     throw new ConfigError('fromBeginning', `expected a boolean, got ${JSON.stringify(options.fromBeginning)}`)
   }

@@ -14,6 +14,35 @@ const OWNED = new Map<string, string>([
 ])
 
 /**
+ * Settings the next-generation group protocol (KIP-848, `group.protocol=consumer`) moves
+ * to the broker: librdkafka refuses to create a consumer that sets them.
+ */
+const BROKER_SIDE_WITH_CONSUMER_PROTOCOL = new Map<string, string>([
+  ['session.timeout.ms', 'the session timeout is the broker\'s group.consumer.session.timeout.ms'],
+  ['heartbeat.interval.ms', 'the heartbeat interval is the broker\'s group.consumer.heartbeat.interval.ms'],
+  ['partition.assignment.strategy', 'the broker assigns partitions (its group.consumer.assignors; the client may pick one with group.remote.assignor)'],
+  ['group.protocol.type', 'it belongs to the classic protocol only'],
+])
+
+/**
+ * Checks user librdkafka consumer settings before anything starts: keys kvp owns, and keys
+ * the chosen group protocol does not allow. Throws a ConfigError naming the key.
+ */
+export function checkConsumerSettings(kafka: Record<string, unknown>): void {
+  for (const key of Object.keys(kafka)) {
+    const why = OWNED.get(key)
+    if (why) throw new ConfigError(`kafka.${key}`, `cannot be set: ${why}`)
+  }
+  const protocol = kafka['group.protocol']
+  if (protocol === undefined || protocol === 'classic') return
+  if (protocol !== 'consumer') throw new ConfigError('kafka.group.protocol', `expected 'classic' or 'consumer', got ${JSON.stringify(protocol)}`)
+  for (const key of Object.keys(kafka)) {
+    const why = BROKER_SIDE_WITH_CONSUMER_PROTOCOL.get(key)
+    if (why) throw new ConfigError(`kafka.${key}`, `cannot be set with group.protocol=consumer (KIP-848): ${why}; remove it, or use group.protocol=classic`)
+  }
+}
+
+/**
  * The consumer's librdkafka settings: librdkafka's own commit pattern (store the
  * watermark, commit stored offsets on an interval) and a prefetch queue sized so memory
  * stays bounded whatever the backlog. User settings come last and win, except the owned
@@ -25,10 +54,7 @@ export function consumerConfig(
   rebalance: (err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => void,
   commit: (err: Kafka.LibrdKafkaError | undefined, offsets: Kafka.TopicPartitionOffset[]) => void,
 ): { global: Kafka.ConsumerGlobalConfig; topic: Kafka.ConsumerTopicConfig } {
-  for (const key of Object.keys(options.kafka)) {
-    const why = OWNED.get(key)
-    if (why) throw new ConfigError(`kafka.${key}`, `cannot be set: ${why}`)
-  }
+  checkConsumerSettings(options.kafka)
   const global: Record<string, unknown> = {
     'client.id': 'kvp',
     'auto.commit.interval.ms': 1000,

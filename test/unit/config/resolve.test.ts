@@ -59,3 +59,17 @@ test('wrong or missing options throw a ConfigError naming the field', () => {
   assert.equal(fieldOf(() => resolveOptions({ ...base, backpressure: { resumeRatio: 2 } })), 'backpressure.resumeRatio')
   assert.equal(fieldOf(() => resolveOptions({ ...base, kafka: { 'fetch.wait.max.ms': {} } })), 'kafka.fetch.wait.max.ms')
 })
+
+test('with group.protocol=consumer (KIP-848), settings the broker owns are refused before anything starts, each named', () => {
+  for (const key of ['session.timeout.ms', 'heartbeat.interval.ms', 'partition.assignment.strategy', 'group.protocol.type']) {
+    assert.equal(fieldOf(() => resolveOptions({ ...base, kafka: { 'group.protocol': 'consumer', [key]: 'x' } })), `kafka.${key}`)
+  }
+  // The classic protocol still takes them, and the consumer protocol takes the rest.
+  resolveOptions({ ...base, kafka: { 'group.protocol': 'classic', 'session.timeout.ms': 6000, 'partition.assignment.strategy': 'cooperative-sticky' } })
+  resolveOptions({ ...base, kafka: { 'group.protocol': 'consumer', 'group.remote.assignor': 'uniform', 'max.poll.interval.ms': 300000 } })
+  assert.equal(fieldOf(() => resolveOptions({ ...base, kafka: { 'group.protocol': 'next' } })), 'kafka.group.protocol')
+})
+
+test('librdkafka settings kvp owns are refused while the options are read, before any handler loads', () => {
+  assert.equal(fieldOf(() => resolveOptions({ ...base, kafka: { 'enable.auto.offset.store': true } })), 'kafka.enable.auto.offset.store')
+})
