@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { classArchive, removeStaleRecordings } from './class-archive.js'
 import { cacheDirFor, requireOnPath, resolveClasspath, runLogged } from './classpath.js'
 import { clusterId, jvmArgs, log4j2Properties, serverProperties } from './config-files.js'
 import { ApacheKafkaError, tailOfFile } from './errors.js'
@@ -49,7 +50,10 @@ export async function startApacheKafka(options: ApacheKafkaOptions = {}): Promis
   const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS
   const env = process.env
   const java = requireOnPath('java', env['PATH'])
-  const classpath = await resolveClasspath({ kafkaVersion: KAFKA_VERSION, cacheDir: cacheDirFor(KAFKA_VERSION, env), env, log })
+  const cacheDir = cacheDirFor(KAFKA_VERSION, env)
+  const classpath = await resolveClasspath({ kafkaVersion: KAFKA_VERSION, cacheDir, env, log })
+  await removeStaleRecordings(cacheDir)
+  const classes = classArchive(cacheDir, java, classpath)
 
   const [port, controllerPort] = await freePorts(2)
   if (port === undefined || controllerPort === undefined) throw new Error('freePorts(2) returned fewer than two ports')
@@ -64,31 +68,43 @@ export async function startApacheKafka(options: ApacheKafkaOptions = {}): Promis
     await writeFile(files.log4j, log4j2Properties())
 
     log(`formatting the storage in ${dataDir}`)
-    const formatArgs = [...jvmArgs('format', files.log4j), '-cp', classpath.join(':'), 'kafka.tools.StorageTool', 'format', '-t', clusterId(randomBytes), '-c', files.serverProperties]
+    const formatArgs = [...jvmArgs('format', files.log4j), ...classes.sharedArchiveArgs(), '-cp', classpath.join(':'), 'kafka.tools.StorageTool', 'format', '-t', clusterId(randomBytes), '-c', files.serverProperties]
     const formatted = await runLogged(java, formatArgs, dataDir, files.log, env, startTimeoutMs)
     if (formatted !== 0) {
       throw new ApacheKafkaError(`formatting the Apache Kafka storage failed (${String(formatted)}); ${files.log} ends with:\n${await tailOfFile(files.log)}`)
     }
 
-    const brokerArgs = [...jvmArgs('broker', files.log4j), '-cp', classpath.join(':'), 'kafka.Kafka', files.serverProperties]
-    const launch = async (): Promise<GuardedJvm> => {
-      const began = Date.now()
-      const logOffset = (await stat(files.log)).size
-      const jvm = await GuardedJvm.start(java, brokerArgs, { cwd: dataDir, logFile: files.log, env, removeIfOrphaned: dataDir })
-      try {
-        await waitUntilReady({ jvm, logFile: files.log, logOffset, port, timeoutMs: startTimeoutMs, what: `Apache Kafka ${KAFKA_VERSION}` })
-      } catch (err) {
-        await jvm.terminate(2_000)
-        throw err
-      }
-      log(`Apache Kafka ${KAFKA_VERSION} is up at 127.0.0.1:${port} after ${Date.now() - began} ms (java pid ${jvm.pid})`)
-      return jvm
+    const launcher: BrokerLauncher = {
+      async launch() {
+        const began = Date.now()
+        const logOffset = (await stat(files.log)).size
+        const args = [...jvmArgs('broker', files.log4j), ...classes.jvmArgs(), '-cp', classpath.join(':'), 'kafka.Kafka', files.serverProperties]
+        const jvm = await GuardedJvm.start(java, args, { cwd: dataDir, logFile: files.log, env, removeIfOrphaned: dataDir })
+        try {
+          await waitUntilReady({ jvm, logFile: files.log, logOffset, port, timeoutMs: startTimeoutMs, what: `Apache Kafka ${KAFKA_VERSION}` })
+        } catch (err) {
+          await launcher.terminate(jvm, 2_000)
+          throw err
+        }
+        log(`Apache Kafka ${KAFKA_VERSION} is up at 127.0.0.1:${port} after ${Date.now() - began} ms (java pid ${jvm.pid})`)
+        return jvm
+      },
+      async terminate(jvm, graceMs) {
+        const exit = await jvm.terminate(graceMs)
+        await classes.jvmExited(exit.code)
+      },
     }
-    return new LaunchedKafka(port, dataDir, launch, await launch())
+    return new LaunchedKafka(port, dataDir, launcher, await launcher.launch())
   } catch (err) {
     await rm(dataDir, { recursive: true, force: true })
     throw err
   }
+}
+
+interface BrokerLauncher {
+  /** Starts the broker JVM on the formatted data folder; resolves once it serves. */
+  launch(): Promise<GuardedJvm>
+  terminate(jvm: GuardedJvm, graceMs: number): Promise<void>
 }
 
 /** One broker's lifecycle; halt, restart and stop run one after another, never interleaved. */
@@ -96,16 +112,16 @@ class LaunchedKafka implements ApacheKafka {
   readonly port: number
   readonly dataDir: string
   readonly bootstrapServers: string
-  readonly #launch: () => Promise<GuardedJvm>
+  readonly #launcher: BrokerLauncher
   #jvm: GuardedJvm | undefined
   #stopped: Promise<void> | undefined
   #queue: Promise<unknown> = Promise.resolve()
 
-  constructor(port: number, dataDir: string, launch: () => Promise<GuardedJvm>, jvm: GuardedJvm) {
+  constructor(port: number, dataDir: string, launcher: BrokerLauncher, jvm: GuardedJvm) {
     this.port = port
     this.dataDir = dataDir
     this.bootstrapServers = `127.0.0.1:${port}`
-    this.#launch = launch
+    this.#launcher = launcher
     this.#jvm = jvm
   }
 
@@ -117,7 +133,7 @@ class LaunchedKafka implements ApacheKafka {
     return this.#serially(async () => {
       if (this.#stopped) throw new ApacheKafkaError('restart(): this Apache Kafka was stopped and its data folder removed')
       await this.#halt()
-      this.#jvm = await this.#launch()
+      this.#jvm = await this.#launcher.launch()
     })
   }
 
@@ -132,7 +148,7 @@ class LaunchedKafka implements ApacheKafka {
   async #halt(): Promise<void> {
     const jvm = this.#jvm
     this.#jvm = undefined
-    await jvm?.terminate(HALT_GRACE_MS)
+    if (jvm) await this.#launcher.terminate(jvm, HALT_GRACE_MS)
   }
 
   #serially<T>(step: () => Promise<T>): Promise<T> {

@@ -1,12 +1,13 @@
 import { strict as assert } from 'node:assert'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { describe, it, type TestContext } from 'node:test'
 import { KAFKA_VERSION } from '../../../tools/apache-kafka/broker.js'
+import { classArchive, removeStaleRecordings } from '../../../tools/apache-kafka/class-archive.js'
 import { findOnPath, readCachedClasspath, requireOnPath } from '../../../tools/apache-kafka/classpath.js'
 import { brokerSettings, clusterId, jvmArgs, log4j2Properties, pomXml, serverProperties, STARTED_LINE } from '../../../tools/apache-kafka/config-files.js'
 import { GuardedJvm } from '../../../tools/apache-kafka/guarded-jvm.js'
@@ -184,6 +185,50 @@ describe('Apache Kafka launcher: the classpath cache and the commands it needs',
     assert.equal(result.code, 1, result.stderr)
     assert.match(result.stderr, /^kafka: cannot start Apache Kafka [\d.]+: `mvn` was not found on PATH[^\n]*\n$/)
     assert.equal(existsSync(join(home, '.cache', 'kvp', `apache-kafka-${KAFKA_VERSION}`, 'classpath.txt')), false)
+  })
+})
+
+describe('Apache Kafka launcher: the class-data sharing archive', { timeout: 10_000 }, () => {
+  const flagValue = (args: string[], flag: string): string | undefined => args.find((arg) => arg.startsWith(`${flag}=`))?.slice(flag.length + 1)
+
+  it('the first JVM records an archive that later JVMs map, and a killed JVM\'s recording is dropped', async (t) => {
+    const dir = tempDir(t)
+    const java = join(dir, 'java')
+    writeFileSync(java, '')
+    const archive = classArchive(dir, java, ['/a.jar', '/b.jar'])
+    assert.deepEqual(archive.sharedArchiveArgs(), [], 'nothing to map yet')
+
+    const first = flagValue(archive.jvmArgs(), '-XX:ArchiveClassesAtExit')
+    assert.ok(first !== undefined && first.endsWith('.partial'))
+    writeFileSync(first, 'classes')
+    await archive.jvmExited(128 + 9)
+    assert.deepEqual(readdirSync(dir), ['java'], 'a SIGKILLed JVM may have written half an archive')
+
+    const second = flagValue(archive.jvmArgs(), '-XX:ArchiveClassesAtExit')
+    assert.ok(second !== undefined && second !== first)
+    writeFileSync(second, 'classes')
+    await archive.jvmExited(128 + 15)
+    const mapped = flagValue(archive.jvmArgs(), '-XX:SharedArchiveFile')
+    assert.ok(mapped !== undefined && existsSync(mapped) && !mapped.endsWith('.partial'))
+    assert.deepEqual(archive.sharedArchiveArgs(), [`-XX:SharedArchiveFile=${mapped}`])
+    await archive.jvmExited(0)
+    assert.ok(existsSync(mapped), 'a JVM that mapped the archive leaves it alone')
+
+    const otherClasspath = classArchive(dir, java, ['/a.jar'])
+    assert.ok(flagValue(otherClasspath.jvmArgs(), '-XX:ArchiveClassesAtExit'), 'another classpath needs its own archive')
+  })
+
+  it('recordings left by killed processes are removed once they are old', async (t) => {
+    const dir = tempDir(t)
+    const old = join(dir, 'broker-classes-0123.jsa.42-0.partial')
+    const fresh = join(dir, 'broker-classes-0123.jsa.43-0.partial')
+    const other = join(dir, 'classpath.txt')
+    for (const file of [old, fresh, other]) writeFileSync(file, 'x')
+    const hourAgo = new Date(Date.now() - 3_600_000)
+    utimesSync(old, hourAgo, hourAgo)
+    utimesSync(other, hourAgo, hourAgo)
+    await removeStaleRecordings(dir)
+    assert.deepEqual(readdirSync(dir).sort(), [fresh, other].map((file) => file.slice(dir.length + 1)).sort())
   })
 })
 
