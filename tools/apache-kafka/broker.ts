@@ -71,7 +71,8 @@ export async function startApacheKafka(options: ApacheKafkaOptions = {}): Promis
     const formatArgs = [...jvmArgs('format', files.log4j), ...classes.sharedArchiveArgs(), '-cp', classpath.join(':'), 'kafka.tools.StorageTool', 'format', '-t', clusterId(randomBytes), '-c', files.serverProperties]
     const formatted = await runLogged(java, formatArgs, dataDir, files.log, env, startTimeoutMs)
     if (formatted !== 0) {
-      throw new ApacheKafkaError(`formatting the Apache Kafka storage failed (${String(formatted)}); ${files.log} ends with:\n${await tailOfFile(files.log)}`)
+      const what = formatted === 'timeout' ? `did not finish within ${startTimeoutMs} ms` : `failed (exit ${String(formatted)})`
+      throw new ApacheKafkaError(`formatting the Apache Kafka storage (kafka.tools.StorageTool format) ${what}; its log (broker.log in the data folder, removed with it) ended with:\n${await tailOfFile(files.log)}`)
     }
 
     const launcher: BrokerLauncher = {

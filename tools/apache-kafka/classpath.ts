@@ -79,7 +79,7 @@ export async function resolveClasspath(options: ResolveOptions): Promise<string[
   const partial = `classpath.${process.pid}.txt.partial`
   const mavenLog = join(options.cacheDir, 'maven.log')
   options.log(`resolving Apache Kafka ${options.kafkaVersion} with Maven (log: ${mavenLog})`)
-  const args = ['-q', '-B', 'dependency:build-classpath', '-Dmdep.includeScope=runtime', `-Dmdep.outputFile=${partial}`]
+  const args = ['-q', '-B', '-Dstyle.color=never', 'dependency:build-classpath', '-Dmdep.includeScope=runtime', `-Dmdep.outputFile=${partial}`]
   const outcome = await runLogged(mvn, args, options.cacheDir, mavenLog, options.env, RESOLVE_TIMEOUT_MS)
   if (outcome !== 0) {
     await rm(join(options.cacheDir, partial), { force: true })

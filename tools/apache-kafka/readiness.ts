@@ -78,14 +78,14 @@ export async function waitUntilReady(input: ReadinessInput): Promise<void> {
   for (;;) {
     if (!input.jvm.running) {
       const exit = await input.jvm.exited
-      throw new ApacheKafkaError(`${input.what} exited during startup (${describeExit(exit)}); ${input.logFile} ends with:\n${await tailOfFile(input.logFile)}`)
+      throw new ApacheKafkaError(`${input.what} exited during startup (${describeExit(exit)}); its log (broker.log in the data folder) ended with:\n${await tailOfFile(input.logFile)}`)
     }
     started ||= await logContains(input.logFile, input.logOffset, STARTED_LINE)
     if (started && (await acceptsConnections(input.port))) return
     if (Date.now() > deadline) {
       const missing = started ? `port ${input.port} accepted no connection` : `it did not log "${STARTED_LINE}"`
       throw new ApacheKafkaError(
-        `${input.what} did not come up within ${input.timeoutMs} ms (${missing}); ${input.logFile} ends with:\n${await tailOfFile(input.logFile)}`,
+        `${input.what} did not come up within ${input.timeoutMs} ms (${missing}); its log (broker.log in the data folder) ended with:\n${await tailOfFile(input.logFile)}`,
       )
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS))
