@@ -1,7 +1,8 @@
 /**
  * `npm run kafka`: Apache Kafka on 127.0.0.1 until SIGTERM/SIGINT. Prints
  * `BOOTSTRAP=127.0.0.1:PORT` on its own line on stdout once the broker serves; on the
- * first signal stops the JVM, removes the broker's folder and exits 0. A broker that cannot
+ * first signal (or when its parent process exits) stops the JVM, removes the broker's
+ * folder and exits 0. A broker that cannot
  * start exits 1 with a one-line reason on stderr (the full one with `--verbose`).
  */
 import { Command, InvalidArgumentError, Option } from 'commander'
@@ -42,6 +43,16 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   })
 }
 
+// `npm run kafka` puts npm and a shell above this process, and a SIGTERM to npm does not
+// reach it: being handed to another parent is a stop request too.
+const parentAtStart = process.ppid
+const parentWatch = setInterval(() => {
+  if (process.ppid === parentAtStart || stopSignal !== undefined) return
+  stopSignal = 'parent exited'
+  wakeUp()
+}, 500)
+parentWatch.unref()
+
 let kafka: ApacheKafka | undefined
 try {
   kafka = await startApacheKafka({
@@ -61,6 +72,7 @@ process.stderr.write(
     `use it with \`kvp run --brokers ${kafka.bootstrapServers} ...\`; stop with SIGTERM or Ctrl-C\n`,
 )
 await stopRequested
+clearInterval(parentWatch)
 process.stderr.write(`kafka: ${stopSignal ?? 'stop'}: stopping the broker\n`)
 await kafka.stop()
 process.exitCode = 0
