@@ -41,8 +41,7 @@ if (files.length === 0) {
 const env: NodeJS.ProcessEnv = { ...process.env }
 let stopBroker: (() => Promise<void>) | undefined
 if (!unitOnly && env.KVP_TEST_BROKERS === 'kafka') {
-  const launcher = '../tools/apache-kafka/broker.js'
-  const { startApacheKafka } = (await import(launcher)) as { startApacheKafka(o: object): Promise<{ bootstrapServers: string; stop(): Promise<void> }> }
+  const { startApacheKafka } = await import('../tools/apache-kafka/broker.js')
   process.stderr.write('starting Apache Kafka for the run...\n')
   const broker = await startApacheKafka({ autoCreateTopics: false })
   process.stderr.write(`Apache Kafka at ${broker.bootstrapServers}\n`)

@@ -49,8 +49,7 @@ export function useBroker(): TestBroker {
       address = cluster.bootstrapServers
       stop = () => cluster.stop()
     } else {
-      const launcher = '../../tools/apache-kafka/broker.js'
-      const { startApacheKafka } = (await import(launcher)) as { startApacheKafka(o: object): Promise<{ bootstrapServers: string; stop(): Promise<void> }> }
+      const { startApacheKafka } = await import('../../tools/apache-kafka/broker.js')
       const broker = await startApacheKafka({ autoCreateTopics: false })
       address = broker.bootstrapServers
       stop = () => broker.stop()
