@@ -2,6 +2,7 @@
  * The Apache Kafka launcher against a real JVM. Runs only with KVP_TEST_BROKERS=kafka (it
  * needs java and mvn, and a first run downloads the broker's jars).
  */
+import { brokerKind } from '../helpers/broker.js'
 import { strict as assert } from 'node:assert'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -14,7 +15,7 @@ import { startApacheKafka, type ApacheKafka } from '../../tools/apache-kafka/bro
 import { uniqueName, waitFor } from '../helpers/kafka.js'
 
 const MAIN = fileURLToPath(new URL('../../tools/apache-kafka/main.js', import.meta.url))
-const skip = process.env['KVP_TEST_BROKERS'] === 'kafka' ? false : 'Apache Kafka tier: set KVP_TEST_BROKERS=kafka to run (needs java and mvn on PATH)'
+const skip = brokerKind === 'kafka' ? false : 'Apache Kafka tier: set KVP_TEST_BROKERS=kafka to run (needs java and mvn on PATH)'
 
 function acceptsConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {
