@@ -137,7 +137,8 @@ describe('Apache Kafka launcher', { skip, timeout: 300_000 }, () => {
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
     const closed = once(child, 'close')
-    await waitFor('BOOTSTRAP= on stdout', () => /^BOOTSTRAP=127\.0\.0\.1:\d+$/m.test(stdout) || child.exitCode !== null, 120_000)
+    // stdout and stderr are separate pipes: the hint on stderr may arrive after BOOTSTRAP=.
+    await waitFor('BOOTSTRAP= on stdout and the usage hint on stderr', () => (/^BOOTSTRAP=127\.0\.0\.1:\d+$/m.test(stdout) && /kvp run --brokers/.test(stderr)) || child.exitCode !== null, 120_000)
     const port = Number(/^BOOTSTRAP=127\.0\.0\.1:(\d+)$/m.exec(stdout)?.[1])
     assert.ok(port > 0, `stdout: ${stdout}\nstderr: ${stderr}`)
     assert.match(stderr, new RegExp(`kvp run --brokers 127\\.0\\.0\\.1:${port}`))

@@ -7,6 +7,7 @@ import { useBroker } from '../helpers/broker.js'
 import { uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
 import { random } from '../helpers/random.js'
+import { ensureTopic } from '../helpers/produce.js'
 import { readRawTopic } from '../helpers/read-topic.js'
 
 /** One message as KafkaJS writes it: each header name with its values in order (repeats kept). */
@@ -63,9 +64,11 @@ describe('binary keys, values and headers', { timeout: 120_000 }, () => {
     const topic = uniqueName('binary')
     const deadLetterTopic = uniqueName('binary-dlq')
     const messages = originals()
+    await ensureTopic(cluster.bootstrapServers, topic)
+    await ensureTopic(cluster.bootstrapServers, deadLetterTopic)
 
     const kafkajs = new KafkaJs({ clientId: uniqueName('kafkajs'), brokers: cluster.bootstrapServers.split(','), logLevel: logLevel.NOTHING })
-    const producer = kafkajs.producer({ allowAutoTopicCreation: true })
+    const producer = kafkajs.producer({ allowAutoTopicCreation: false })
     await producer.connect()
     try {
       await producer.send({

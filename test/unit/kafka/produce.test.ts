@@ -4,6 +4,7 @@ import Kafka from 'node-rdkafka'
 import { producerKeepsBinaryHeaders } from '../../../src/index.js'
 import { useBroker } from '../../helpers/broker.js'
 import { uniqueName } from '../../helpers/kafka.js'
+import { ensureTopic } from '../../helpers/produce.js'
 import { readRawTopic } from '../../helpers/read-topic.js'
 
 const UNPATCHED = 'node-rdkafka\'s binding is not patched: run `npm run postinstall` (scripts/patch-node-rdkafka.js)'
@@ -17,6 +18,7 @@ describe('the patched node-rdkafka producer', { timeout: 60_000 }, () => {
 
   test('a header <00 01 02> produced by node-rdkafka reads back intact, and text headers still travel as their UTF-8 bytes', { timeout: 30_000 }, async (t) => {
     const topic = uniqueName('headers')
+    await ensureTopic(cluster.bootstrapServers, topic)
     const producer = new Kafka.Producer({ 'bootstrap.servers': cluster.bootstrapServers, 'log_level': 3, 'linger.ms': 0 })
     await new Promise<void>((resolve, reject) => producer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())))
     t.after(() => new Promise<void>((resolve) => producer.disconnect(5_000, () => resolve())))
