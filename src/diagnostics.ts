@@ -1,35 +1,155 @@
 import * as diagnosticsChannel from 'node:diagnostics_channel'
+import type { KvpError } from './errors.js'
 
 /**
- * Events the core publishes. Metrics and logging subscribe; the core never imports them.
- * Publishing is free when nobody subscribes (`hasSubscribers` is checked by callers on the
- * hot path).
+ * Events the core publishes on `node:diagnostics_channel`. Metrics and logging subscribe;
+ * the core never imports them. Each channel has a payload type below, so publishers and
+ * subscribers are checked by the compiler. Applications may subscribe by channel name
+ * (`diagnostics_channel.subscribe('kvp:commit', ...)`) and use the same types.
+ * Publishing is free when nobody subscribes (callers check `hasSubscribers` on the hot path).
  */
+
+export interface TopicPartitionRef {
+  topic: string
+  partition: number
+}
+
+/** `kvp:slice`: a slice of one lane was sent to the pool. */
+export interface SliceEvent extends TopicPartitionRef {
+  lane: number
+  size: number
+  attempt: number
+}
+
+/** `kvp:ack`: a slice came back from its worker. */
+export interface AckEvent extends TopicPartitionRef {
+  lane: number
+  handled: number
+  failed: boolean
+  durationMs: number
+}
+
+/** `kvp:commit`: offsets reached the broker. `reason` is 'auto' (the interval), 'revoke' or 'stop'. */
+export interface CommitEvent {
+  offsets: Array<TopicPartitionRef & { offset: number }>
+  reason: string
+}
+
+/** `kvp:commit-error`: a commit or an offset store failed; the next one carries the latest watermark. */
+export interface CommitErrorEvent {
+  error: unknown
+  reason: string
+}
+
+/** `kvp:rebalance`: partitions were assigned or are being revoked. */
+export interface RebalanceEvent {
+  kind: 'assign' | 'revoke'
+  partitions: TopicPartitionRef[]
+  generation: number
+  /** True when the assignment changes incrementally (cooperative-sticky, or the consumer group protocol). */
+  cooperative: boolean
+}
+
+/** `kvp:handler-error`: a handler failed on a message. */
+export interface HandlerErrorEvent extends TopicPartitionRef {
+  offset: number
+  attempt: number
+  error: KvpError
+  willRetry: boolean
+  delayMs: number
+}
+
+/** `kvp:dead-letter`: a message was written to its route's dead-letter topic. */
+export interface DeadLetterEvent extends TopicPartitionRef {
+  offset: number
+  deadLetterTopic: string | undefined
+  error: KvpError
+}
+
+/** `kvp:partitioner-error`: the partitioner threw; the batch ran as one lane. */
+export interface PartitionerErrorEvent extends TopicPartitionRef {
+  offset: number
+  error: KvpError
+}
+
+/** `kvp:backpressure`: a partition was paused or resumed. */
+export interface BackpressureEvent extends TopicPartitionRef {
+  paused: boolean
+  inFlight: number
+}
+
+/** `kvp:stale-ack`: an ack for a revoked partition or an older generation was dropped. */
+export interface StaleAckEvent extends TopicPartitionRef {
+  generation: number
+  handled: number
+}
+
+/** `kvp:lifecycle`: the engine is running, stopping or stopped. */
+export type LifecycleEvent =
+  | { state: 'running'; bootstrapServers: string; groupId: string }
+  | { state: 'stopping' }
+  | { state: 'stopped'; drained: boolean }
+
+/** `kvp:kafka-error`: librdkafka reported a client error. */
+export interface KafkaErrorEvent {
+  error: unknown
+}
+
+/** One named channel whose messages are `T`. */
+export class EventChannel<T> {
+  readonly name: string
+  readonly #channel: diagnosticsChannel.Channel
+  readonly #listeners = new Map<(event: T) => void, (message: unknown) => void>()
+
+  constructor(name: string) {
+    this.name = name
+    this.#channel = diagnosticsChannel.channel(name)
+  }
+
+  get hasSubscribers(): boolean {
+    return this.#channel.hasSubscribers
+  }
+
+  publish(event: T): void {
+    this.#channel.publish(event)
+  }
+
+  /** Subscribes `listener`; returns a function that unsubscribes it. */
+  subscribe(listener: (event: T) => void): () => void {
+    let raw = this.#listeners.get(listener)
+    if (raw === undefined) {
+      // The only place a message is given its type: everything published here is a T.
+      raw = (message: unknown): void => listener(message as T)
+      this.#listeners.set(listener, raw)
+      diagnosticsChannel.subscribe(this.name, raw)
+    }
+    return () => this.unsubscribe(listener)
+  }
+
+  unsubscribe(listener: (event: T) => void): void {
+    const raw = this.#listeners.get(listener)
+    if (raw === undefined) return
+    this.#listeners.delete(listener)
+    diagnosticsChannel.unsubscribe(this.name, raw)
+  }
+}
+
 export const channels = {
-  /** A slice was sent to the pool. `{ topic, partition, lane, size, attempt }` */
-  slice: diagnosticsChannel.channel('kvp:slice'),
-  /** A slice came back. `{ topic, partition, lane, handled, failed, durationMs }` */
-  ack: diagnosticsChannel.channel('kvp:ack'),
-  /** Offsets were committed. `{ offsets: [{ topic, partition, offset }], reason }` */
-  commit: diagnosticsChannel.channel('kvp:commit'),
-  /** A commit failed. `{ error, reason }` */
-  commitError: diagnosticsChannel.channel('kvp:commit-error'),
-  /** Partitions assigned or revoked. `{ kind: 'assign' | 'revoke', partitions, generation }` */
-  rebalance: diagnosticsChannel.channel('kvp:rebalance'),
-  /** A handler failed on a message. `{ topic, partition, offset, attempt, error, willRetry, delayMs }` */
-  handlerError: diagnosticsChannel.channel('kvp:handler-error'),
-  /** A message went to the dead-letter topic. `{ topic, partition, offset, deadLetterTopic, error }` */
-  deadLetter: diagnosticsChannel.channel('kvp:dead-letter'),
-  /** The partitioner threw; the batch ran as one lane. `{ topic, partition, offset, error }` */
-  partitionerError: diagnosticsChannel.channel('kvp:partitioner-error'),
-  /** A partition was paused or resumed by backpressure. `{ topic, partition, paused, inFlight }` */
-  backpressure: diagnosticsChannel.channel('kvp:backpressure'),
-  /** An ack arrived for a revoked partition or an older generation and was dropped. */
-  staleAck: diagnosticsChannel.channel('kvp:stale-ack'),
-  /** Engine lifecycle: `{ state: 'starting' | 'running' | 'stopping' | 'stopped', ... }` */
-  lifecycle: diagnosticsChannel.channel('kvp:lifecycle'),
-  /** A client error from librdkafka. `{ error }` */
-  kafkaError: diagnosticsChannel.channel('kvp:kafka-error'),
+  slice: new EventChannel<SliceEvent>('kvp:slice'),
+  ack: new EventChannel<AckEvent>('kvp:ack'),
+  commit: new EventChannel<CommitEvent>('kvp:commit'),
+  commitError: new EventChannel<CommitErrorEvent>('kvp:commit-error'),
+  rebalance: new EventChannel<RebalanceEvent>('kvp:rebalance'),
+  handlerError: new EventChannel<HandlerErrorEvent>('kvp:handler-error'),
+  deadLetter: new EventChannel<DeadLetterEvent>('kvp:dead-letter'),
+  partitionerError: new EventChannel<PartitionerErrorEvent>('kvp:partitioner-error'),
+  backpressure: new EventChannel<BackpressureEvent>('kvp:backpressure'),
+  staleAck: new EventChannel<StaleAckEvent>('kvp:stale-ack'),
+  lifecycle: new EventChannel<LifecycleEvent>('kvp:lifecycle'),
+  kafkaError: new EventChannel<KafkaErrorEvent>('kvp:kafka-error'),
 } as const
 
 export type ChannelName = keyof typeof channels
+
+/** The payload type of a channel, by its key in `channels`: `EventOf<'commit'>`. */
+export type EventOf<N extends ChannelName> = (typeof channels)[N] extends EventChannel<infer T> ? T : never

@@ -20,7 +20,11 @@ export type { HandlerMessage } from './worker/slice-runner.js'
 export type { HandlerContext } from './worker/handler-loader.js'
 export { ConfigError, ErrorCodes, KvpError, isKvpError } from './errors.js'
 export type { ErrorCode } from './errors.js'
-export { channels } from './diagnostics.js'
+export { channels, EventChannel } from './diagnostics.js'
+export type {
+  AckEvent, BackpressureEvent, ChannelName, CommitErrorEvent, CommitEvent, DeadLetterEvent, EventOf, HandlerErrorEvent,
+  KafkaErrorEvent, LifecycleEvent, PartitionerErrorEvent, RebalanceEvent, SliceEvent, StaleAckEvent, TopicPartitionRef,
+} from './diagnostics.js'
 export { DeadLetterHeaders } from './kafka/dead-letter.js'
 export { producerKeepsBinaryHeaders } from './kafka/produce.js'
 export { startMockCluster } from './kafka/mock-cluster.js'

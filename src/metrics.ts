@@ -49,32 +49,22 @@ export class EngineMetrics {
       },
     })
 
-    this.#on('ack', (m) => {
-      const e = m as { topic: string; partition: number; handled: number; durationMs: number }
-      if (e.handled > 0) handled.inc({ topic: e.topic, partition: String(e.partition) }, e.handled)
-      sliceSeconds.observe(e.durationMs / 1000)
-    })
-    this.#on('slice', (m) => slices.observe((m as { size: number }).size))
-    this.#on('handlerError', (m) => {
-      const e = m as { topic: string; partition: number; error: { code?: string } }
-      failures.inc({ topic: e.topic, partition: String(e.partition), code: e.error.code ?? 'KVP_HANDLER' })
-    })
-    this.#on('deadLetter', (m) => {
-      const e = m as { topic: string; partition: number }
-      deadLetters.inc({ topic: e.topic, partition: String(e.partition) })
-    })
-    this.#on('rebalance', (m) => rebalances.inc({ kind: (m as { kind: string }).kind }))
-    this.#on('commit', (m) => commits.inc({ reason: (m as { reason: string }).reason }))
-    this.#on('commitError', () => commitErrors.inc())
-    this.#on('staleAck', () => staleAcks.inc())
-    this.#on('backpressure', (m) => {
-      if ((m as { paused: boolean }).paused) pauses.inc()
-    })
-  }
-
-  #on(name: keyof typeof channels, listener: (message: unknown) => void): void {
-    channels[name].subscribe(listener)
-    this.#unsubscribe.push(() => channels[name].unsubscribe(listener))
+    this.#unsubscribe.push(
+      channels.ack.subscribe((e) => {
+        if (e.handled > 0) handled.inc({ topic: e.topic, partition: String(e.partition) }, e.handled)
+        sliceSeconds.observe(e.durationMs / 1000)
+      }),
+      channels.slice.subscribe((e) => slices.observe(e.size)),
+      channels.handlerError.subscribe((e) => failures.inc({ topic: e.topic, partition: String(e.partition), code: e.error.code })),
+      channels.deadLetter.subscribe((e) => deadLetters.inc({ topic: e.topic, partition: String(e.partition) })),
+      channels.rebalance.subscribe((e) => rebalances.inc({ kind: e.kind })),
+      channels.commit.subscribe((e) => commits.inc({ reason: e.reason })),
+      channels.commitError.subscribe(() => commitErrors.inc()),
+      channels.staleAck.subscribe(() => staleAcks.inc()),
+      channels.backpressure.subscribe((e) => {
+        if (e.paused) pauses.inc()
+      }),
+    )
   }
 
   /** Serves `GET /metrics` on `port` (0: any free port). Resolves with the server. */

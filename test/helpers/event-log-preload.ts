@@ -7,41 +7,39 @@
  * Timestamps use the same clock as the recording handler (performance.timeOrigin + now()),
  * so a handled record can be placed within the assignment it ran under.
  */
-import * as diagnosticsChannel from 'node:diagnostics_channel'
 import { appendFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { isMainThread } from 'node:worker_threads'
+import { channels } from '../../src/diagnostics.js'
+import type { TopicPartitionRef } from '../../src/diagnostics.js'
 
 const file = process.env.KVP_TEST_EVENTS
-
-interface TopicPartition {
-  topic: string
-  partition: number
-}
 
 function write(event: Record<string, unknown>): void {
   if (file === undefined) return
   appendFileSync(file, `${JSON.stringify({ t: performance.timeOrigin + performance.now(), pid: process.pid, ...event })}\n`)
 }
 
-const toppars = (list: unknown): TopicPartition[] =>
-  Array.isArray(list) ? list.map((entry: TopicPartition) => ({ topic: entry.topic, partition: entry.partition })) : []
+/** Just the topic and partition: librdkafka's entries carry more. */
+const toppars = (list: TopicPartitionRef[]): TopicPartitionRef[] => list.map((entry) => ({ topic: entry.topic, partition: entry.partition }))
+
+/** An error's message and code, whatever was thrown. */
+function describe(error: unknown): { error: string; code: unknown } {
+  if (error instanceof Error) return { error: error.message, code: (error as Error & { code?: unknown }).code }
+  return { error: String(error), code: undefined }
+}
 
 if (isMainThread && file !== undefined) {
-  diagnosticsChannel.subscribe('kvp:rebalance', (message) => {
-    const event = message as { kind: string; partitions: unknown; generation: number; cooperative: boolean }
+  channels.rebalance.subscribe((event) => {
     write({ type: 'rebalance', kind: event.kind, partitions: toppars(event.partitions), generation: event.generation, cooperative: event.cooperative })
   })
-  diagnosticsChannel.subscribe('kvp:stale-ack', (message) => {
-    const event = message as { topic: string; partition: number; generation: number; handled: number }
+  channels.staleAck.subscribe((event) => {
     write({ type: 'stale-ack', topic: event.topic, partition: event.partition, generation: event.generation, handled: event.handled })
   })
-  diagnosticsChannel.subscribe('kvp:commit-error', (message) => {
-    const event = message as { error: { message?: string; code?: unknown }; reason: string }
-    write({ type: 'commit-error', reason: event.reason, error: String(event.error?.message ?? event.error), code: event.error?.code })
+  channels.commitError.subscribe((event) => {
+    write({ type: 'commit-error', reason: event.reason, ...describe(event.error) })
   })
-  diagnosticsChannel.subscribe('kvp:commit', (message) => {
-    const event = message as { offsets: Array<TopicPartition & { offset: number }>; reason: string }
+  channels.commit.subscribe((event) => {
     write({ type: 'commit', reason: event.reason, offsets: event.offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })) })
   })
 }

@@ -4,11 +4,10 @@
  * is fetched but not done stays bounded by the configuration, not by the backlog.
  */
 import { strict as assert } from 'node:assert'
-import * as diagnosticsChannel from 'node:diagnostics_channel'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, test } from 'node:test'
-import { startEngine } from '../../src/index.js'
-import type { Engine } from '../../src/index.js'
+import { channels, startEngine } from '../../src/index.js'
+import type { BackpressureEvent, Engine } from '../../src/index.js'
 import { produceMessages } from '../helpers/produce.js'
 import { useBroker } from '../helpers/broker.js'
 import { uniqueName, waitFor } from '../helpers/kafka.js'
@@ -46,11 +45,10 @@ test(`with a ${BACKLOG / 1000}k-message backlog and a slow handler, in-flight me
   const running = engine
   // What in flight was when each partition was paused, to tell how much arrived after a pause.
   const pausedAt = PARTITIONS.map(() => [] as number[])
-  const onBackpressure = (message: unknown): void => {
-    const event = message as { topic: string; partition: number; paused: boolean; inFlight: number }
+  const onBackpressure = (event: BackpressureEvent): void => {
     if (event.topic === topic && event.paused) pausedAt[event.partition]?.push(event.inFlight)
   }
-  diagnosticsChannel.subscribe('kvp:backpressure', onBackpressure)
+  channels.backpressure.subscribe(onBackpressure)
   await waitFor('every partition assigned and fetching', () => {
     const partitions = running.stats().partitions
     return partitions.length === PARTITIONS.length && partitions.every((p) => p.fetched > 0)
@@ -71,7 +69,7 @@ test(`with a ${BACKLOG / 1000}k-message backlog and a slow handler, in-flight me
     await sleep(20)
   }
   const final = running.stats()
-  diagnosticsChannel.unsubscribe('kvp:backpressure', onBackpressure)
+  channels.backpressure.unsubscribe(onBackpressure)
   await running.stop()
 
   assert.ok(samples >= 50, `sampled often enough (${samples} samples)`)

@@ -4,11 +4,10 @@
  * it needs Apache Kafka: the embedded cluster cannot be restarted.
  */
 import { strict as assert } from 'node:assert'
-import * as diagnosticsChannel from 'node:diagnostics_channel'
 import { performance } from 'node:perf_hooks'
 import { after, describe, test } from 'node:test'
-import { startEngine } from '../../src/index.js'
-import type { Engine } from '../../src/index.js'
+import { channels, startEngine } from '../../src/index.js'
+import type { CommitEvent, Engine, RebalanceEvent } from '../../src/index.js'
 import type { ApacheKafka } from '../../tools/apache-kafka/broker.js'
 import { needsRealBroker } from '../helpers/broker.js'
 import { openOffsetReader, orderViolationsByRun, streamMessages } from '../helpers/group.js'
@@ -54,20 +53,16 @@ describe('a broker restart', { timeout: 240_000, ...needsRealBroker }, () => {
     // Every commit that reached the broker, as the engine saw it, and every assignment.
     const commits: Commit[] = []
     const assigns: Array<{ partition: number; at: number }> = []
-    const onCommit = (message: unknown): void => {
-      const { offsets } = message as { offsets: Array<{ topic: string; partition: number; offset: number }> }
+    const onCommit = ({ offsets }: CommitEvent): void => {
       // An entry without an offset is a partition the commit did not cover.
       for (const o of offsets) if (o.topic === topic && typeof o.offset === 'number' && o.offset >= 0) commits.push({ t: now(), partition: o.partition, offset: o.offset })
     }
-    const onRebalance = (message: unknown): void => {
-      const event = message as { kind: string; partitions: Array<{ topic: string; partition: number }> }
+    const onRebalance = (event: RebalanceEvent): void => {
       if (event.kind === 'assign') for (const p of event.partitions) if (p.topic === topic) assigns.push({ partition: p.partition, at: now() })
     }
-    diagnosticsChannel.subscribe('kvp:commit', onCommit)
-    diagnosticsChannel.subscribe('kvp:rebalance', onRebalance)
+    const unsubscribes = [channels.commit.subscribe(onCommit), channels.rebalance.subscribe(onRebalance)]
     t.after(() => {
-      diagnosticsChannel.unsubscribe('kvp:commit', onCommit)
-      diagnosticsChannel.unsubscribe('kvp:rebalance', onRebalance)
+      for (const unsubscribe of unsubscribes) unsubscribe()
     })
 
     process.env.KVP_TEST_RECORD = record
