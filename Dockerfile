@@ -14,6 +14,7 @@ COPY src ./src
 COPY workers ./workers
 COPY bench ./bench
 COPY test ./test
+COPY tools ./tools
 COPY proto ./proto
 COPY bin ./bin
 # `npm ci` runs kvp's `postinstall`, which patches node-rdkafka's producer so that binary
@@ -38,7 +39,9 @@ ENV NODE_ENV=production
 ENV MALLOC_ARENA_MAX=2
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
+# Only what runs: the engine and its worker entry (dist/ also holds compiled tests and benchmarks).
+COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/workers ./dist/workers
 COPY --from=build /app/proto ./proto
 COPY --from=build /app/bin ./bin
 USER node
