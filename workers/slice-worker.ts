@@ -8,13 +8,7 @@ import { workerData } from 'piscina'
 import { encodeTaskAck } from '../src/codec/slice-codec.js'
 import type { TaskMessage, WireSliceAck } from '../src/codec/slice-codec.js'
 import { SliceRunner } from '../src/worker/slice-runner.js'
-import type { WorkerRoute } from '../src/worker/slice-runner.js'
-
-export interface SliceWorkerData {
-  routes: WorkerRoute[]
-  /** Shared per-slice progress counters (see src/dispatch/slice-progress.ts). */
-  progress: SharedArrayBuffer
-}
+import type { SliceWorkerData } from '../src/worker/slice-runner.js'
 
 const data = workerData as SliceWorkerData
 const runner = new SliceRunner(data.routes, data.progress)

@@ -9,7 +9,7 @@ import type { Lane } from './lane.js'
 import type { PartitionState } from './partition-state.js'
 import type { WorkerPool } from './pool.js'
 import { FailureHandler } from './failure-handler.js'
-import type { SliceProgress } from './slice-progress.js'
+import type { SliceProgress } from '../codec/slice-progress.js'
 import { TimeoutWatchdog } from './timeout-watchdog.js'
 import type { WatchedSlice } from './timeout-watchdog.js'
 

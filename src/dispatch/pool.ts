@@ -5,7 +5,7 @@ import { Piscina } from 'piscina'
 import { decodeTaskAck } from '../codec/slice-codec.js'
 import type { TaskMessage, WireSliceAck } from '../codec/slice-codec.js'
 import type { WorkerRoute } from '../worker/slice-runner.js'
-import type { SliceWorkerData } from '../../workers/slice-worker.js'
+import type { SliceWorkerData } from '../worker/slice-runner.js'
 
 const WORKER_URL = new URL('../../workers/slice-worker-entry.cjs', import.meta.url).href
 

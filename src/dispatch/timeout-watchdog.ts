@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import { ErrorCodes, KvpError } from '../errors.js'
-import type { SliceProgress } from './slice-progress.js'
+import type { SliceProgress } from '../codec/slice-progress.js'
 
 /** What the watchdog needs to know of an in-flight slice. */
 export interface WatchedSlice {

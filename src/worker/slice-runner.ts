@@ -6,11 +6,18 @@ import { createPayloadDecoder } from '../codec/payload-codec.js'
 import type { PayloadDecoder } from '../codec/payload-codec.js'
 import type { PayloadOption } from '../config/options.js'
 import { ErrorCodes, KvpError, describeError } from '../errors.js'
-import { progressReporter } from '../dispatch/slice-progress.js'
+import { progressReporter } from '../codec/slice-progress.js'
 import { loadHandler } from './handler-loader.js'
 import type { Handler, HandlerContext } from './handler-loader.js'
 
 /** What a worker thread knows of a route (sent once, as workerData). */
+/** What the pool gives each worker thread (Piscina's `workerData`). */
+export interface SliceWorkerData {
+  routes: WorkerRoute[]
+  /** Shared per-slice progress counters (see src/codec/slice-progress.ts). */
+  progress: SharedArrayBuffer
+}
+
 export interface WorkerRoute {
   topic: string
   handlerUrl: string
