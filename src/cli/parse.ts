@@ -4,8 +4,6 @@
  * the file system or the process; every failure is a `KvpError` with code `KVP_USAGE`
  * whose `field` is the flag at fault, so the caller can exit 2 with a message naming it.
  */
-import { isAbsolute, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { InvalidArgumentError } from 'commander'
 import type {
   Distribution,
@@ -15,6 +13,8 @@ import type {
   TopicRoute,
   VirtualPartitionsOptions,
 } from '../config/options.js'
+import { handlerUrl } from '../config/resolve.js'
+import { firstIssue, partitionerSchema } from '../config/schema.js'
 import { ErrorCodes, KvpError } from '../errors.js'
 
 export type KafkaSettingValue = string | number | boolean
@@ -105,38 +105,36 @@ export function kafkaSettingFlag(pair: string, previous?: KafkaSettings): KafkaS
   }
 }
 
-/** `key` | `header:NAME` | `json:a.b` → the engine's partitioner option. */
+/**
+ * `key` | `header:NAME` | `json:a.b` → the engine's partitioner option. Only the flag's
+ * syntax is read here; what the option may hold is the options schema's to say.
+ */
 export function parsePartitioner(text: string, flag = '--partitioner'): Exclude<PartitionerOption, (...args: never[]) => unknown> {
-  if (text === 'key') return 'key'
   const colon = text.indexOf(':')
   const kind = colon < 0 ? text : text.slice(0, colon)
   const arg = colon < 0 ? '' : text.slice(colon + 1)
-  if ((kind === 'header' || kind === 'json') && arg === '') {
-    throw usageError(flag, `'${kind}:' needs a name after the colon, e.g. ${kind === 'header' ? 'header:tenant' : 'json:order.id'}`)
+  let option: Exclude<PartitionerOption, (...args: never[]) => unknown>
+  if (text === 'key') option = 'key'
+  else if (kind === 'header') option = { header: arg }
+  else if (kind === 'json') option = { json: arg }
+  else throw usageError(flag, `expected key, header:NAME or json:path.to.field, got '${text}'`)
+  const parsed = partitionerSchema.safeParse(option)
+  if (!parsed.success) {
+    const example = kind === 'header' ? 'header:tenant' : 'json:order.id'
+    throw usageError(flag, `'${text}': ${firstIssue(parsed.error).message} (e.g. ${example})`)
   }
-  if (kind === 'header') return { header: arg }
-  if (kind === 'json') {
-    if (arg.split('.').some((part) => part === '')) throw usageError(flag, `'${text}' has an empty path segment`)
-    return { json: arg }
-  }
-  throw usageError(flag, `expected key, header:NAME or json:path.to.field, got '${text}'`)
+  return option
 }
 
-export const DISTRIBUTIONS: readonly Distribution[] = ['consistent', 'balanced']
-export const PAYLOADS: readonly ('raw' | 'json')[] = ['raw', 'json']
-
-/** True when `text` is a URL (`file:`, `data:`, ...) rather than a path; a Windows drive letter is a path. */
-export function isUrlLike(text: string): boolean {
-  return /^[a-z][a-z0-9+.-]+:/i.test(text) && !isAbsolute(text)
-}
+export { DISTRIBUTIONS, PAYLOADS } from '../config/schema.js'
+export { isUrlLike } from '../config/resolve.js'
 
 /**
  * A handler given as a path becomes an absolute `file:` URL resolved against `baseDir`;
  * a URL is passed through unchanged.
  */
 export function resolveHandler(handler: string, baseDir: string): string {
-  if (isUrlLike(handler)) return handler
-  return pathToFileURL(resolve(baseDir, handler)).href
+  return handlerUrl(handler, baseDir)
 }
 
 /** `kvp run` flags after commander, before merging. Absent flags are absent keys. */

@@ -195,7 +195,9 @@ function readConfigFile(path: string): Partial<EngineOptions> {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw usageError('--config', `${path} must hold a JSON object shaped like the options of startEngine()`)
   }
-  return parsed as Partial<EngineOptions>
+  // `$schema` names the file's JSON Schema for editors (kvp.schema.json); it is not an option.
+  const { $schema: _schema, ...options } = parsed as Record<string, unknown>
+  return options as Partial<EngineOptions>
 }
 
 function checkHandlerExists(url: string | undefined, given: string): void {

@@ -1,4 +1,5 @@
 import type { Distribution, VirtualKey } from '../config/options.js'
+import { MAX_LANES } from '../config/schema.js'
 import { ConfigError } from '../errors.js'
 import { BalancedDistributor } from './balanced.js'
 import { ConsistentDistributor } from './consistent.js'
@@ -21,8 +22,7 @@ export interface Distributor {
   distribute(keys: readonly VirtualKey[], offsets: readonly number[], lanesOut: Uint32Array): void
 }
 
-/** The most lanes one Kafka partition may be split into. */
-export const MAX_LANES = 65_536
+export { MAX_LANES }
 
 export function createDistributor(kind: Distribution, lanes: number, field = 'virtualPartitions.distribution'): Distributor {
   if (!Number.isInteger(lanes) || lanes < 1 || lanes > MAX_LANES) {

@@ -1,5 +1,6 @@
 import type { PartitionerOption, RawMessage, VirtualKey } from '../config/options.js'
 import { ConfigError } from '../errors.js'
+import { firstIssue, partitionerSchema } from '../config/schema.js'
 
 /**
  * The partitioner decides *whether and how to find* a message's virtual key; a
@@ -14,7 +15,8 @@ export interface ExtractorContext {
 
 /**
  * Builds the function that reads a message's virtual key, from the route's `partitioner`
- * option. Bad options throw a ConfigError naming `field` now, not on the first message.
+ * option. Bad options throw a ConfigError naming `field` now, not on the first message
+ * (the options schema, ../config/schema.ts, says what is valid).
  *
  * - `'key'`: the Kafka message key (a Buffer or string), or null.
  * - `{ header: 'name' }`: the first header with that name, or null when absent.
@@ -29,24 +31,22 @@ export interface ExtractorContext {
  * as their JSON; null and undefined as null.
  */
 export function createKeyExtractor(option: PartitionerOption, field: string, context: ExtractorContext = {}): KeyExtractor {
-  if (option === 'key') return keyOf
-  if (typeof option === 'function') return option
-  if (typeof option !== 'object' || option === null || Array.isArray(option)) {
-    throw invalidOption(field, option)
+  const parsed = partitionerSchema.safeParse(option)
+  if (!parsed.success) {
+    const issue = firstIssue(parsed.error)
+    throw new ConfigError(issue.field === 'options' ? field : `${field}.${issue.field}`, issue.message)
   }
-  const names = Object.keys(option)
-  if (names.length !== 1) throw invalidOption(field, option)
+  const valid = parsed.data
+  if (valid === 'key') return keyOf
+  if (typeof valid === 'function') return valid
 
-  if ('header' in option) {
-    const name = option.header
-    if (typeof name !== 'string' || name === '') {
-      throw new ConfigError(`${field}.header`, `expected a non-empty header name, got ${describe(name)}`)
-    }
+  if ('header' in valid) {
+    const name = valid.header
     return (message) => headerOf(message, name)
   }
 
-  if ('json' in option) {
-    const path = parsePath(option.json, `${field}.json`)
+  if ('json' in valid) {
+    const path = valid.json.split('.')
     return (message) => {
       const value = message.value
       if (value === null || value === undefined || value.length === 0) return null
@@ -54,20 +54,16 @@ export function createKeyExtractor(option: PartitionerOption, field: string, con
     }
   }
 
-  if ('protobuf' in option) {
-    const path = parsePath(option.protobuf, `${field}.protobuf`)
-    const decode = context.decodeProtobuf
-    if (decode === undefined) {
-      throw new ConfigError(field, 'a { protobuf } partitioner needs payload: { protobuf, type } on the route, to know how to decode the value')
-    }
-    return (message) => {
-      const value = message.value
-      if (value === null || value === undefined) return null
-      return toKey(walk(decode(value), path))
-    }
+  const path = valid.protobuf.split('.')
+  const decode = context.decodeProtobuf
+  if (decode === undefined) {
+    throw new ConfigError(field, 'a { protobuf } partitioner needs payload: { protobuf, type } on the route, to know how to decode the value')
   }
-
-  throw invalidOption(field, option)
+  return (message) => {
+    const value = message.value
+    if (value === null || value === undefined) return null
+    return toKey(walk(decode(value), path))
+  }
 }
 
 function keyOf(message: RawMessage): VirtualKey {
@@ -84,16 +80,6 @@ function headerOf(message: RawMessage, name: string): VirtualKey {
   return null
 }
 
-function parsePath(path: unknown, field: string): string[] {
-  if (typeof path !== 'string' || path === '') {
-    throw new ConfigError(field, `expected a dotted path such as 'order.id', got ${describe(path)}`)
-  }
-  const segments = path.split('.')
-  if (segments.some((segment) => segment === '')) {
-    throw new ConfigError(field, `expected a dotted path such as 'order.id' with no empty segments, got ${describe(path)}`)
-  }
-  return segments
-}
 
 function walk(root: unknown, path: readonly string[]): unknown {
   let current = root
@@ -133,14 +119,4 @@ function isLong(value: object): value is { toString(): string } {
     candidate.toString !== Object.prototype.toString
 }
 
-function invalidOption(field: string, option: unknown): ConfigError {
-  return new ConfigError(field, `expected 'key', { header }, { json }, { protobuf } or a function, got ${describe(option)}`)
-}
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (value === null || typeof value !== 'object') return String(value)
-  if (Array.isArray(value)) return 'an array'
-  const keys = Object.keys(value)
-  return keys.length === 0 ? 'an empty object' : `an object with ${keys.map((key) => JSON.stringify(key)).join(', ')}`
-}

@@ -24,6 +24,8 @@ test('kvp run with a config file: JSON payloads, retries and a dead-letter topic
   const record = tempFile('handled.tsv')
   const config = tempFile('kvp.json')
   writeFileSync(config, JSON.stringify({
+    // Editors check the file against it; kvp run accepts the key and ignores it.
+    $schema: '../kvp.schema.json',
     brokers: cluster.bootstrapServers,
     groupId,
     threads: 2,

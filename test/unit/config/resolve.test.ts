@@ -49,7 +49,12 @@ test('wrong or missing options throw a ConfigError naming the field', () => {
   assert.equal(fieldOf(() => resolveOptions({ ...base, threads: 1.5 })), 'threads')
   assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { maxPartitions: 0 } }] })), 'topics[0].virtualPartitions.maxPartitions')
   assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { distribution: 'random' } }] })), 'topics[0].virtualPartitions.distribution')
-  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { partitioner: { header: 1 } } }] })), 'topics[0].virtualPartitions.partitioner')
+  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { partitioner: { header: 1 } } }] })), 'topics[0].virtualPartitions.partitioner.header')
+  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { partitioner: 'value' } }] })), 'topics[0].virtualPartitions.partitioner')
+  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { partitioner: { json: 'a..b' } } }] })), 'topics[0].virtualPartitions.partitioner.json')
+  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { maxPartitions: 4097 } }] })), 'topics[0].virtualPartitions.maxPartitions')
+  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', retry: { backoffMs: 500, maxBackoffMs: 100 } }] })), 'topics[0].retry.maxBackoffMs')
+  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { lanes: 4 } }] })), 'topics[0].virtualPartitions.lanes')
   assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', payload: 'xml' }] })), 'topics[0].payload')
   assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', deadLetter: { topic: 'a' } }] })), 'topics[0].deadLetter.topic')
   assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', retry: { maxAttempts: 0 } }] })), 'topics[0].retry.maxAttempts')
@@ -72,4 +77,49 @@ test('with group.protocol=consumer (KIP-848), settings the broker owns are refus
 
 test('librdkafka settings kvp owns are refused while the options are read, before any handler loads', () => {
   assert.equal(fieldOf(() => resolveOptions({ ...base, kafka: { 'enable.auto.offset.store': true } })), 'kafka.enable.auto.offset.store')
+})
+
+function messageOf(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (error) {
+    assert.ok(error instanceof ConfigError)
+    return error.message
+  }
+  assert.fail('expected an error')
+}
+
+test('a ConfigError says what was expected and what was given', () => {
+  assert.match(messageOf(() => resolveOptions({ ...base, threads: 0 })), /^threads: expected an integer from 1 to 1024, got 0$/)
+  assert.match(messageOf(() => resolveOptions({ ...base, treads: 2 })), /^treads: unknown option \(expected one of: brokers, groupId, topics, threads, /)
+  assert.match(messageOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { distribution: 'random' } }] })), /expected 'consistent' or 'balanced', got "random"$/)
+  assert.match(messageOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', payload: 'xml' }] })), /expected 'raw', 'json' or \{ protobuf: 'file.proto', type: 'pkg.Message' \}, got "xml"$/)
+  assert.match(messageOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { partitioner: 7 } }] })), /expected 'key', \{ header: 'name' \}, \{ json: 'a.b' \}, \{ protobuf: 'field' \} or a function, got 7$/)
+  assert.match(messageOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { maxPartitions: 4097 } }] })), /expected an integer from 1 to 4096, got 4097$/)
+  assert.match(messageOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', deadLetter: { topic: 'a' } }] })), /must differ from the topic it serves$/)
+  assert.match(messageOf(() => resolveOptions({ ...base, kafka: { 'fetch.wait.max.ms': {} } })), /expected a string, number or boolean, got object$/)
+  assert.match(messageOf(() => resolveOptions('groupId=g')), /^options: expected an object$/)
+})
+
+test('schema defaults and computed defaults are filled in', () => {
+  const options = resolveOptions({ ...base, threads: 2, topics: [{ topic: 'a', handler: 'h', retry: { backoffMs: 40_000 }, virtualPartitions: { maxPartitions: 256 } }] })
+  assert.equal(options.maxSliceMessages, 512)
+  assert.equal(options.batchSize, 1000)
+  assert.equal(options.maxInFlightPerPartition, 5000)
+  assert.equal(options.resumeRatio, 0.5)
+  assert.equal(options.revokeTimeoutMs, 10_000)
+  assert.equal(options.concurrencyPerThread, 128, 'every lane of the widest route can be in flight: 256 lanes over 2 threads')
+  const route = options.routes[0]
+  assert.equal(route?.maxBackoffMs, 40_000, 'the cap is at least the first backoff')
+  assert.equal(route?.payload, 'raw')
+  assert.equal(route?.manualOffsets, false)
+  assert.equal(resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', retry: { maxAttempts: Infinity } }] }).routes[0]?.maxAttempts, Infinity)
+})
+
+test('a handler path becomes a file: URL and a URL is kept as it is', () => {
+  const url = (handler: string): string | undefined => resolveOptions({ ...base, topics: [{ topic: 'a', handler }] }).routes[0]?.handlerUrl
+  assert.equal(url('data:text/javascript,export default () => {}'), 'data:text/javascript,export default () => {}')
+  assert.equal(url('file:///srv/h.js'), 'file:///srv/h.js')
+  assert.equal(url('/srv/h.js'), 'file:///srv/h.js')
+  assert.match(url('h.js') ?? '', /^file:\/\/\/.+\/h\.js$/)
 })

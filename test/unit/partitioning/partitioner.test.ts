@@ -167,7 +167,7 @@ describe('createKeyExtractor', () => {
         assertConfigError(
           () => createKeyExtractor(option as PartitionerOption, FIELD),
           FIELD,
-          /expected 'key', \{ header \}, \{ json \}, \{ protobuf \} or a function/,
+          /expected 'key', \{ header: 'name' \}, \{ json: 'a.b' \}, \{ protobuf: 'field' \} or a function/,
         )
         assertConfigError(() => createKeyExtractor(option as PartitionerOption, FIELD), FIELD, pattern)
       }
