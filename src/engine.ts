@@ -13,6 +13,7 @@ import { ConfigError, ErrorCodes, KvpError, describeError } from './errors.js'
 import { Backpressure } from './kafka/backpressure.js'
 import { Committer } from './kafka/committer.js'
 import { consumerConfig } from './kafka/consumer-config.js'
+import { FetchPositions } from './kafka/fetch-positions.js'
 import { DeadLetterWriter, warnIfDeadLettersLoseBinaryHeaders } from './kafka/dead-letter.js'
 import { startMockCluster } from './kafka/mock-cluster.js'
 import type { MockCluster } from './kafka/mock-cluster.js'
@@ -79,6 +80,7 @@ class KvpEngine implements Engine {
   readonly #backpressure: Backpressure
   readonly #rebalance: RebalanceHandler
   readonly #poller: Poller
+  readonly #positions: FetchPositions
   readonly #states = new Map<string, Array<PartitionState | undefined>>()
   readonly #deadLetters: DeadLetterWriter
   #stopping: Promise<void> | undefined
@@ -116,7 +118,8 @@ class KvpEngine implements Engine {
       },
       deadLetter: (state, message, error, attempts) => deadLetters.write(state, message, error, attempts),
     })
-    this.#poller = new Poller(this.#consumer, options.batchSize, (messages) => this.#onBatch(messages), (error) => this.#kafkaError(error))
+    this.#positions = new FetchPositions(this.#consumer, (state) => this.#committer.watermarkMoved(state))
+    this.#poller = new Poller(this.#consumer, options.batchSize, (messages) => this.#onBatch(messages), (error) => this.#kafkaError(error), () => this.#positions.advance(this.#allStates()))
   }
 
   async start(): Promise<void> {
@@ -256,6 +259,8 @@ class KvpEngine implements Engine {
 
   async #stop(): Promise<void> {
     if (channels.lifecycle.hasSubscribers) channels.lifecycle.publish({ state: 'stopping' })
+    // No position read here: the batch of the consume call that stop() waited for is
+    // dropped, and the position already counts it.
     await this.#poller.stop()
     this.dispatcher.stopDispatching()
     const drained = await this.dispatcher.drain(this.#options.revokeTimeoutMs)

@@ -4,23 +4,27 @@ import type Kafka from 'node-rdkafka'
  * The consume loop on the main thread: asks librdkafka for up to `batchSize` messages,
  * hands them on synchronously, and asks again on the next turn of the event loop. It never
  * waits on handler work, so the consumer keeps polling (and stays in the group) however
- * slow the handlers are; paused partitions simply return nothing.
+ * slow the handlers are; paused partitions simply return nothing. A poll that returns
+ * nothing calls `onIdle` before the next one is asked for: the one moment while running
+ * when no consume call is in flight.
  */
 export class Poller {
   readonly #consumer: Kafka.KafkaConsumer
   readonly #batchSize: number
   readonly #onBatch: (messages: Kafka.Message[]) => void
   readonly #onError: (error: Kafka.LibrdKafkaError) => void
+  readonly #onIdle: () => void
   #running = false
   #inCall = false
   #stopped: (() => void) | undefined
   polls = 0
 
-  constructor(consumer: Kafka.KafkaConsumer, batchSize: number, onBatch: (messages: Kafka.Message[]) => void, onError: (error: Kafka.LibrdKafkaError) => void) {
+  constructor(consumer: Kafka.KafkaConsumer, batchSize: number, onBatch: (messages: Kafka.Message[]) => void, onError: (error: Kafka.LibrdKafkaError) => void, onIdle: () => void = () => {}) {
     this.#consumer = consumer
     this.#batchSize = batchSize
     this.#onBatch = onBatch
     this.#onError = onError
+    this.#onIdle = onIdle
   }
 
   start(): void {
@@ -48,6 +52,7 @@ export class Poller {
         this.#stopped?.()
         return
       }
+      if (messages.length === 0) this.#onIdle()
       // Ask for the next batch first: librdkafka fills it on its own thread while this one
       // is dispatched. Only one consume call is ever in flight, so batches stay in order.
       this.#poll()

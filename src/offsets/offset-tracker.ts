@@ -107,11 +107,29 @@ export class OffsetTracker {
     return this.#last === undefined ? undefined : this.#last + 1
   }
 
+  /**
+   * The consumer's fetch position reached `position` with every offset below it that was
+   * ever delivered already registered: the offsets between the last registered one and
+   * `position` were records the consumer skips (transaction markers, aborted records under
+   * read_committed) and will never be registered. Later registers must be at or above
+   * `position`. With nothing pending the watermark becomes `position`; otherwise it does
+   * once the pending entries are acked. A position at or below the next expected offset
+   * changes nothing. Returns true when the watermark moved.
+   */
+  advanceTo(position: number): boolean {
+    if (!Number.isSafeInteger(position) || position < 0) return false
+    const next = this.#last === undefined ? 0 : this.#last + 1
+    if (position <= next) return false
+    this.#last = position - 1
+    return this.#nextSeq === this.#headSeq
+  }
+
   /** Registered and not yet acked. */
   get pending(): number {
     return this.#pending
   }
 
+  /** The last registered offset, or `advanceTo`'s position - 1 when that is higher. */
   get lastRegistered(): number | undefined {
     return this.#last
   }

@@ -36,3 +36,33 @@ export async function readTopic(bootstrapServers: string, topic: string, count: 
     return { key: message.key ? message.key.toString() : null, value: message.value ? message.value.toString() : null, headers }
   })
 }
+
+/**
+ * Reads one partition from offset 0 up to its end offset as it is now, with the given
+ * isolation level: what a consumer can see of it (after compaction, or without aborted
+ * transactions). Markers and removed records leave gaps in the offsets it returns.
+ */
+export async function readPartition(bootstrapServers: string, topic: string, partition = 0, options: { isolation?: 'read_committed' | 'read_uncommitted'; timeoutMs?: number } = {}): Promise<Kafka.Message[]> {
+  const consumer = new Kafka.KafkaConsumer({
+    'bootstrap.servers': bootstrapServers, 'group.id': uniqueName('reader'), 'enable.auto.commit': false, 'log_level': 3,
+    'isolation.level': options.isolation ?? 'read_committed',
+  }, { 'auto.offset.reset': 'earliest' })
+  await new Promise<void>((resolve, reject) => consumer.connect({}, (err) => (err ? reject(err) : resolve())))
+  try {
+    const end = await new Promise<number>((resolve, reject) => {
+      consumer.queryWatermarkOffsets(topic, partition, 10_000, (err, offsets) => (err ? reject(err) : resolve(offsets.highOffset)))
+    })
+    consumer.assign([{ topic, partition, offset: 0 }])
+    const found: Kafka.Message[] = []
+    const deadline = Date.now() + (options.timeoutMs ?? 20_000)
+    for (;;) {
+      const position = consumer.position([{ topic, partition }])[0]?.offset ?? -1
+      if (position >= end) return found
+      if (Date.now() > deadline) throw new Error(`reading ${topic}/${partition}: position ${position} short of the end offset ${end} after ${options.timeoutMs ?? 20_000} ms`)
+      const batch = await new Promise<Kafka.Message[]>((resolve, reject) => consumer.consume(500, (err, messages) => (err ? reject(err) : resolve(messages))))
+      found.push(...batch)
+    }
+  } finally {
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()))
+  }
+}
