@@ -8,7 +8,6 @@ import { Dispatcher } from './dispatch/dispatcher.js'
 import { PartitionState } from './dispatch/partition-state.js'
 import { WorkerPool } from './dispatch/pool.js'
 import { SliceProgress } from './codec/slice-progress.js'
-import type { WireSliceAck } from './codec/slice-codec.js'
 import { ConfigError, ErrorCodes, KvpError, describeError } from './errors.js'
 import { Backpressure } from './kafka/backpressure.js'
 import { Committer } from './kafka/committer.js'
@@ -76,7 +75,7 @@ class KvpEngine implements Engine {
   readonly #pool: WorkerPool
   readonly #consumer: Kafka.KafkaConsumer
   readonly #committer: Committer
-  readonly dispatcher: Dispatcher
+  readonly #dispatcher: Dispatcher
   readonly #backpressure: Backpressure
   readonly #rebalance: RebalanceHandler
   readonly #poller: Poller
@@ -101,21 +100,21 @@ class KvpEngine implements Engine {
       revoking: (partitions) => this.#revoking(partitions),
       failed: (error) => this.#kafkaError(error),
     })
-    const config = consumerConfig(options, bootstrapServers, this.#rebalance.callback, (err, offsets) => this.#committer.committed(this.#state, err, offsets))
+    const config = consumerConfig(options, bootstrapServers, this.#rebalance.callback)
     this.#consumer = new Kafka.KafkaConsumer(config.global, config.topic)
     this.#consumer.on('event.error', (error) => this.#kafkaError(error))
     this.#consumer.setDefaultConsumeTimeout(options.pollTimeoutMs)
     this.#rebalance.attach(this.#consumer)
-    this.#committer = new Committer(this.#consumer)
+    const committer = new Committer(this.#consumer)
+    this.#committer = committer
+    this.#consumer.on('offset.commit', (err, offsets) => committer.committed(this.#state, err, offsets))
     this.#backpressure = new Backpressure(this.#consumer, options)
     const deadLetters = new DeadLetterWriter(bootstrapServers)
     this.#deadLetters = deadLetters
-    this.dispatcher = new Dispatcher(options, pool, progress, {
+    this.#dispatcher = new Dispatcher(options, pool, progress, {
       watermarkMoved: (state) => this.#committer.watermarkMoved(state),
-      inFlightChanged: (state) => {
-        if (state) this.#backpressure.afterFetch(state, this.#inFlightBytes(), () => this.#allStates())
-        else this.#backpressure.afterAcks(this.#inFlightBytes())
-      },
+      fetched: (state) => this.#backpressure.afterFetch(state, this.#inFlightBytes(), () => this.#allStates()),
+      acksApplied: () => this.#backpressure.afterAcks(this.#inFlightBytes()),
       deadLetter: (state, message, error, attempts) => deadLetters.write(state, message, error, attempts),
     })
     this.#positions = new FetchPositions(this.#consumer, (state) => this.#committer.watermarkMoved(state))
@@ -123,6 +122,8 @@ class KvpEngine implements Engine {
   }
 
   async start(): Promise<void> {
+    // The dispatcher hears of every ack and of every worker thread that dies.
+    this.#pool.start(this.#dispatcher)
     await connect(this.#consumer)
     this.#consumer.subscribe([...this.#routes.keys()])
     this.#poller.start()
@@ -146,7 +147,7 @@ class KvpEngine implements Engine {
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i] as Kafka.Message
       if (message.partition !== runPartition || message.topic !== runTopic) {
-        if (runState && run.length > 0) this.dispatcher.accept(runState, run)
+        if (runState && run.length > 0) this.#dispatcher.accept(runState, run)
         runTopic = message.topic
         runPartition = message.partition
         runState = this.#state(runTopic, runPartition)
@@ -155,8 +156,8 @@ class KvpEngine implements Engine {
       // A message of a partition that is not (or no longer) ours is left for its owner.
       if (runState) run.push(message)
     }
-    if (runState && run.length > 0) this.dispatcher.accept(runState, run)
-    this.dispatcher.flush()
+    if (runState && run.length > 0) this.#dispatcher.accept(runState, run)
+    this.#dispatcher.flush()
   }
 
   #assigned(partitions: Kafka.Assignment[]): void {
@@ -169,7 +170,7 @@ class KvpEngine implements Engine {
         list = []
         this.#states.set(topic, list)
       }
-      list[partition]?.drop()
+      list[partition]?.revoke()
       list[partition] = new PartitionState(topic, partition, runtime.route, generation, runtime.extract, runtime.distributor())
     }
   }
@@ -179,20 +180,16 @@ class KvpEngine implements Engine {
     for (const { topic, partition } of partitions) {
       const state = this.#state(topic, partition)
       if (state) {
-        state.draining = true
+        state.startDraining()
         states.push(state)
       }
     }
     if (states.length === 0) return
     const deadline = Date.now() + this.#options.revokeTimeoutMs
-    if (!this.#stopping) {
-      // Let in-flight slices finish so their work can be committed by this member.
-      while (Date.now() < deadline && states.some((state) => this.dispatcher.inFlightFor(state) > 0)) {
-        await new Promise((resolve) => setTimeout(resolve, 5))
-      }
-    }
+    // Let in-flight slices finish so their work can be committed by this member.
+    if (!this.#stopping) await this.#dispatcher.drain(this.#options.revokeTimeoutMs, states)
     // Fence first: from here on, an ack for these partitions is stale and dropped.
-    for (const state of states) state.drop()
+    for (const state of states) state.revoke()
     try {
       await this.#committer.commitSync(states, 'revoke', Math.max(deadline, Date.now() + 1000), { generationDeadline: Date.now() + REVOKE_GENERATION_RETRY_MS })
     } catch (error) {
@@ -223,7 +220,7 @@ class KvpEngine implements Engine {
   stats(): EngineStats {
     if (this.#finalStats) return this.#finalStats
     const partitions: PartitionStats[] = []
-    const totals = { fetched: 0, handled: 0, inFlight: 0, inFlightBytes: this.#inFlightBytes(), slicesInFlight: this.dispatcher.slicesInFlight, failures: 0, deadLettered: 0, commits: this.#committer.commits }
+    const totals = { fetched: 0, handled: 0, inFlight: 0, inFlightBytes: this.#inFlightBytes(), slicesInFlight: this.#dispatcher.slicesInFlight, failures: 0, deadLettered: 0, commits: this.#committer.commits }
     for (const state of this.#allStates()) {
       let activeLanes = 0
       for (const lane of state.lanes) if (lane && (lane.size > 0 || lane.busy)) activeLanes++
@@ -262,8 +259,8 @@ class KvpEngine implements Engine {
     // No position read here: the batch of the consume call that stop() waited for is
     // dropped, and the position already counts it.
     await this.#poller.stop()
-    this.dispatcher.stopDispatching()
-    const drained = await this.dispatcher.drain(this.#options.revokeTimeoutMs)
+    this.#dispatcher.stopDispatching()
+    const drained = await this.#dispatcher.drain(this.#options.revokeTimeoutMs)
     for (const state of this.#allStates()) for (const lane of state.lanes) lane?.cancelTimer()
     this.#committer.storeDirty()
     const states = this.#allStates()
@@ -273,7 +270,7 @@ class KvpEngine implements Engine {
       this.#kafkaError(error)
     }
     this.#finalStats = this.stats()
-    for (const state of states) state.drop()
+    for (const state of states) state.revoke()
     await disconnect(this.#consumer)
     await this.#pool.close()
     await this.#deadLetters.close()
@@ -309,16 +306,11 @@ export async function startEngine(input: EngineOptions): Promise<Engine> {
   for (const route of options.routes) routes.set(route.topic, routeRuntime(route))
 
   const progress = new SliceProgress(PROGRESS_SLOTS)
-  // The pool reports to the dispatcher, which is made later, with the engine.
-  const events = { acks: (_acks: WireSliceAck[]): void => {}, sessionFailed: (_session: number, _error: unknown): void => {} }
   const pool = new WorkerPool({
     progress: progress.buffer,
     threads: options.threads,
     concurrencyPerThread: options.concurrencyPerThread,
     routes: options.routes.map((route) => ({ topic: route.topic, handlerUrl: route.handlerUrl, payload: route.payload, manualOffsets: route.manualOffsets, handlerTimeoutMs: route.handlerTimeoutMs })),
-  }, {
-    acks: (acks) => events.acks(acks),
-    sessionFailed: (session, error) => events.sessionFailed(session, error),
   })
   let mock: MockCluster | undefined
   try {
@@ -336,9 +328,6 @@ export async function startEngine(input: EngineOptions): Promise<Engine> {
       bootstrapServers = mock.bootstrapServers
     }
     const engine = new KvpEngine(options, routes, bootstrapServers, mock, pool, progress)
-    events.acks = (acks) => engine.dispatcher.acks(acks)
-    events.sessionFailed = (session, error) => engine.dispatcher.sessionFailed(session, error)
-    pool.start()
     await engine.start()
     return engine
   } catch (error) {

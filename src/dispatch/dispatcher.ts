@@ -17,8 +17,10 @@ import type { WatchedSlice } from './timeout-watchdog.js'
 export interface DispatcherHooks {
   /** The partition's watermark moved: store it for the next commit. */
   watermarkMoved(state: PartitionState): void
-  /** Fetched-but-not-done counts changed: pause or resume fetching. */
-  inFlightChanged(state: PartitionState | undefined): void
+  /** A partition took a batch: its in-flight counts grew (pause fetching?). */
+  fetched(state: PartitionState): void
+  /** Acks were applied: in-flight counts fell (resume fetching?). */
+  acksApplied(): void
   /** Produce a message to the route's dead-letter topic; resolves on its delivery report. */
   deadLetter(state: PartitionState, message: KafkaMessage, error: KvpError, attempts: number): Promise<void>
 }
@@ -48,7 +50,9 @@ export class Dispatcher {
   #flushScheduled = false
   readonly #watchdog: TimeoutWatchdog
   readonly #failures: FailureHandler
-  #drainWaiters: Array<() => void> = []
+  /** Slices in flight per partition (this assignment of it). */
+  readonly #perPartition = new Map<PartitionState, number>()
+  #drainWaiters: Array<{ states: readonly PartitionState[]; wake: () => void }> = []
   #dispatching = true
 
   constructor(options: ResolvedOptions, pool: WorkerPool, progress: SliceProgress, hooks: DispatcherHooks) {
@@ -63,9 +67,7 @@ export class Dispatcher {
         this.flush()
       },
       deadLettered: (state, lane) => {
-        const moved = state.tracker.ack(lane.seqs[lane.head] as number)
-        this.#consume(state, lane, 1)
-        if (moved) hooks.watermarkMoved(state)
+        if (state.deadLetterDelivered(lane)) hooks.watermarkMoved(state)
         if (state.idle) state.release(this.#touched)
         this.#list(lane)
         this.#afterAcks()
@@ -85,7 +87,7 @@ export class Dispatcher {
     const failure = state.accept(messages, touched)
     if (failure) this.#partitionerFailed(state, failure.offset, failure.error)
     for (const lane of touched) this.#list(lane)
-    this.#hooks.inFlightChanged(state)
+    this.#hooks.fetched(state)
   }
 
   #partitionerFailed(state: PartitionState, offset: number, error: unknown): void {
@@ -99,7 +101,7 @@ export class Dispatcher {
   #list(lane: Lane): void {
     const state = lane.owner
     if (lane.listed || !lane.ready || state.revoked || state.draining) return
-    lane.listed = true
+    lane.enlisted()
     this.#ready.push(lane)
   }
 
@@ -123,14 +125,14 @@ export class Dispatcher {
       let total = 0
       while (slices.length < lanes && total < this.#options.maxTaskMessages && this.#readyHead < this.#ready.length) {
         const lane = this.#ready[this.#readyHead++] as Lane
-        lane.listed = false
+        lane.delisted()
         const state = lane.owner
         if (!lane.ready || state.revoked || state.draining) continue
         const slot = this.#progress.acquire()
         if (slot < 0) {
           // Every progress slot is in use: this lane waits for the next flush.
           this.#readyHead--
-          lane.listed = true
+          lane.enlisted()
           break
         }
         const count = Math.min(lane.size, maxSlice)
@@ -139,7 +141,8 @@ export class Dispatcher {
         const slice: InFlightSlice = { id, lane, state, count, attempt: lane.attempt, slot, session, timeoutMs: state.route.handlerTimeoutMs, lastProgress: 0, lastProgressAt: 0 }
         this.#slices.set(id, slice)
         slices.push(slice)
-        lane.busy = true
+        lane.sliceSent()
+        this.#sliceStarted(state)
         total += count
         wire.push({
           id,
@@ -216,39 +219,19 @@ export class Dispatcher {
     this.#progress.release(slice.slot)
     this.#pool.done(slice.session, slice.count)
     const { lane, state } = slice
-    lane.busy = false
+    const handled = Math.min(ack.handled, slice.count)
+    lane.sliceReturned(handled, ack.failed)
+    this.#sliceEnded(state)
     if (state.revoked) {
       // Invariant 5: an ack for a revoked partition (or an older assignment of it) is never committed.
       if (channels.staleAck.hasSubscribers) channels.staleAck.publish({ topic: state.topic, partition: state.partition, generation: state.generation, handled: ack.handled })
-      this.#release()
       return
     }
-    const handled = Math.min(ack.handled, slice.count)
-    let moved = false
-    if (state.route.manualOffsets) {
-      const marked = Math.min(ack.marked, handled)
-      if (marked > 0) {
-        for (const seq of lane.unmarked) moved = state.tracker.ack(seq) || moved
-        lane.unmarked.length = 0
-      }
-      for (let i = 0; i < handled; i++) {
-        const seq = lane.seqs[lane.head + i] as number
-        if (i < marked) moved = state.tracker.ack(seq) || moved
-        else lane.unmarked.push(seq)
-      }
-    } else {
-      for (let i = 0; i < handled; i++) moved = state.tracker.ack(lane.seqs[lane.head + i] as number) || moved
-    }
-    this.#consume(state, lane, handled)
+    const moved = state.sliceHandled(lane, handled, Math.min(ack.marked, handled))
     if (channels.ack.hasSubscribers) {
       channels.ack.publish({ topic: state.topic, partition: state.partition, lane: lane.index, handled, failed: ack.failed, durationMs: ack.durationMs })
     }
-    if (ack.failed) {
-      if (handled > 0) lane.attempt = 1
-      this.#failures.failed(state, lane, ack)
-    } else {
-      lane.attempt = 1
-    }
+    if (ack.failed) this.#failures.failed(state, lane, ack)
     if (moved) this.#hooks.watermarkMoved(state)
     if (state.idle) state.release(this.#touched)
     this.#list(lane)
@@ -256,22 +239,11 @@ export class Dispatcher {
 
   #touched: Lane[] = []
 
-  /** Removes `count` done messages from the head of a lane. */
-  #consume(state: PartitionState, lane: Lane, count: number): void {
-    if (count === 0) return
-    const bytes = lane.bytesOf(count)
-    lane.advance(count)
-    state.laneMessages -= count
-    state.handled += count
-    state.bytes -= bytes
-  }
-
   #afterAcks(): void {
     for (const lane of this.#touched) this.#list(lane)
     this.#touched.length = 0
-    this.#hooks.inFlightChanged(undefined)
+    this.#hooks.acksApplied()
     this.#scheduleFlush()
-    this.#release()
   }
 
   /**
@@ -289,11 +261,23 @@ export class Dispatcher {
     this.flush()
   }
 
-  #release(): void {
-    if (this.#slices.size === 0 && this.#drainWaiters.length > 0) {
-      const waiters = this.#drainWaiters
-      this.#drainWaiters = []
-      for (const wake of waiters) wake()
+  #sliceStarted(state: PartitionState): void {
+    this.#perPartition.set(state, (this.#perPartition.get(state) ?? 0) + 1)
+  }
+
+  #sliceEnded(state: PartitionState): void {
+    const left = (this.#perPartition.get(state) ?? 1) - 1
+    if (left > 0) {
+      this.#perPartition.set(state, left)
+      return
+    }
+    this.#perPartition.delete(state)
+    if (this.#drainWaiters.length === 0) return
+    const waiting = this.#drainWaiters
+    this.#drainWaiters = []
+    for (const waiter of waiting) {
+      if (waiter.states.some((s) => this.#perPartition.has(s))) this.#drainWaiters.push(waiter)
+      else waiter.wake()
     }
   }
 
@@ -302,22 +286,26 @@ export class Dispatcher {
     this.#dispatching = false
   }
 
-  /** Resolves when no slice is in flight (or after `timeoutMs`; then resolves false). */
-  drain(timeoutMs: number): Promise<boolean> {
-    if (this.#slices.size === 0) return Promise.resolve(true)
+  /**
+   * Resolves true once no slice of `states` (every partition, when omitted) is in flight,
+   * or false after `timeoutMs`.
+   */
+  drain(timeoutMs: number, states?: readonly PartitionState[]): Promise<boolean> {
+    const watched = states ?? [...this.#perPartition.keys()]
+    if (!watched.some((state) => this.#perPartition.has(state))) return Promise.resolve(true)
     return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs)
-      this.#drainWaiters.push(() => {
-        clearTimeout(timer)
-        resolve(true)
-      })
+      const waiter = {
+        states: watched,
+        wake: () => {
+          clearTimeout(timer)
+          resolve(true)
+        },
+      }
+      const timer = setTimeout(() => {
+        this.#drainWaiters = this.#drainWaiters.filter((w) => w !== waiter)
+        resolve(false)
+      }, timeoutMs)
+      this.#drainWaiters.push(waiter)
     })
-  }
-
-  /** Slices in flight for one partition state. */
-  inFlightFor(state: PartitionState): number {
-    let count = 0
-    for (const slice of this.#slices.values()) if (slice.state === state) count++
-    return count
   }
 }

@@ -9,7 +9,7 @@ import { backoffDelay, failureOutcome } from './retry-policy.js'
 export interface FailureCallbacks {
   /** The lane may run again (its backoff is over). */
   resume(state: PartitionState, lane: Lane): void
-  /** The lane's head message was dead-lettered: count it done. */
+  /** The lane's head message was dead-lettered (the lane knows): count it done in its partition. */
   deadLettered(state: PartitionState, lane: Lane): void
   /** Produce to the route's dead-letter topic; resolves on the delivery report. */
   deadLetter(state: PartitionState, message: KafkaMessage, error: KvpError, attempts: number): Promise<void>
@@ -31,7 +31,7 @@ export class FailureHandler {
   failed(state: PartitionState, lane: Lane, ack: WireSliceAck): void {
     const route = state.route
     const attempt = lane.attempt
-    state.failures++
+    state.handlerFailed()
     const code = ack.errorCode.startsWith('KVP_') ? (ack.errorCode as KvpError['code']) : ErrorCodes.HANDLER
     const error = new KvpError(code, ack.errorMessage)
     if (ack.errorStack) error.stack = ack.errorStack
@@ -41,16 +41,11 @@ export class FailureHandler {
     if (channels.handlerError.hasSubscribers) {
       channels.handlerError.publish({ topic: state.topic, partition: state.partition, offset: message.offset, attempt, error, willRetry: outcome === 'retry', delayMs })
     }
-    lane.waiting = true
     if (outcome === 'retry') {
-      lane.attempt = attempt + 1
-      lane.timer = setTimeout(() => {
-        lane.timer = undefined
-        lane.waiting = false
-        this.#callbacks.resume(state, lane)
-      }, delayMs)
+      lane.retryAfter(delayMs, () => this.#callbacks.resume(state, lane))
       return
     }
+    lane.awaitDeadLetter()
     this.#deadLetter(state, lane, message, error, attempt, 1)
   }
 
@@ -59,12 +54,10 @@ export class FailureHandler {
       () => {
         if (state.revoked) return
         // Invariant 1: the offset counts as done only after the dead-letter delivery report.
-        state.deadLettered++
         if (channels.deadLetter.hasSubscribers) {
           channels.deadLetter.publish({ topic: state.topic, partition: state.partition, offset: message.offset, deadLetterTopic: state.route.deadLetter?.topic, error })
         }
-        lane.attempt = 1
-        lane.waiting = false
+        lane.deadLetterDelivered()
         this.#callbacks.deadLettered(state, lane)
       },
       (produceError: unknown) => {
@@ -74,10 +67,9 @@ export class FailureHandler {
           const wrapped = new KvpError(ErrorCodes.DEAD_LETTER, `could not write offset ${message.offset} to dead-letter topic '${state.route.deadLetter?.topic}': ${describeError(produceError).message}; retrying in ${delayMs} ms`, { cause: produceError })
           channels.handlerError.publish({ topic: state.topic, partition: state.partition, offset: message.offset, attempt: attempts, error: wrapped, willRetry: true, delayMs })
         }
-        lane.timer = setTimeout(() => {
-          lane.timer = undefined
+        lane.retryDeadLetterAfter(delayMs, () => {
           if (!state.revoked) this.#deadLetter(state, lane, message, error, attempts, tries + 1)
-        }, delayMs)
+        })
       },
     )
   }

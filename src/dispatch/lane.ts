@@ -34,22 +34,106 @@ export class Lane {
   /** The offset tracker's sequence number of each message, from `head` on. */
   seqs: number[] = []
   head = 0
-  /** A slice of this lane is running. */
-  busy = false
-  /** Waiting out a retry backoff or a dead-letter delivery. */
-  waiting = false
-  /** Sits in the dispatcher's ready list. */
-  listed = false
-  /** Attempt number of the head message (1 = first try). */
-  attempt = 1
+  #busy = false
+  #waiting = false
+  #listed = false
+  #attempt = 1
   /** Manual offsets: handled messages not yet marked consumed (their tracker seqs). */
-  unmarked: number[] = []
-  /** Pending retry timer, cancelled on revoke or stop. */
-  timer: NodeJS.Timeout | undefined
+  #unmarked: number[] = []
+  /** A pending retry or dead-letter retry, cancelled on revoke or stop. */
+  #timer: NodeJS.Timeout | undefined
 
   constructor(index: number, owner: PartitionState) {
     this.index = index
     this.owner = owner
+  }
+
+  /** A slice of this lane is running. */
+  get busy(): boolean {
+    return this.#busy
+  }
+
+  /** Waiting out a retry backoff or a dead-letter delivery. */
+  get waiting(): boolean {
+    return this.#waiting
+  }
+
+  /** Sits in the dispatcher's ready list. */
+  get listed(): boolean {
+    return this.#listed
+  }
+
+  /** Attempt number of the head message (1 = first try). */
+  get attempt(): number {
+    return this.#attempt
+  }
+
+  /** The dispatcher put the lane in its ready list, or took it out. */
+  enlisted(): void {
+    this.#listed = true
+  }
+
+  delisted(): void {
+    this.#listed = false
+  }
+
+  /** A slice of the head messages went to a worker. */
+  sliceSent(): void {
+    this.#busy = true
+  }
+
+  /**
+   * The slice came back having handled `handled` messages: a success, or a failure after
+   * some progress, starts the (new) head message at its first attempt.
+   */
+  sliceReturned(handled: number, failed: boolean): void {
+    this.#busy = false
+    if (!failed || handled > 0) this.#attempt = 1
+  }
+
+  /** The head message failed and is retried after `delayMs`; then `resume` runs. */
+  retryAfter(delayMs: number, resume: () => void): void {
+    this.#waiting = true
+    this.#attempt++
+    this.#setTimer(delayMs, () => {
+      this.#waiting = false
+      resume()
+    })
+  }
+
+  /** The head message is being written to the dead-letter topic: the lane waits for it. */
+  awaitDeadLetter(): void {
+    this.#waiting = true
+  }
+
+  /** The dead-letter write failed: `retry` runs after `delayMs`, the lane still waiting. */
+  retryDeadLetterAfter(delayMs: number, retry: () => void): void {
+    this.#setTimer(delayMs, retry)
+  }
+
+  /** The head message's dead letter was delivered: the next message starts fresh. */
+  deadLetterDelivered(): void {
+    this.#attempt = 1
+    this.#waiting = false
+  }
+
+  /**
+   * Manual offsets: of the `handled` head messages, the first `marked` were marked
+   * consumed. Marking releases every message handled before it, so those and any left
+   * unmarked earlier are done; the rest wait for a later mark. Returns the done seqs.
+   */
+  markedSeqs(handled: number, marked: number): number[] {
+    const done: number[] = []
+    if (marked > 0) {
+      for (const seq of this.#unmarked) done.push(seq)
+      this.#unmarked.length = 0
+    }
+    for (let i = 0; i < handled; i++) {
+      const seq = this.seqs[this.head + i] as number
+      if (i < marked) done.push(seq)
+      else this.#unmarked.push(seq)
+    }
+    return done
   }
 
   get size(): number {
@@ -137,10 +221,18 @@ export class Lane {
   }
 
   cancelTimer(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer)
-      this.timer = undefined
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer)
+      this.#timer = undefined
     }
+  }
+
+  #setTimer(delayMs: number, fn: () => void): void {
+    this.cancelTimer()
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      fn()
+    }, delayMs)
   }
 
   /** Calls `fn` for each chunk's run among the first `count` messages. */

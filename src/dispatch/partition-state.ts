@@ -31,21 +31,19 @@ export class PartitionState {
   readonly generation: number
   readonly tracker = new OffsetTracker()
   readonly lanes: Array<Lane | undefined>
-  revoked = false
-  /** Being revoked: in-flight slices finish, no new ones start. */
-  draining = false
-  paused = false
+  #revoked = false
+  #draining = false
+  #paused = false
   /** Messages sitting in lanes (queued or running). */
-  laneMessages = 0
+  #laneMessages = 0
   /** Payload bytes (values) of the messages in lanes and held batches. */
-  bytes = 0
-  fetched = 0
-  handled = 0
-  failures = 0
-  deadLettered = 0
-  /** The last offset handed to librdkafka's offset store, and the last one committed. */
-  stored: number | undefined
-  committed: number | undefined
+  #bytes = 0
+  #fetched = 0
+  #handled = 0
+  #failures = 0
+  #deadLettered = 0
+  #stored: number | undefined
+  #committed: number | undefined
   readonly #extract: KeyExtractor
   readonly #distributor: Distributor
   readonly #held: HeldBatch[] = []
@@ -64,11 +62,127 @@ export class PartitionState {
 
   /** Fetched, not yet handled: in lanes or held behind a barrier. */
   get inFlight(): number {
-    return this.laneMessages + this.#heldMessages
+    return this.#laneMessages + this.#heldMessages
   }
 
+  /** No message in any lane (held batches may wait for exactly this). */
   get idle(): boolean {
-    return this.laneMessages === 0
+    return this.#laneMessages === 0
+  }
+
+  /** Messages in lanes, queued or running. */
+  get laneMessages(): number {
+    return this.#laneMessages
+  }
+
+  /** Payload bytes of the messages fetched and not yet done. */
+  get bytes(): number {
+    return this.#bytes
+  }
+
+  get fetched(): number {
+    return this.#fetched
+  }
+
+  get handled(): number {
+    return this.#handled
+  }
+
+  /** Failed handler attempts. */
+  get failures(): number {
+    return this.#failures
+  }
+
+  get deadLettered(): number {
+    return this.#deadLettered
+  }
+
+  /** The assignment is over: nothing of it is committed any more. */
+  get revoked(): boolean {
+    return this.#revoked
+  }
+
+  /** Being revoked: in-flight slices finish, no new ones start. */
+  get draining(): boolean {
+    return this.#draining
+  }
+
+  /** Fetching is paused by backpressure. */
+  get paused(): boolean {
+    return this.#paused
+  }
+
+  /** The last offset handed to librdkafka's offset store. */
+  get stored(): number | undefined {
+    return this.#stored
+  }
+
+  /** The last offset known to have reached the broker. */
+  get committed(): number | undefined {
+    return this.#committed
+  }
+
+  /**
+   * Done with the `handled` head messages of a slice of `lane` (`marked` of them marked
+   * consumed, for manual offsets). Returns true when the watermark moved.
+   */
+  sliceHandled(lane: Lane, handled: number, marked: number): boolean {
+    let moved = false
+    if (this.route.manualOffsets) {
+      for (const seq of lane.markedSeqs(handled, marked)) moved = this.tracker.ack(seq) || moved
+    } else {
+      for (let i = 0; i < handled; i++) moved = this.tracker.ack(lane.seqs[lane.head + i] as number) || moved
+    }
+    this.#consume(lane, handled)
+    return moved
+  }
+
+  /** A handler attempt failed. */
+  handlerFailed(): void {
+    this.#failures++
+  }
+
+  /** The head message of `lane` reached the dead-letter topic: it is done. Returns true when the watermark moved. */
+  deadLetterDelivered(lane: Lane): boolean {
+    this.#deadLettered++
+    const moved = this.tracker.ack(lane.seqs[lane.head] as number)
+    this.#consume(lane, 1)
+    return moved
+  }
+
+  #consume(lane: Lane, count: number): void {
+    if (count === 0) return
+    this.#bytes -= lane.bytesOf(count)
+    lane.advance(count)
+    this.#laneMessages -= count
+    this.#handled += count
+  }
+
+  /** Librdkafka's offset store took `offset`. Returns false (and keeps the old one) unless it is higher. */
+  offsetStored(offset: number): boolean {
+    if (this.#stored !== undefined && offset <= this.#stored) return false
+    this.#stored = offset
+    return true
+  }
+
+  /** `offset` reached the broker. Kept only when higher than the last: a committed offset never goes back. */
+  offsetCommitted(offset: number): void {
+    if (offset < 0) return
+    if (this.#committed === undefined || offset > this.#committed) this.#committed = offset
+    if (this.#stored === undefined || offset > this.#stored) this.#stored = offset
+  }
+
+  fetchPaused(): void {
+    this.#paused = true
+  }
+
+  fetchResumed(): void {
+    this.#paused = false
+  }
+
+  /** The partition is being revoked: in-flight slices may finish, nothing new starts. */
+  startDraining(): void {
+    this.#draining = true
   }
 
   lane(index: number): Lane {
@@ -89,9 +203,9 @@ export class PartitionState {
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i] as KafkaMessage
       seqs[i] = this.tracker.register(message.offset)
-      this.bytes += message.value?.length ?? 0
+      this.#bytes += message.value?.length ?? 0
     }
-    this.fetched += messages.length
+    this.#fetched += messages.length
 
     let keys: VirtualKey[] | undefined
     let failure: PartitionError | undefined
@@ -147,7 +261,7 @@ export class PartitionState {
 
   #distribute(messages: KafkaMessage[], seqs: number[], keys: VirtualKey[] | undefined, touched: Lane[]): void {
     const count = messages.length
-    this.laneMessages += count
+    this.#laneMessages += count
     if (keys === undefined) {
       const lane = this.lane(0)
       lane.push(packChunk(messages, 0, count), seqs)
@@ -178,10 +292,20 @@ export class PartitionState {
     }
   }
 
-  /** Stops everything: timers cancelled, lanes dropped. */
-  drop(): void {
-    this.revoked = true
+  /**
+   * The assignment is over (revoked, reassigned or the engine stopped): fenced, so a late
+   * ack is never committed; lane timers are cancelled. Gives back what the partition held
+   * (its in-flight messages and bytes), which leaves every total with it.
+   */
+  revoke(): { messages: number; bytes: number } {
+    const held = { messages: this.inFlight, bytes: this.#bytes }
+    if (this.#revoked) return { messages: 0, bytes: 0 }
+    this.#revoked = true
     for (const lane of this.lanes) lane?.cancelTimer()
+    this.#laneMessages = 0
+    this.#heldMessages = 0
+    this.#held.length = 0
+    this.#bytes = 0
+    return held
   }
 }
-

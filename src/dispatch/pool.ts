@@ -50,17 +50,17 @@ export class WorkerPool {
   readonly threads: number
   readonly slicesPerThread: number
   readonly #pool: Piscina
-  readonly #events: PoolEvents
+  /** Who hears of acks and dead sessions: given to start(), before any session exists. */
+  #events: PoolEvents | undefined
   readonly #sessions = new Map<number, Session>()
   #nextSession = 1
   #closing = false
   /** Restarts waiting out RESTART_DELAY_MS; cancelled by close(). */
   readonly #restarts = new Set<NodeJS.Timeout>()
 
-  constructor(options: PoolOptions, events: PoolEvents) {
+  constructor(options: PoolOptions) {
     this.threads = options.threads
     this.slicesPerThread = options.concurrencyPerThread
-    this.#events = events
     const workerData: SliceWorkerData = { routes: options.routes, progress: options.progress }
     this.#pool = new Piscina({
       filename: WORKER_URL,
@@ -81,7 +81,9 @@ export class WorkerPool {
     await this.#pool.run(routeIndex, { name: 'probe' })
   }
 
-  start(): void {
+  /** Starts a session on every thread; `events` hears of their acks and deaths from now on. */
+  start(events: PoolEvents): void {
+    this.#events = events
     for (let i = 0; i < this.threads; i++) this.#startSession()
   }
 
@@ -94,7 +96,7 @@ export class WorkerPool {
     port1.on('message', (bytes: Uint8Array) => {
       const acks = decodeTaskAck(bytes).acks
       session.slices -= acks.length
-      this.#events.acks(acks)
+      this.#events?.acks(acks)
     })
     this.#pool.run({ port: port2 }, { name: 'session', transferList: [port2], signal: controller.signal }).then(
       () => this.#ended(session, undefined),
@@ -106,7 +108,7 @@ export class WorkerPool {
     if (!this.#sessions.delete(session.id)) return
     session.port.close()
     if (this.#closing) return
-    this.#events.sessionFailed(session.id, error ?? new Error('worker session ended'))
+    this.#events?.sessionFailed(session.id, error ?? new Error('worker session ended'))
     // A thread that dies at once (say, a handler that exits the thread as it loads) is not
     // restarted in a tight loop.
     if (performance.now() - session.startedAt < SHORT_LIVED_MS) {

@@ -79,7 +79,7 @@ export class Backpressure {
     } catch {
       return
     }
-    state.paused = true
+    state.fetchPaused()
     this.pauses++
     this.#paused.add(state)
     if (channels.backpressure.hasSubscribers) channels.backpressure.publish({ topic: state.topic, partition: state.partition, paused: true, inFlight: state.inFlight })
@@ -87,7 +87,7 @@ export class Backpressure {
 
   #resume(state: PartitionState): void {
     this.#paused.delete(state)
-    state.paused = false
+    state.fetchResumed()
     this.#resumeConsumer(state)
     if (channels.backpressure.hasSubscribers) channels.backpressure.publish({ topic: state.topic, partition: state.partition, paused: false, inFlight: state.inFlight })
   }

@@ -63,8 +63,7 @@ export class Committer {
     for (const state of this.#dirty) {
       const watermark = state.tracker.watermark()
       if (state.revoked || watermark === undefined) continue
-      if (state.stored !== undefined && watermark <= state.stored) continue
-      state.stored = watermark
+      if (!state.offsetStored(watermark)) continue
       offsets.push({ topic: state.topic, partition: state.partition, offset: watermark })
     }
     this.#dirty.clear()
@@ -87,7 +86,7 @@ export class Committer {
     this.commits++
     for (const entry of offsets) {
       const state = states(entry.topic, entry.partition)
-      if (state && entry.offset >= 0 && (state.committed === undefined || entry.offset > state.committed)) state.committed = entry.offset
+      if (state && typeof entry.offset === 'number') state.offsetCommitted(entry.offset)
     }
     if (channels.commit.hasSubscribers) channels.commit.publish({ offsets, reason: 'auto' })
   }
@@ -111,8 +110,7 @@ export class Committer {
         this.commits++
         for (const state of states) {
           const done = offsets.find((o) => o.topic === state.topic && o.partition === state.partition)
-          if (done && (state.committed === undefined || done.offset > state.committed)) state.committed = done.offset
-          if (done && (state.stored === undefined || done.offset > state.stored)) state.stored = done.offset
+          if (done) state.offsetCommitted(done.offset)
         }
         if (channels.commit.hasSubscribers) channels.commit.publish({ offsets, reason })
         return offsets

@@ -46,13 +46,12 @@ export function checkConsumerSettings(kafka: Record<string, unknown>): void {
  * The consumer's librdkafka settings: librdkafka's own commit pattern (store the
  * watermark, commit stored offsets on an interval) and a prefetch queue sized so memory
  * stays bounded whatever the backlog. User settings come last and win, except the owned
- * ones above.
+ * ones above. Commit results arrive as the consumer's 'offset.commit' event.
  */
 export function consumerConfig(
   options: ResolvedOptions,
   bootstrapServers: string,
   rebalance: (err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => void,
-  commit: (err: Kafka.LibrdKafkaError | undefined, offsets: Kafka.TopicPartitionOffset[]) => void,
 ): { global: Kafka.ConsumerGlobalConfig; topic: Kafka.ConsumerTopicConfig } {
   checkConsumerSettings(options.kafka)
   const global: Record<string, unknown> = {
@@ -76,7 +75,8 @@ export function consumerConfig(
     'enable.auto.commit': true,
     'enable.auto.offset.store': false,
     'rebalance_cb': rebalance,
-    'offset_commit_cb': commit,
+    // Commits are reported as the consumer's 'offset.commit' event.
+    'offset_commit_cb': true,
   }
   const topic: Record<string, unknown> = {
     'auto.offset.reset': options.fromBeginning ? 'earliest' : 'latest',

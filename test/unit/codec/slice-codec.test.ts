@@ -118,12 +118,9 @@ test('a dispatched slice is transferred, not copied: the sender\'s ArrayBuffer i
   const acked = new Promise<WireSliceAck[]>((resolve) => {
     received = resolve
   })
-  const pool = new WorkerPool(
-    { progress: new SharedArrayBuffer(64), threads: 1, concurrencyPerThread: 4, routes: [{ topic: 't', handlerUrl: noopHandler, payload: 'raw', manualOffsets: false }] },
-    { acks: (acks) => received(acks), sessionFailed: (_session, error) => assert.fail(String(error)) },
-  )
+  const pool = new WorkerPool({ progress: new SharedArrayBuffer(64), threads: 1, concurrencyPerThread: 4, routes: [{ topic: 't', handlerUrl: noopHandler, payload: 'raw', manualOffsets: false }] })
   t.after(() => pool.close())
-  pool.start()
+  pool.start({ acks: (acks) => received(acks), sessionFailed: (_session, error) => assert.fail(String(error)) })
   const session = pool.pick()
   assert.ok(session !== undefined)
   const records = new RecordColumnsWriter()

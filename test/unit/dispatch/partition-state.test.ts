@@ -23,9 +23,7 @@ function drainLanes(state: PartitionState): number[] {
     if (!lane) continue
     while (lane.size > 0) {
       done.push(lane.headMessage().offset)
-      state.tracker.ack(lane.seqs[lane.head] as number)
-      lane.advance(1)
-      state.laneMessages--
+      state.sliceHandled(lane, 1, 0)
     }
   }
   return done

@@ -59,7 +59,7 @@ test('a revoked partition stores nothing', () => {
   const state = partition()
   state.tracker.ack(state.tracker.register(5))
   committer.watermarkMoved(state)
-  state.drop()
+  state.revoke()
   committer.storeDirty()
   assert.deepEqual(stored, [])
 })
