@@ -6,19 +6,20 @@
 import { BroadcastChannel } from 'node:worker_threads'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { performance } from 'node:perf_hooks'
-import { createProducer, type KvpProducer } from '../src/kafka/produce.js'
+import { createProducer, produceMessages, type KvpProducer } from '../src/kafka/produce.js'
 import { LATENCY_CHANNEL } from './handlers/latency-channel.js'
 import { handlerUrl } from './lib/handlers.js'
 import { startEngine, type Engine } from '../src/index.js'
 import { pollHandled } from './lib/poll-handled.js'
 import { packageRoot } from './lib/paths.js'
 import { percentiles } from './lib/percentiles.js'
-import type { LatencyResult } from './lib/results.js'
-import { freshNames, KEYS, prefillTopic, VALUE_BYTES } from './lib/topic-fill.js'
+import type { BrokerKind, LatencyResult } from './lib/results.js'
+import { createTopic, freshNames, KEYS, prefillTopic, VALUE_BYTES } from './lib/topic-fill.js'
 import type { KvpSetup } from './systems/kvp.js'
 
 export interface LatencyOptions {
   bootstrapServers: string
+  broker: BrokerKind
   kvp: KvpSetup
   rate: number
   durationMs: number
@@ -45,7 +46,12 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
   let engine: Engine | undefined
   let producer: KvpProducer | undefined
   try {
-    await prefillTopic(bootstrapServers, topic, PRIMER)
+    if (options.broker === 'mock') {
+      await prefillTopic(bootstrapServers, topic, PRIMER)
+    } else {
+      await createTopic(bootstrapServers, topic, 1, options.broker)
+      await produceMessages({ bootstrapServers, topic, count: PRIMER, keys: KEYS, size: VALUE_BYTES, partition: 0, json: true })
+    }
     engine = await startEngine({
       brokers: bootstrapServers,
       groupId,
@@ -56,8 +62,9 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
       // The embedded cluster answers a fetch that finds no new data only after
       // fetch.wait.max.ms, even if data arrives meanwhile (a real broker answers as soon as
       // it does). Caught up with a stream, every fetch finds none: with kvp's default wait
-      // (100 ms) this run would measure that quirk, not kvp. 10 ms keeps it small.
-      kafka: { 'session.timeout.ms': 6000, 'fetch.wait.max.ms': 10 },
+      // (100 ms) this run would measure that quirk, not kvp. 10 ms keeps it small. A real
+      // broker runs with kvp's defaults.
+      kafka: { 'session.timeout.ms': 6000, ...(options.broker === 'mock' ? { 'fetch.wait.max.ms': 10 } : {}) },
     })
     const joined = engine
     await waitForHandled(joined, PRIMER, 30_000)
