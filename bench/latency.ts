@@ -20,6 +20,8 @@ import type { KvpSetup } from './systems/kvp.js'
 export interface LatencyOptions {
   bootstrapServers: string
   broker: BrokerKind
+  /** Partitions of the topic (a real broker; the embedded cluster streams into partition 0): those of the run the rate came from. */
+  partitions: number
   kvp: KvpSetup
   rate: number
   durationMs: number
@@ -41,7 +43,7 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
     for (const value of (event as { data: number[] }).data) samples.push(value)
   }
   const result: LatencyResult = {
-    kvp, targetRate: Math.round(rate), producedRate: 0, durationMs, warmupMs, produced: 0, handled: 0, latencyMs: null, error: null,
+    kvp, partitions: options.partitions, targetRate: Math.round(rate), producedRate: 0, durationMs, warmupMs, produced: 0, handled: 0, latencyMs: null, error: null,
   }
   let engine: Engine | undefined
   let producer: KvpProducer | undefined
@@ -49,8 +51,8 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
     if (options.broker === 'mock') {
       await prefillTopic(bootstrapServers, topic, PRIMER)
     } else {
-      await createTopic(bootstrapServers, topic, 1, options.broker)
-      await produceMessages({ bootstrapServers, topic, count: PRIMER, keys: KEYS, size: VALUE_BYTES, partition: 0, json: true })
+      await createTopic(bootstrapServers, topic, options.partitions, options.broker)
+      await produceMessages({ bootstrapServers, topic, count: PRIMER, keys: KEYS, size: VALUE_BYTES, json: true })
     }
     engine = await startEngine({
       brokers: bootstrapServers,
@@ -70,7 +72,8 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
     await waitForHandled(joined, PRIMER, 30_000)
     producer = await createProducer(bootstrapServers, { 'linger.ms': 1 })
     const startedAt = Date.now()
-    const produced = await stream(producer, topic, rate, durationMs, options.onProgress)
+    const partition = options.broker === 'mock' || options.partitions === 1 ? 0 : null
+    const produced = await stream(producer, topic, partition, rate, durationMs, options.onProgress)
     result.produced = produced
     result.producedRate = Math.round(produced / (durationMs / 1000))
     await waitForHandled(joined, PRIMER + produced, DRAIN_TIMEOUT_MS)
@@ -92,7 +95,7 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
 }
 
 /** Produces at `rate` msg/s for `durationMs`, timestamping each message now; returns how many. */
-async function stream(producer: KvpProducer, topic: string, rate: number, durationMs: number, onProgress: (ms: number) => void): Promise<number> {
+async function stream(producer: KvpProducer, topic: string, partition: number | null, rate: number, durationMs: number, onProgress: (ms: number) => void): Promise<number> {
   const pad = 'x'.repeat(VALUE_BYTES)
   const startedAt = performance.now()
   let produced = 0
@@ -104,7 +107,7 @@ async function stream(producer: KvpProducer, topic: string, rate: number, durati
       const key = `key-${produced % KEYS}`
       const head = `{"id":${produced},"key":"${key}","pad":"`
       const value = Buffer.from(`${head}${pad.slice(0, Math.max(0, VALUE_BYTES - head.length - 2))}"}`)
-      producer.client.produce(topic, 0, value, key, Date.now())
+      producer.client.produce(topic, partition, value, key, Date.now())
       produced++
     }
     onProgress(elapsed)

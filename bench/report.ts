@@ -319,7 +319,7 @@ function brokerSection(results: BenchResults, chart: string): string[] {
     out.push('Not measured in this run (it needs the `io` scenario).', '')
   } else {
     out.push(
-      `kvp with the \`io\` work, ${latency.kvp.maxPartitions} lanes on ${latency.kvp.threads} threads${mock ? '' : ', a fresh 1-partition topic'}, while a producer in the same process`,
+      `kvp with the \`io\` work, ${latency.kvp.maxPartitions} lanes on ${latency.kvp.threads} threads${mock ? '' : `, a fresh ${latency.partitions ?? 1}-partition topic`}, while a producer in the same process`,
       `streams at ${formatRate(latency.targetRate)} msg/s (half of kvp's best \`io\` throughput above${mock ? '' : ` on ${plural(counts[0] ?? 1, 'partition')}`}) for ${latency.durationMs / 1000} s`,
       `(linger.ms 1). Latency is the producer's message timestamp to the start of the handler; the first`,
     )

@@ -241,7 +241,8 @@ function systemOf(planned: PlannedRun): System {
 
 /** kvp `io` at half its best rate of this run (on the fewest partitions), with the producer streaming beside it. */
 async function runLatency(bootstrapServers: string, bar: BenchProgress): Promise<LatencyResult | null> {
-  const best = bestRun(runs, 'io', 'kvp', partitionCounts(runs)[0])
+  const partitions = partitionCounts(runs)[0] ?? 1
+  const best = bestRun(runs, 'io', 'kvp', partitions)
   const peak = rateOf(best)
   if (best?.kvp == null || peak === null) {
     bar.finishRun('latency: skipped, no kvp io throughput was measured')
@@ -250,7 +251,7 @@ async function runLatency(bootstrapServers: string, bar: BenchProgress): Promise
   const durationMs = args.quick ? 4_000 : 8_000
   bar.startRun(`latency: ${formatRate(peak / 2)} msg/s`, durationMs / 1000, 's')
   const measured = await measureLatency({
-    bootstrapServers, broker: broker.info.kind, kvp: best.kvp, rate: peak / 2, durationMs, warmupMs: 1_000,
+    bootstrapServers, broker: broker.info.kind, partitions, kvp: best.kvp, rate: peak / 2, durationMs, warmupMs: 1_000,
     onProgress: (ms) => bar.update(Math.floor(ms / 1000)),
   })
   const p = measured.latencyMs

@@ -41,6 +41,8 @@ export interface RunResult {
 
 export interface LatencyResult {
   kvp: KvpSetup
+  /** Partitions of the streamed topic (absent in older files: 1). */
+  partitions?: number
   /** Messages per second the producer aimed at: half of kvp's best `io` rate in this run. */
   targetRate: number
   producedRate: number
