@@ -1,9 +1,10 @@
 /**
  * The `io` throughput chart: msg/s against kvp's lane count (log x), one line per
- * system; the baselines do not have lanes, so they are flat lines across the sweep.
+ * system (and per partition count, when the run covered several); the baselines do not
+ * have lanes, so they are flat lines across the sweep.
  */
 import { parse, View, type Spec } from 'vega'
-import { rateOf, type BenchResults } from './lib/results.js'
+import { partitionCounts, rateOf, type BenchResults } from './lib/results.js'
 
 interface Point {
   system: string
@@ -13,32 +14,34 @@ interface Point {
 
 export function ioChartPoints(results: BenchResults): Point[] {
   const ioRuns = results.runs.filter((run) => run.scenario === 'io')
+  const several = partitionCounts(ioRuns).length > 1
+  const suffix = (partitions: number): string => (several ? `, ${partitions} partition${partitions === 1 ? '' : 's'}` : '')
   const kvp = ioRuns.filter((run) => run.system === 'kvp' && run.kvp !== null && rateOf(run) !== null)
   const lanes = kvp.map((run) => run.kvp?.maxPartitions ?? 1)
   const from = lanes.length > 0 ? Math.min(...lanes) : 1
   const to = lanes.length > 0 ? Math.max(...lanes) : 256
   const points: Point[] = kvp.map((run) => ({
-    system: `kvp (${run.kvp?.threads ?? '?'} threads)`,
+    system: `kvp (${run.kvp?.threads ?? '?'} threads${suffix(run.partitions)})`,
     maxPartitions: run.kvp?.maxPartitions ?? 1,
     msgPerSec: rateOf(run) ?? 0,
   }))
   for (const run of ioRuns) {
     const rate = rateOf(run)
     if (run.system === 'kvp' || rate === null) continue
-    const system = run.system === 'raw' ? 'raw consume (no handler)' : run.system
+    const system = `${run.system === 'raw' ? 'raw consume (no handler)' : run.system}${suffix(run.partitions)}`
     points.push({ system, maxPartitions: from, msgPerSec: rate }, { system, maxPartitions: to, msgPerSec: rate })
   }
   return points
 }
 
-function chartSpec(points: Point[]): Spec {
+function chartSpec(points: Point[], title: string): Spec {
   return {
     $schema: 'https://vega.github.io/schema/vega/v6.json',
     width: 560,
     height: 320,
     padding: 8,
     background: 'white',
-    title: { text: 'io scenario (1 ms await per message): one Kafka partition', anchor: 'start' },
+    title: { text: title, anchor: 'start' },
     data: [{ name: 'points', values: points }],
     scales: [
       { name: 'x', type: 'log', base: 2, domain: { data: 'points', field: 'maxPartitions' }, range: 'width', nice: false },
@@ -88,7 +91,11 @@ function chartSpec(points: Point[]): Spec {
 export async function renderIoChart(results: BenchResults): Promise<string | null> {
   const points = ioChartPoints(results)
   if (points.length === 0) return null
-  const view = new View(parse(chartSpec(points)), { renderer: 'none' })
+  const kind = results.broker?.kind ?? 'mock'
+  const where = kind === 'mock' ? 'the embedded cluster' : kind === 'apache-kafka' ? `Apache Kafka ${results.broker.version ?? ''}`.trim() : 'an external Kafka cluster'
+  const partitions = partitionCounts(results.runs.filter((run) => run.scenario === 'io'))
+  const what = partitions.length === 1 && partitions[0] === 1 ? 'one Kafka partition' : `${partitions.join(' and ')} partitions`
+  const view = new View(parse(chartSpec(points, `io scenario (1 ms await per message): ${what}, ${where}`)), { renderer: 'none' })
   try {
     return await view.toSVG()
   } finally {

@@ -6,19 +6,22 @@
 import { BroadcastChannel } from 'node:worker_threads'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { performance } from 'node:perf_hooks'
-import { createProducer, type KvpProducer } from '../src/kafka/produce.js'
+import { createProducer, produceMessages, type KvpProducer } from '../src/kafka/produce.js'
 import { LATENCY_CHANNEL } from './handlers/latency-channel.js'
 import { handlerUrl } from './lib/handlers.js'
 import { startEngine, type Engine } from '../src/index.js'
 import { pollHandled } from './lib/poll-handled.js'
 import { packageRoot } from './lib/paths.js'
 import { percentiles } from './lib/percentiles.js'
-import type { LatencyResult } from './lib/results.js'
-import { freshNames, KEYS, prefillTopic, VALUE_BYTES } from './lib/topic-fill.js'
+import type { BrokerKind, LatencyResult } from './lib/results.js'
+import { createTopic, freshNames, KEYS, prefillTopic, VALUE_BYTES } from './lib/topic-fill.js'
 import type { KvpSetup } from './systems/kvp.js'
 
 export interface LatencyOptions {
   bootstrapServers: string
+  broker: BrokerKind
+  /** Partitions of the topic (a real broker; the embedded cluster streams into partition 0): those of the run the rate came from. */
+  partitions: number
   kvp: KvpSetup
   rate: number
   durationMs: number
@@ -40,12 +43,17 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
     for (const value of (event as { data: number[] }).data) samples.push(value)
   }
   const result: LatencyResult = {
-    kvp, targetRate: Math.round(rate), producedRate: 0, durationMs, warmupMs, produced: 0, handled: 0, latencyMs: null, error: null,
+    kvp, partitions: options.partitions, targetRate: Math.round(rate), producedRate: 0, durationMs, warmupMs, produced: 0, handled: 0, latencyMs: null, error: null,
   }
   let engine: Engine | undefined
   let producer: KvpProducer | undefined
   try {
-    await prefillTopic(bootstrapServers, topic, PRIMER)
+    if (options.broker === 'mock') {
+      await prefillTopic(bootstrapServers, topic, PRIMER)
+    } else {
+      await createTopic(bootstrapServers, topic, options.partitions, options.broker)
+      await produceMessages({ bootstrapServers, topic, count: PRIMER, keys: KEYS, size: VALUE_BYTES, json: true })
+    }
     engine = await startEngine({
       brokers: bootstrapServers,
       groupId,
@@ -56,14 +64,16 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
       // The embedded cluster answers a fetch that finds no new data only after
       // fetch.wait.max.ms, even if data arrives meanwhile (a real broker answers as soon as
       // it does). Caught up with a stream, every fetch finds none: with kvp's default wait
-      // (100 ms) this run would measure that quirk, not kvp. 10 ms keeps it small.
-      kafka: { 'session.timeout.ms': 6000, 'fetch.wait.max.ms': 10 },
+      // (100 ms) this run would measure that quirk, not kvp. 10 ms keeps it small. A real
+      // broker runs with kvp's defaults.
+      kafka: { 'session.timeout.ms': 6000, ...(options.broker === 'mock' ? { 'fetch.wait.max.ms': 10 } : {}) },
     })
     const joined = engine
     await waitForHandled(joined, PRIMER, 30_000)
     producer = await createProducer(bootstrapServers, { 'linger.ms': 1 })
     const startedAt = Date.now()
-    const produced = await stream(producer, topic, rate, durationMs, options.onProgress)
+    const partition = options.broker === 'mock' || options.partitions === 1 ? 0 : null
+    const produced = await stream(producer, topic, partition, rate, durationMs, options.onProgress)
     result.produced = produced
     result.producedRate = Math.round(produced / (durationMs / 1000))
     await waitForHandled(joined, PRIMER + produced, DRAIN_TIMEOUT_MS)
@@ -85,7 +95,7 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
 }
 
 /** Produces at `rate` msg/s for `durationMs`, timestamping each message now; returns how many. */
-async function stream(producer: KvpProducer, topic: string, rate: number, durationMs: number, onProgress: (ms: number) => void): Promise<number> {
+async function stream(producer: KvpProducer, topic: string, partition: number | null, rate: number, durationMs: number, onProgress: (ms: number) => void): Promise<number> {
   const pad = 'x'.repeat(VALUE_BYTES)
   const startedAt = performance.now()
   let produced = 0
@@ -97,7 +107,7 @@ async function stream(producer: KvpProducer, topic: string, rate: number, durati
       const key = `key-${produced % KEYS}`
       const head = `{"id":${produced},"key":"${key}","pad":"`
       const value = Buffer.from(`${head}${pad.slice(0, Math.max(0, VALUE_BYTES - head.length - 2))}"}`)
-      producer.client.produce(topic, 0, value, key, Date.now())
+      producer.client.produce(topic, partition, value, key, Date.now())
       produced++
     }
     onProgress(elapsed)

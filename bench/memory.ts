@@ -290,8 +290,8 @@ async function main(): Promise<void> {
   console.log(`written to ${file}`)
   // Regenerate docs/BENCHMARKS.md with these figures (when a throughput run exists).
   try {
-    const { readLatestResults, writeReport } = await import('./report.js')
-    await writeReport(await readLatestResults())
+    const { writeReport } = await import('./report.js')
+    await writeReport()
     console.log('docs/BENCHMARKS.md regenerated')
   } catch {
     console.log('docs/BENCHMARKS.md not regenerated: run npm run bench first')

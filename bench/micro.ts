@@ -195,6 +195,6 @@ if (latest === null) {
 } else {
   latest.micro = micro
   await writeFile(latestResultsFile, `${JSON.stringify(latest, null, 2)}\n`)
-  await writeReport(latest)
+  await writeReport()
   console.log('\nadded to bench/results/latest.json and docs/BENCHMARKS.md')
 }

@@ -1,6 +1,8 @@
 /**
- * docs/BENCHMARKS.md and the `io` chart, regenerated from bench/results/latest.json.
- * `npm run bench` calls this at the end; `node dist/bench/report.js` reruns it alone.
+ * docs/BENCHMARKS.md and the `io` charts, regenerated from bench/results/latest.json (the
+ * embedded cluster) and bench/results/latest-kafka.json (a real broker): one section each,
+ * so a run on one kind of broker leaves the other's figures in place. `npm run bench`
+ * calls this at the end; `node dist/bench/report.js` reruns it alone.
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
@@ -8,9 +10,9 @@ import { pathToFileURL } from 'node:url'
 import { renderIoChart } from './chart.js'
 import { Scenarios, type Scenario } from './handlers/work.js'
 import { formatMs, formatPass, formatPercent, formatRate, formatRatio } from './lib/format.js'
-import { benchmarksDoc, ioChartFile, latestResultsFile, packageRoot, resultsDir } from './lib/paths.js'
+import { benchmarksDoc, ioChartFile, ioKafkaChartFile, latestKafkaResultsFile, latestResultsFile, packageRoot, resultsDir } from './lib/paths.js'
 import { SWEEP_LANES } from './lib/plan.js'
-import { bestRun, ratio, type BenchResults, type RunResult } from './lib/results.js'
+import { bestRun, normalizeResults, partitionCounts, ratio, type BenchResults, type MicroResults, type RunResult } from './lib/results.js'
 
 export const SCENARIO_TITLES: Readonly<Record<Scenario, string>> = {
   io: 'io: a 1 ms await per message',
@@ -20,9 +22,12 @@ export const SCENARIO_TITLES: Readonly<Record<Scenario, string>> = {
 
 export const THROUGHPUT_HEADER = ['system', 'lanes', 'threads', 'msg/s', '× one-at-a-time', '% of raw', 'handled', 'measured', 'note']
 
-/** One row per run of a scenario, ratios against that scenario's baselines in the same run. */
-export function throughputRows(results: BenchResults, scenario: Scenario): string[][] {
-  const runs = results.runs.filter((run) => run.scenario === scenario)
+/**
+ * One row per run of a scenario (on `partitions`, if given), ratios against that
+ * scenario's baselines in the same run on the same partition count.
+ */
+export function throughputRows(results: BenchResults, scenario: Scenario, partitions?: number): string[][] {
+  const runs = results.runs.filter((run) => run.scenario === scenario && (partitions === undefined || (run.partitions ?? 1) === partitions))
   const oneAtATime = bestRun(runs, scenario, 'one-at-a-time')
   const raw = bestRun(runs, scenario, 'raw')
   return runs.map((run) => [
@@ -40,9 +45,11 @@ export function throughputRows(results: BenchResults, scenario: Scenario): strin
 
 function noteOf(run: RunResult): string {
   if (run.error !== null) return `error: ${run.error}`
-  if (run.measurement?.timeBoxed) return `time box ${run.timeBoxMs / 1000} s`
-  if (run.repeats && run.repeats.length > 1) return `median of ${run.repeats.length}: ${run.repeats.map((rate) => formatRate(rate)).join(', ')}`
-  return ''
+  const notes: string[] = []
+  if (run.measurement?.timeBoxed) notes.push(`time box ${run.timeBoxMs / 1000} s`)
+  if (run.repeats && run.repeats.length > 1) notes.push(`median of ${run.repeats.length}: ${run.repeats.map((rate) => formatRate(rate)).join(', ')}`)
+  if (run.regrown && run.regrown.length > 0) notes.push(`topic grown after draining it at ${run.regrown.map((rate) => formatRate(rate)).join(', ')} msg/s`)
+  return notes.join('; ')
 }
 
 function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -53,10 +60,11 @@ function markdownTable(header: readonly string[], rows: readonly (readonly strin
 }
 
 /** kvp `cpu` runs on SWEEP_LANES lanes by thread count, with speed-up over 1 thread. */
-export function threadScaling(results: BenchResults): Array<{ threads: number; rate: number; speedup: number | null }> {
+export function threadScaling(results: BenchResults, partitions = 1): Array<{ threads: number; rate: number; speedup: number | null }> {
   const rates = new Map<number, number>()
   for (const run of results.runs) {
     if (run.scenario !== 'cpu' || run.system !== 'kvp' || run.kvp?.maxPartitions !== SWEEP_LANES || !run.measurement) continue
+    if ((run.partitions ?? 1) !== partitions) continue
     rates.set(run.kvp.threads, run.measurement.msgPerSec)
   }
   const one = rates.get(1)
@@ -90,103 +98,52 @@ const MEMORY_NOTES = [
   '16 lanes 195k and 183k msg/s, inside the run-to-run spread (145k–216k for noop).',
 ]
 
-export function renderReport(results: BenchResults, memory: MemorySummary | null = null): string {
-  const { machine, settings } = results
-  const chart = relative(`${packageRoot}/docs`, ioChartFile).replaceAll('\\', '/')
+export interface ReportInputs {
+  /** bench/results/latest.json: the latest run on the embedded cluster. */
+  mock: BenchResults | null
+  /** bench/results/latest-kafka.json: the latest run on a real broker. */
+  kafka: BenchResults | null
+}
+
+const plural = (n: number, word: string): string => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`
+
+/** The name of a results file's broker, for headings and prose. */
+export function brokerTitle(results: BenchResults): string {
+  const broker = results.broker ?? { kind: 'mock', version: null }
+  if (broker.kind === 'mock') return 'the embedded cluster'
+  if (broker.kind === 'apache-kafka') return `Apache Kafka ${broker.version ?? ''}`.trim()
+  return 'an external Kafka cluster'
+}
+
+export function renderReport(inputs: ReportInputs, memory: MemorySummary | null = null): string {
+  const mock = inputs.mock === null ? null : normalizeResults(inputs.mock)
+  const kafka = inputs.kafka === null ? null : normalizeResults(inputs.kafka)
   const out: string[] = []
   out.push('# Benchmarks', '')
-  out.push('<!-- Generated by bench/report.ts from bench/results/latest.json: edit those, not this file. -->', '')
+  out.push('<!-- Generated by bench/report.ts from bench/results/latest.json and latest-kafka.json: edit those, not this file. -->', '')
   out.push(
-    'How much faster kvp handles **one Kafka partition** than the ways Node.js usually consumes it, measured',
-    'in one process run against the embedded Kafka cluster so that every ratio compares like with like.',
+    'How much faster kvp handles a Kafka partition than the ways Node.js usually consumes it. Every ratio compares',
+    'systems measured in the same process run against the same Kafka, so that it compares like with like, and',
+    'each kind of broker has its own section:',
     '',
-  )
-  const took = Math.round((Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 1000)
-  out.push(`Run: **${results.mode}** (\`npm run bench${results.mode === 'quick' ? ' -- --quick' : ''}\`), ${results.startedAt}, ${took} s.`, '')
-
-  out.push('## Machine', '')
-  out.push(markdownTable(['', ''], [
-    ['CPU', `${machine.cpus} × ${machine.cpuModel}`],
-    ['memory', `${machine.totalMemoryGiB} GiB`],
-    ['OS', `${machine.platform} ${machine.release} (${machine.arch})`],
-    ['Node.js', machine.node],
-    ['librdkafka / node-rdkafka', `${machine.librdkafka} / ${machine.nodeRdkafka}`],
-    ['KafkaJS', machine.kafkajs],
-    ['kvp', machine.kvp],
-    ['load average at start', String(machine.loadAverage)],
-  ]), '')
-
-  out.push('## How it is measured', '')
-  out.push(
-    `- Every run consumes a **fresh topic** with a **fresh consumer group**. The topic is prefilled into`,
-    `  partition 0 only, with ${settings.keys.toLocaleString('en-US')} distinct keys and ${settings.valueBytes}-byte JSON values.`,
-    `- The embedded cluster keeps at most 5 MiB / 100,000 messages per partition, so a prefill is at most`,
-    `  ${settings.maxPrefill.toLocaleString('en-US')} messages (checked after producing: offsets 0..n, nothing dropped).`,
-    `- **Throughput** = messages handled after the first one, divided by the time from the first handled`,
-    `  message to the last. The group join (~3 s on the embedded cluster) and the first fetch are outside it.`,
-    `  Slow systems stop after a **${settings.timeBoxMs / 1000} s time box** and count what they handled.`,
-    `  kvp's handled count is read from \`engine.stats()\` every ${settings.kvpStatsEveryMs} ms.`,
-    '- Systems, all doing the same work per message (bench/handlers/work.ts):',
-    '  - **raw**: node-rdkafka `consume(1000)` in a loop, no handler: the ceiling for kvp, which consumes through node-rdkafka.',
-    '  - **one-at-a-time**: node-rdkafka, each message awaited before the next: Kafka\'s default scaling (one partition, one in flight).',
-    '  - **kafkajs**: KafkaJS `eachMessage`, its default of one message at a time per partition.',
-    `  - **kvp**: the partition split into \`maxPartitions\` lanes (consistent distribution) on ${settings.threads} worker threads,`,
-    `    \`concurrencyPerThread\` = max(8, lanes / threads) so every lane can have a slice in flight.`,
-    `- Work: \`io\` awaits a 1 ms timer; \`cpu\` chains ${settings.cpuRounds} sha256 digests of the value`,
-    `  (${settings.cpuMicrosPerMessage.toFixed(0)} µs per message on this machine, measured before the runs); \`noop\` does nothing.`,
+    '- [On the embedded cluster](#on-the-embedded-cluster) (`npm run bench`): librdkafka\'s mock cluster, in process;',
+    '  one partition, a fresh topic of at most 40,000 messages per run.',
+    '- [On a real broker](#on-a-real-broker) (`npm run bench -- --brokers kafka`): Apache Kafka started for the run',
+    '  (or `--brokers host:port` for a running cluster); 1 and 8 partitions, millions of messages, every measured',
+    '  span at least 5 s.',
     '',
   )
 
-  out.push('## Throughput', '')
-  for (const scenario of Scenarios) {
-    if (!results.runs.some((run) => run.scenario === scenario)) continue
-    out.push(`### ${SCENARIO_TITLES[scenario]}`, '')
-    out.push(markdownTable(THROUGHPUT_HEADER, throughputRows(results, scenario)), '')
-  }
-  if (results.runs.some((run) => run.scenario === 'io')) out.push(`![io throughput against lanes](${chart})`, '')
+  out.push('## On the embedded cluster', '')
+  if (mock === null) out.push('Not run yet: `npm run bench`.', '')
+  else out.push(...brokerSection(mock, relative(`${packageRoot}/docs`, ioChartFile).replaceAll('\\', '/')))
 
-  const sweep = threadScaling(results)
-  if (sweep.length > 1) {
-    out.push('## CPU scaling over threads', '')
-    out.push(`kvp on the \`cpu\` work with ${SWEEP_LANES} lanes, by worker threads; speed-up against 1 thread of the same run, and`, 'efficiency = speed-up ÷ threads (the target is ≥ 0.75 up to 12 threads, on a machine with the cores for it).', '')
-    out.push(markdownTable(['threads', 'msg/s', 'speed-up', 'efficiency'], sweep.map((row) => [
-      String(row.threads), formatRate(row.rate), row.speedup === null ? '—' : `${row.speedup.toFixed(2)}×`, row.speedup === null ? '—' : (row.speedup / row.threads).toFixed(2),
-    ])), '')
-  }
-
-  out.push('## Targets', '')
-  out.push('Judged on kvp\'s best lane count against the baselines of the same run.', '')
-  out.push(markdownTable(['scenario', 'target', 'measured', 'result'], results.targets.map((target) => [
-    target.scenario,
-    target.description,
-    target.threshold < 1 ? formatPercent(target.ratio) : formatRatio(target.ratio),
-    formatPass(target.pass),
-  ])), '')
-
-  out.push('## Latency', '')
-  const latency = results.latency
-  if (latency === null) {
-    out.push('Not measured in this run (it needs the `io` scenario).', '')
-  } else {
-    out.push(
-      `kvp with the \`io\` work, ${latency.kvp.maxPartitions} lanes on ${latency.kvp.threads} threads, while a producer in the same process`,
-      `streams at ${formatRate(latency.targetRate)} msg/s (half of kvp's best \`io\` throughput above) for ${latency.durationMs / 1000} s`,
-      `(linger.ms 1). Latency is the producer's message timestamp to the start of the handler; the first`,
-      `${latency.warmupMs / 1000} s are left out. The consumer runs with \`fetch.wait.max.ms=10\`: the embedded cluster answers a`,
-      'fetch that finds no new data only after that wait, even when data arrives meanwhile (a real broker answers as',
-      'soon as it does), so with the default 100 ms this run would mostly measure that quirk.',
-      '',
-    )
-    const p = latency.latencyMs
-    out.push(markdownTable(['produced', 'msg/s produced', 'handled', 'samples', 'p50', 'p90', 'p99', 'max'], [[
-      formatRate(latency.produced), formatRate(latency.producedRate), formatRate(latency.handled), formatRate(p?.samples),
-      formatMs(p?.p50), formatMs(p?.p90), formatMs(p?.p99), formatMs(p?.max),
-    ]]), '')
-    if (latency.error !== null) out.push(`Error: ${latency.error}`, '')
-  }
+  out.push('## On a real broker', '')
+  if (kafka === null) out.push('Not run yet: `npm run bench -- --brokers kafka`.', '')
+  else out.push(...brokerSection(kafka, relative(`${packageRoot}/docs`, ioKafkaChartFile).replaceAll('\\', '/')))
 
   out.push('## Micro-benchmarks', '')
-  const micro = results.micro
+  const micro: MicroResults | null = mock?.micro ?? kafka?.micro ?? null
   if (micro === null) {
     out.push('Not run yet: `npm run bench:micro`.', '')
   } else {
@@ -219,34 +176,182 @@ export function renderReport(results: BenchResults, memory: MemorySummary | null
   out.push('## Running them', '')
   out.push(
     '```sh',
-    'npm run bench                      # every scenario and system, ~4 minutes',
+    'npm run bench                      # every scenario and system on the embedded cluster, ~4 minutes',
     'npm run bench -- --quick           # shorter runs, fewer lane counts',
     'npm run bench -- --scenario io     # one scenario (io also measures latency)',
     'npm run bench -- --scenario cpu --thread-sweep 1,2,4,8,12   # CPU scaling (on a machine with the cores)',
+    'npm run bench -- --brokers kafka   # the same on Apache Kafka, started and stopped by the run, 1 and 8 partitions',
+    'npm run bench -- --brokers kafka --quick            # a smoke run of that, under ~2 minutes',
+    'npm run bench -- --brokers host:9092 --partitions 1,4,16   # a running cluster (its topics are deleted after)',
     'npm run bench:micro                # hot-path micro-benchmarks',
     'npm run bench:memory               # peak RSS against backlog size',
-    'node dist/bench/report.js          # regenerate this page from bench/results/latest.json',
+    'node dist/bench/report.js          # regenerate this page from bench/results/latest*.json',
     '```',
     '',
-    'Results land in `bench/results/<timestamp>.json` and `bench/results/latest.json`.',
+    '`--brokers` is `mock` (the default: librdkafka\'s embedded cluster), `kafka` (Apache Kafka 4.1.1 from',
+    'tools/apache-kafka, one KRaft node on 127.0.0.1; its jars are fetched once and cached) or',
+    '`host:port[,host:port]`. Anything else exits 2; a cluster that does not answer its metadata within 10 s',
+    'ends the run with an error naming its address. Results land in `bench/results/<timestamp>.json` and',
+    '`bench/results/latest.json` (the embedded cluster) or `<timestamp>-kafka.json` and `latest-kafka.json`',
+    '(a real broker).',
     '',
     '## Reading the numbers',
     '',
-    '- Everything shares one machine: the embedded cluster, librdkafka\'s threads, the consumer\'s main thread',
-    '  and kvp\'s workers. `cpu` gains come from cores the main thread does not use: with as many cores as',
-    '  worker threads, the workers share them with the main thread and the cluster, and 2× is out of reach.',
+    '- Everything shares one machine: the broker (the embedded cluster, or Apache Kafka\'s JVM), librdkafka\'s',
+    '  threads, the consumer\'s main thread and kvp\'s workers. `cpu` gains come from cores the main thread does',
+    '  not use: with as many cores as worker threads, the workers share them with the main thread and the',
+    '  broker, and 2× is out of reach.',
     '- Ratios within one run are the meaningful output; absolute numbers move with the machine and its load.',
-    '- Fast runs (raw, noop) handle the whole prefill in well under a second, so they are the noisiest.',
+    '- On the embedded cluster fast runs (raw, noop) handle the whole prefill in well under a second, so they are',
+    '  the noisiest; on a real broker every measured span is at least 5 s.',
     '',
   )
   return out.join('\n')
 }
 
-/** Writes docs/BENCHMARKS.md and the io chart for these results. */
-export async function writeReport(results: BenchResults): Promise<void> {
-  const svg = await renderIoChart(results)
-  if (svg !== null) await writeFile(ioChartFile, svg)
-  await writeFile(benchmarksDoc, renderReport(results, await readMemoryResults()))
+/** One broker's runs: machine, method, throughput per partition count, targets, latency. */
+function brokerSection(results: BenchResults, chart: string): string[] {
+  const { machine, settings } = results
+  const mock = results.broker.kind === 'mock'
+  const out: string[] = []
+  const took = Math.round((Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 1000)
+  const flags = [mock ? '' : results.broker.kind === 'apache-kafka' ? '--brokers kafka' : '--brokers host:port', results.mode === 'quick' ? '--quick' : '']
+    .filter((flag) => flag !== '').join(' ')
+  out.push(`Run: **${results.mode}** (\`npm run bench${flags === '' ? '' : ` -- ${flags}`}\`) on ${brokerTitle(results)}, ${results.startedAt}, ${took} s.`, '')
+
+  out.push('### Machine', '')
+  out.push(markdownTable(['', ''], [
+    ['CPU', `${machine.cpus} × ${machine.cpuModel}`],
+    ['memory', `${machine.totalMemoryGiB} GiB`],
+    ['OS', `${machine.platform} ${machine.release} (${machine.arch})`],
+    ['Node.js', machine.node],
+    ['librdkafka / node-rdkafka', `${machine.librdkafka} / ${machine.nodeRdkafka}`],
+    ['KafkaJS', machine.kafkajs],
+    ['kvp', machine.kvp],
+    ['broker', mock ? 'librdkafka\'s embedded cluster (1 broker)' : results.broker.kind === 'apache-kafka'
+      ? `Apache Kafka ${results.broker.version ?? '?'}, one KRaft node (broker and controller in one JVM) on this machine` : 'an external cluster'],
+    ['load average at start', String(machine.loadAverage)],
+  ]), '')
+
+  out.push('### How it is measured', '')
+  if (mock) {
+    out.push(
+      `- Every run consumes a **fresh topic** with a **fresh consumer group**. The topic is prefilled into`,
+      `  partition 0 only, with ${settings.keys.toLocaleString('en-US')} distinct keys and ${settings.valueBytes}-byte JSON values.`,
+      `- The embedded cluster keeps at most 5 MiB / 100,000 messages per partition, so a prefill is at most`,
+      `  ${settings.maxPrefill.toLocaleString('en-US')} messages (checked after producing: offsets 0..n, nothing dropped).`,
+      `- **Throughput** = messages handled after the first one, divided by the time from the first handled`,
+      `  message to the last. The group join (~3 s on the embedded cluster) and the first fetch are outside it.`,
+      `  Slow systems stop after a **${settings.timeBoxMs / 1000} s time box** and count what they handled.`,
+      `  kvp's handled count is read from \`engine.stats()\` every ${settings.kvpStatsEveryMs} ms.`,
+    )
+  } else {
+    const partitions = settings.partitionsSweep.join(' and ')
+    out.push(
+      `- One **shared topic per partition count** (${partitions}), created with the admin client (the broker the run`,
+      '  starts has topic auto-creation off) and filled once, spread over its partitions by key (librdkafka\'s default',
+      `  partitioner), with ${settings.keys.toLocaleString('en-US')} distinct keys and ${settings.valueBytes}-byte JSON values. Every run reads it **from the beginning**`,
+      '  with a **fresh consumer group** (no committed offsets): the runs share the messages, never their progress,',
+      '  and the topic is filled once instead of once per run (checked after each fill: the partitions\' offsets add up).',
+      `- First fill: ${plural(settings.maxPrefill, 'message')} per topic. A run that drains its topic in under`,
+      `  **${settings.minMeasuredSeconds} s** grows it to that run's rate × the time box × ${'1.3'} and runs again, so no`,
+      '  measured span is short; the table notes which runs did.',
+      `- **Throughput** = messages handled after the first one, divided by the time from the first handled`,
+      `  message to the last. The group join and the first fetch are outside it. Every run stops after a`,
+      `  **${settings.timeBoxMs / 1000} s time box** (or when it has handled the whole topic) and counts what it handled.`,
+      `  kvp's handled count is read from \`engine.stats()\` every ${settings.kvpStatsEveryMs} ms.`,
+    )
+    if (results.topics !== undefined && results.topics.length > 0) {
+      out.push('- Topic fills (a batching producer: linger.ms 20, 10,000 messages a batch):', '')
+      out.push(markdownTable(['partitions', 'messages', 'took', 'msg/s', 'why'], results.topics.map((fill) => [
+        String(fill.partitions), `${fill.from.toLocaleString('en-US')} → ${fill.to.toLocaleString('en-US')}`, `${fill.seconds.toFixed(1)} s`,
+        formatRate((fill.to - fill.from) / fill.seconds), fill.why,
+      ])).split('\n').map((line) => `  ${line}`).join('\n'), '')
+    }
+  }
+  out.push(
+    '- Systems, all doing the same work per message (bench/handlers/work.ts)' +
+      (mock ? ':' : '; on several partitions one consumer of each system is assigned all of them:'),
+    '  - **raw**: node-rdkafka `consume(1000)` in a loop, no handler: the ceiling for kvp, which consumes through node-rdkafka.',
+    '  - **one-at-a-time**: node-rdkafka, each message awaited before the next: Kafka\'s default scaling (one partition, one in flight).',
+    `  - **kafkajs**: KafkaJS \`eachMessage\`, its default of one message at a time${mock ? ' per partition' : ' (`partitionsConsumedConcurrently` 1)'}.`,
+    `  - **kvp**: ${mock ? 'the partition' : 'each partition'} split into \`maxPartitions\` lanes (consistent distribution) on ${settings.threads} worker threads,`,
+    `    \`concurrencyPerThread\` = max(8, ${mock ? 'lanes' : 'lanes × partitions'} / threads) so every lane can have a slice in flight.`,
+    `- Work: \`io\` awaits a 1 ms timer; \`cpu\` chains ${settings.cpuRounds} sha256 digests of the value`,
+    `  (${settings.cpuMicrosPerMessage.toFixed(0)} µs per message on this machine, measured before the runs); \`noop\` does nothing.`,
+    '',
+  )
+
+  out.push('### Throughput', '')
+  const counts = partitionCounts(results.runs)
+  for (const partitions of counts) {
+    for (const scenario of Scenarios) {
+      if (!results.runs.some((run) => run.scenario === scenario && run.partitions === partitions)) continue
+      out.push(`#### ${SCENARIO_TITLES[scenario]}${mock ? '' : `, ${plural(partitions, 'partition')}`}`, '')
+      out.push(markdownTable(THROUGHPUT_HEADER, throughputRows(results, scenario, partitions)), '')
+    }
+  }
+  if (results.runs.some((run) => run.scenario === 'io')) out.push(`![io throughput against lanes](${chart})`, '')
+
+  for (const partitions of counts) {
+    const sweep = threadScaling(results, partitions)
+    if (sweep.length <= 1) continue
+    out.push(`### CPU scaling over threads${mock ? '' : `, ${plural(partitions, 'partition')}`}`, '')
+    out.push(`kvp on the \`cpu\` work with ${SWEEP_LANES} lanes, by worker threads; speed-up against 1 thread of the same run, and`, 'efficiency = speed-up ÷ threads (the target is ≥ 0.75 up to 12 threads, on a machine with the cores for it).', '')
+    out.push(markdownTable(['threads', 'msg/s', 'speed-up', 'efficiency'], sweep.map((row) => [
+      String(row.threads), formatRate(row.rate), row.speedup === null ? '—' : `${row.speedup.toFixed(2)}×`, row.speedup === null ? '—' : (row.speedup / row.threads).toFixed(2),
+    ])), '')
+  }
+
+  out.push('### Targets', '')
+  out.push(`Judged on kvp's best lane count against the baselines of the same run${mock ? '' : ' on the same partition count'}.`, '')
+  out.push(markdownTable(mock ? ['scenario', 'target', 'measured', 'result'] : ['scenario', 'partitions', 'target', 'measured', 'result'], results.targets.map((target) => [
+    target.scenario,
+    ...(mock ? [] : [String(target.partitions)]),
+    target.description,
+    target.threshold < 1 ? formatPercent(target.ratio) : formatRatio(target.ratio),
+    formatPass(target.pass),
+  ])), '')
+
+  out.push('### Latency', '')
+  const latency = results.latency
+  if (latency === null) {
+    out.push('Not measured in this run (it needs the `io` scenario).', '')
+  } else {
+    out.push(
+      `kvp with the \`io\` work, ${latency.kvp.maxPartitions} lanes on ${latency.kvp.threads} threads${mock ? '' : `, a fresh ${latency.partitions ?? 1}-partition topic`}, while a producer in the same process`,
+      `streams at ${formatRate(latency.targetRate)} msg/s (half of kvp's best \`io\` throughput above${mock ? '' : ` on ${plural(counts[0] ?? 1, 'partition')}`}) for ${latency.durationMs / 1000} s`,
+      `(linger.ms 1). Latency is the producer's message timestamp to the start of the handler; the first`,
+    )
+    if (mock) {
+      out.push(
+        `${latency.warmupMs / 1000} s are left out. The consumer runs with \`fetch.wait.max.ms=10\`: the embedded cluster answers a`,
+        'fetch that finds no new data only after that wait, even when data arrives meanwhile (a real broker answers as',
+        'soon as it does), so with the default 100 ms this run would mostly measure that quirk.',
+        '',
+      )
+    } else {
+      out.push(`${latency.warmupMs / 1000} s are left out. The consumer runs with kvp's defaults (a real broker answers a waiting fetch as soon as data arrives).`, '')
+    }
+    const p = latency.latencyMs
+    out.push(markdownTable(['produced', 'msg/s produced', 'handled', 'samples', 'p50', 'p90', 'p99', 'max'], [[
+      formatRate(latency.produced), formatRate(latency.producedRate), formatRate(latency.handled), formatRate(p?.samples),
+      formatMs(p?.p50), formatMs(p?.p90), formatMs(p?.p99), formatMs(p?.max),
+    ]]), '')
+    if (latency.error !== null) out.push(`Error: ${latency.error}`, '')
+  }
+  return out
+}
+
+/** Writes docs/BENCHMARKS.md and the io charts from the latest results of each kind of broker. */
+export async function writeReport(): Promise<void> {
+  const inputs: ReportInputs = { mock: await readResults(latestResultsFile), kafka: await readResults(latestKafkaResultsFile) }
+  for (const [results, file] of [[inputs.mock, ioChartFile], [inputs.kafka, ioKafkaChartFile]] as const) {
+    if (results === null) continue
+    const svg = await renderIoChart(normalizeResults(results))
+    if (svg !== null) await writeFile(file, svg)
+  }
+  await writeFile(benchmarksDoc, renderReport(inputs, await readMemoryResults()))
 }
 
 async function readMemoryResults(): Promise<MemorySummary | null> {
@@ -257,12 +362,16 @@ async function readMemoryResults(): Promise<MemorySummary | null> {
   }
 }
 
-export async function readLatestResults(): Promise<BenchResults> {
-  return JSON.parse(await readFile(latestResultsFile, 'utf8')) as BenchResults
+async function readResults(file: string): Promise<BenchResults | null> {
+  try {
+    return normalizeResults(JSON.parse(await readFile(file, 'utf8')) as BenchResults)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw err
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const results = await readLatestResults()
-  await writeReport(results)
-  console.log(`wrote ${relative(packageRoot, benchmarksDoc)} and ${relative(packageRoot, ioChartFile)}`)
+  await writeReport()
+  console.log(`wrote ${relative(packageRoot, benchmarksDoc)} and the io charts in ${relative(packageRoot, resultsDir)}`)
 }

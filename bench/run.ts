@@ -1,26 +1,31 @@
 /**
- * `npm run bench`: every scenario × system in one process against one embedded Kafka
- * cluster, so the ratios compare like with like. Prints a table, writes
- * bench/results/<timestamp>.json and latest.json, the io chart and docs/BENCHMARKS.md.
+ * `npm run bench`: every scenario × system in one process against one Kafka, so the
+ * ratios compare like with like. `--brokers` picks the Kafka: librdkafka's embedded
+ * cluster (`mock`, the default), an Apache Kafka broker started for the run (`kafka`), or
+ * a running cluster (`host:port[,host:port]`). Prints a table, writes
+ * bench/results/<timestamp>.json and latest.json (latest-kafka.json on a real broker),
+ * the io chart and docs/BENCHMARKS.md.
  */
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import Table from 'cli-table3'
-import { startMockCluster } from '../src/kafka/mock-cluster.js'
 import { CPU_ROUNDS, cpuWork, type Scenario } from './handlers/work.js'
 import { measureLatency } from './latency.js'
+import { openBroker, type BenchBroker } from './lib/broker.js'
 import { parseBenchArgs } from './lib/cli-args.js'
 import { formatMs, formatPass, formatPercent, formatRate, formatRatio } from './lib/format.js'
 import { STATS_EVERY_MS } from './lib/poll-handled.js'
 import { machineInfo } from './lib/machine.js'
-import { latestResultsFile, packageRoot, resultsDir } from './lib/paths.js'
+import { ioChartFile, ioKafkaChartFile, latestKafkaResultsFile, latestResultsFile, packageRoot, resultsDir } from './lib/paths.js'
 import { planRuns, sizing, type PlannedRun } from './lib/plan.js'
 import { createProgress, type BenchProgress } from './lib/progress.js'
-import { bestRun, rateOf, type BenchResults, type LatencyResult, type MicroResults, type RunResult } from './lib/results.js'
+import {
+  bestRun, partitionCounts, rateOf, type BenchResults, type FilledTopic, type LatencyResult, type MicroResults, type RunResult,
+} from './lib/results.js'
 import { judgeTargets } from './lib/targets.js'
-import { freshNames, KEYS, MAX_PREFILL, prefillTopic, VALUE_BYTES } from './lib/topic-fill.js'
+import { createdTopics, deleteTopics, freshNames, KEYS, MAX_PREFILL, prefillTopic, SharedTopic, VALUE_BYTES } from './lib/topic-fill.js'
 import { SCENARIO_TITLES, THROUGHPUT_HEADER, throughputRows, writeReport } from './report.js'
 import { kvpSystem } from './systems/kvp.js'
 import { runKafkaJs } from './systems/kafkajs.js'
@@ -31,72 +36,107 @@ import type { System } from './systems/system.js'
 /** Runs shorter than this (fast systems finish a prefill in a fraction of a second) are repeated. */
 const SHORT_RUN_SECONDS = 1.5
 const REPEATS = 3
+/** A real broker: a drained topic is grown to the drained run's rate × time box × this, so the next attempt meets the time box. */
+const GROWTH_MARGIN = 1.3
+/** A real broker: the most times one run grows its topic, and the most a topic may hold. */
+const MAX_GROWTHS = 2
+const MAX_TOPIC_MESSAGES = 30_000_000
 
 const args = parseBenchArgs(process.argv.slice(2))
 const startedAt = new Date()
 const machine = machineInfo()
-const { timeBoxMs, maxPartitions } = sizing(args.quick)
-const plan = planRuns({ scenarios: args.scenarios, quick: args.quick, threads: args.threads, threadSweep: args.threadSweep })
+const realBroker = args.brokers.kind !== 'mock'
+const size = sizing(args.quick, realBroker, args.partitions)
+const { timeBoxMs, maxPartitions } = size
+const plan = planRuns({
+  scenarios: args.scenarios, quick: args.quick, threads: args.threads, threadSweep: args.threadSweep, realBroker, partitions: args.partitions,
+})
 const withLatency = args.scenarios.includes('io')
 
 console.error(`kvp benchmarks (${args.quick ? 'quick' : 'full'}): ${plan.length} runs${withLatency ? ' + latency' : ''}, ` +
   `${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, librdkafka ${machine.librdkafka}`)
-console.error(`Each run: a fresh topic prefilled into partition 0 (at most ${MAX_PREFILL.toLocaleString('en-US')} messages: ` +
-  `the embedded cluster keeps 5 MiB / 100k per partition), ${KEYS} keys, ${VALUE_BYTES}-byte JSON values, ` +
-  `time box ${timeBoxMs / 1000} s.`)
+if (realBroker) {
+  console.error(`Each run: a fresh consumer group reading from the beginning of one shared topic per partition count ` +
+    `(${size.partitions.join(', ')}), created with the admin client and first filled with ${size.count.toLocaleString('en-US')} messages ` +
+    `(grown when a run drains it in under ${size.minSeconds} s), ${KEYS} keys, ${VALUE_BYTES}-byte JSON values, time box ${timeBoxMs / 1000} s.`)
+} else {
+  console.error(`Each run: a fresh topic prefilled into partition 0 (at most ${MAX_PREFILL.toLocaleString('en-US')} messages: ` +
+    `the embedded cluster keeps 5 MiB / 100k per partition), ${KEYS} keys, ${VALUE_BYTES}-byte JSON values, ` +
+    `time box ${timeBoxMs / 1000} s.`)
+}
 
 const cpuMicros = measureCpuWork()
-const cluster = await startMockCluster({ brokers: 1 })
+let broker: BenchBroker
+try {
+  broker = await openBroker(args.brokers, (line) => console.error(line))
+} catch (err) {
+  console.error(`bench: ${describeError(err)}`)
+  process.exit(1)
+}
 const progress = createProgress(plan.length + (withLatency ? 1 : 0))
 const runs: RunResult[] = []
+const topics = new Map<number, Promise<SharedTopic>>()
+const filled: FilledTopic[] = []
 let latency: LatencyResult | null = null
 try {
-  for (const planned of plan) runs.push(await runOne(planned, cluster.bootstrapServers, progress))
-  if (withLatency) latency = await runLatency(cluster.bootstrapServers, progress)
+  for (const planned of plan) runs.push(await runOne(planned, broker.bootstrapServers, progress))
+  if (withLatency) latency = await runLatency(broker.bootstrapServers, progress)
 } finally {
   progress.stop()
-  await cluster.stop()
+  // An external cluster keeps what it is given: take the (gigabytes of) benchmark topics back.
+  if (broker.info.kind === 'external') await deleteTopics(broker.bootstrapServers, createdTopics()).catch(() => {})
+  await broker.stop()
 }
 
 const results: BenchResults = {
   version: 1,
   mode: args.quick ? 'quick' : 'full',
+  broker: broker.info,
   startedAt: startedAt.toISOString(),
   finishedAt: new Date().toISOString(),
   machine,
   settings: {
     keys: KEYS,
     valueBytes: VALUE_BYTES,
-    maxPrefill: MAX_PREFILL,
+    maxPrefill: size.count,
     timeBoxMs,
+    partitionsSweep: [...size.partitions],
+    minMeasuredSeconds: size.minSeconds,
     threads: args.threads,
     maxPartitionsSweep: [...maxPartitions],
     cpuRounds: CPU_ROUNDS,
     cpuMicrosPerMessage: cpuMicros,
     kvpStatsEveryMs: STATS_EVERY_MS,
   },
+  ...(realBroker ? { topics: filled } : {}),
   runs,
   latency,
   targets: judgeTargets(runs),
-  micro: await previousMicro(),
+  micro: realBroker ? null : await previousMicro(),
 }
 printResults(results)
 await mkdir(resultsDir, { recursive: true })
-const stamped = join(resultsDir, `${startedAt.toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')}.json`)
+const stamp = startedAt.toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')
+const stamped = join(resultsDir, `${stamp}${realBroker ? '-kafka' : ''}.json`)
+const latestFile = realBroker ? latestKafkaResultsFile : latestResultsFile
 const json = `${JSON.stringify(results, null, 2)}\n`
 await writeFile(stamped, json)
-await writeFile(latestResultsFile, json)
-await writeReport(results)
-console.log(`\nwrote ${relative(packageRoot, stamped)}, bench/results/latest.json, bench/results/io-throughput.svg, docs/BENCHMARKS.md`)
+await writeFile(latestFile, json)
+await writeReport()
+const written = [stamped, latestFile, realBroker ? ioKafkaChartFile : ioChartFile].map((file) => relative(packageRoot, file))
+console.log(`\nwrote ${written.join(', ')}, docs/BENCHMARKS.md`)
 // KafkaJS leaves retry timers behind after disconnect; everything of ours is closed.
 process.exit(0)
 
 /**
- * Runs one planned run; a short one (well under the noise of a shared machine) is repeated
- * and its median kept, so the fast systems' ratios do not rest on one 0.2 s sample.
+ * Runs one planned run. On the embedded cluster a short one (well under the noise of a
+ * shared machine) is repeated and its median kept, so the fast systems' ratios do not rest
+ * on one 0.2 s sample. On a real broker a run that drains the shared topic in under the
+ * minimum measured span grows the topic and runs again, so every measured span is long.
  */
 async function runOne(planned: PlannedRun, bootstrapServers: string, bar: BenchProgress): Promise<RunResult> {
   const first = await runOnce(planned, bootstrapServers, bar)
+  if (realBroker) return growWhileDrained(first, planned, bootstrapServers, bar)
   const seconds = first.measurement?.seconds ?? Infinity
   if (first.error !== null || first.measurement?.timeBoxed || seconds >= SHORT_RUN_SECONDS) return first
   const tries = [first]
@@ -107,27 +147,82 @@ async function runOne(planned: PlannedRun, bootstrapServers: string, bar: BenchP
   return { ...median, repeats: measured.map((run) => rateOf(run) ?? 0) }
 }
 
-async function runOnce(planned: PlannedRun, bootstrapServers: string, bar: BenchProgress): Promise<RunResult> {
-  const label = planned.kvp === null
-    ? `${planned.scenario} ${planned.system}`
-    : `${planned.scenario} kvp ${planned.kvp.maxPartitions} lanes ×${planned.kvp.threads} threads`
-  const result: RunResult = {
-    scenario: planned.scenario, system: planned.system, kvp: planned.kvp, prefilled: planned.count, timeBoxMs: planned.timeBoxMs, measurement: null, error: null,
+async function growWhileDrained(first: RunResult, planned: PlannedRun, bootstrapServers: string, bar: BenchProgress): Promise<RunResult> {
+  let result = first
+  const regrown: number[] = []
+  while (regrown.length < MAX_GROWTHS && drainedTooSoon(result)) {
+    const rate = rateOf(result) ?? 0
+    const topic = await topicFor(planned, bootstrapServers, bar)
+    const total = Math.min(MAX_TOPIC_MESSAGES, Math.ceil((rate * planned.timeBoxMs * GROWTH_MARGIN) / 1000))
+    if (total <= topic.messages) break
+    regrown.push(rate)
+    await fill(topic, total, bar, `drained in ${result.measurement?.seconds.toFixed(2)} s at ${formatRate(rate)} msg/s`)
+    bar.extend(1)
+    result = await runOnce(planned, bootstrapServers, bar)
   }
-  const { topic, groupId } = freshNames(`${planned.scenario}-${planned.system}`)
+  return regrown.length === 0 ? result : { ...result, regrown }
+}
+
+function drainedTooSoon(run: RunResult): boolean {
+  const measurement = run.measurement
+  return run.error === null && measurement !== null && !measurement.timeBoxed && measurement.seconds < size.minSeconds
+}
+
+/** The shared topic of a partition count on a real broker: created and filled by the first run that needs it. */
+function topicFor(planned: PlannedRun, bootstrapServers: string, bar: BenchProgress): Promise<SharedTopic> {
+  let topic = topics.get(planned.partitions)
+  if (topic === undefined) {
+    topic = (async () => {
+      const created = await SharedTopic.create(bootstrapServers, planned.partitions, broker.info.kind)
+      await fill(created, planned.count, bar, 'first fill')
+      return created
+    })()
+    topics.set(planned.partitions, topic)
+  }
+  return topic
+}
+
+async function fill(topic: SharedTopic, total: number, bar: BenchProgress, why: string): Promise<void> {
+  const from = topic.messages
+  const began = performance.now()
+  bar.startRun(`${topic.partitions}-partition topic: fill`, total - from, 'msg')
+  await topic.grow(total, (delivered) => bar.update(delivered))
+  const seconds = (performance.now() - began) / 1000
+  filled.push({ partitions: topic.partitions, from, to: total, seconds, why })
+  bar.log(`${topic.partitions}-partition topic: ${from.toLocaleString('en-US')} → ${total.toLocaleString('en-US')} messages in ${seconds.toFixed(1)} s ` +
+    `(${formatRate((total - from) / seconds)} msg/s; ${why})`)
+}
+
+async function runOnce(planned: PlannedRun, bootstrapServers: string, bar: BenchProgress): Promise<RunResult> {
+  const where = realBroker ? ` ${planned.partitions}p` : ''
+  const label = planned.kvp === null
+    ? `${planned.scenario}${where} ${planned.system}`
+    : `${planned.scenario}${where} kvp ${planned.kvp.maxPartitions} lanes ×${planned.kvp.threads} threads`
+  const result: RunResult = {
+    scenario: planned.scenario, system: planned.system, kvp: planned.kvp, partitions: planned.partitions, prefilled: planned.count,
+    timeBoxMs: planned.timeBoxMs, measurement: null, error: null,
+  }
+  const names = freshNames(`${planned.scenario}-${planned.system}`)
   const began = performance.now()
   try {
-    bar.startRun(`${label}: prefill`, planned.count, 'msg')
-    await prefillTopic(bootstrapServers, topic, planned.count)
-    bar.startRun(label, planned.count, 'msg')
+    let topic = names.topic
+    if (realBroker) {
+      const shared = await topicFor(planned, bootstrapServers, bar)
+      topic = shared.name
+      result.prefilled = shared.messages
+    } else {
+      bar.startRun(`${label}: prefill`, planned.count, 'msg')
+      await prefillTopic(bootstrapServers, topic, planned.count)
+    }
+    bar.startRun(label, result.prefilled, 'msg')
     result.measurement = await systemOf(planned)({
-      bootstrapServers, topic, groupId, scenario: planned.scenario, count: planned.count, timeBoxMs: planned.timeBoxMs,
+      bootstrapServers, topic, groupId: names.groupId, scenario: planned.scenario, count: result.prefilled, timeBoxMs: planned.timeBoxMs,
       onProgress: (handled) => bar.update(handled),
     })
   } catch (err) {
     result.error = describeError(err)
   }
-  const took = `${((performance.now() - began) / 1000).toFixed(1)} s with prefill, join and stop`
+  const took = `${((performance.now() - began) / 1000).toFixed(1)} s with ${realBroker ? '' : 'prefill, '}join and stop`
   bar.finishRun(result.error === null ? `${label}: ${formatRate(rateOf(result))} msg/s (${took})` : `${label}: error: ${result.error}`)
   return result
 }
@@ -144,9 +239,10 @@ function systemOf(planned: PlannedRun): System {
   }
 }
 
-/** kvp `io` at half its best rate of this run, with the producer streaming beside it. */
+/** kvp `io` at half its best rate of this run (on the fewest partitions), with the producer streaming beside it. */
 async function runLatency(bootstrapServers: string, bar: BenchProgress): Promise<LatencyResult | null> {
-  const best = bestRun(runs, 'io', 'kvp')
+  const partitions = partitionCounts(runs)[0] ?? 1
+  const best = bestRun(runs, 'io', 'kvp', partitions)
   const peak = rateOf(best)
   if (best?.kvp == null || peak === null) {
     bar.finishRun('latency: skipped, no kvp io throughput was measured')
@@ -155,7 +251,8 @@ async function runLatency(bootstrapServers: string, bar: BenchProgress): Promise
   const durationMs = args.quick ? 4_000 : 8_000
   bar.startRun(`latency: ${formatRate(peak / 2)} msg/s`, durationMs / 1000, 's')
   const measured = await measureLatency({
-    bootstrapServers, kvp: best.kvp, rate: peak / 2, durationMs, warmupMs: 1_000, onProgress: (ms) => bar.update(Math.floor(ms / 1000)),
+    bootstrapServers, broker: broker.info.kind, partitions, kvp: best.kvp, rate: peak / 2, durationMs, warmupMs: 1_000,
+    onProgress: (ms) => bar.update(Math.floor(ms / 1000)),
   })
   const p = measured.latencyMs
   bar.finishRun(measured.error === null
@@ -193,16 +290,23 @@ async function previousMicro(): Promise<MicroResults | null> {
 }
 
 function printResults(all: BenchResults): void {
-  for (const scenario of args.scenarios as Scenario[]) {
-    const table = new Table({ head: THROUGHPUT_HEADER, style: { head: [], border: [] } })
-    table.push(...throughputRows(all, scenario))
-    console.log(`\n${SCENARIO_TITLES[scenario]}\n${table.toString()}`)
+  const counts = partitionCounts(all.runs)
+  for (const partitions of counts) {
+    for (const scenario of args.scenarios as Scenario[]) {
+      const table = new Table({ head: THROUGHPUT_HEADER, style: { head: [], border: [] } })
+      table.push(...throughputRows(all, scenario, partitions))
+      const where = realBroker ? `, ${partitions} partition${partitions === 1 ? '' : 's'}` : ''
+      console.log(`\n${SCENARIO_TITLES[scenario]}${where}\n${table.toString()}`)
+    }
   }
-  const targets = new Table({ head: ['scenario', 'target', 'measured', 'result'], style: { head: [], border: [] } })
+  const targets = new Table({ head: ['scenario', 'partitions', 'target', 'measured', 'result'], style: { head: [], border: [] } })
   for (const target of all.targets) {
-    targets.push([target.scenario, target.description, target.threshold < 1 ? formatPercent(target.ratio) : formatRatio(target.ratio), formatPass(target.pass)])
+    targets.push([
+      target.scenario, String(target.partitions), target.description,
+      target.threshold < 1 ? formatPercent(target.ratio) : formatRatio(target.ratio), formatPass(target.pass),
+    ])
   }
-  console.log(`\ntargets (kvp's best lane count, same run)\n${targets.toString()}`)
+  console.log(`\ntargets (kvp's best lane count, same run, same partitions)\n${targets.toString()}`)
   if (all.latency !== null) {
     const p = all.latency.latencyMs
     console.log(`\nlatency: kvp io, ${all.latency.kvp.maxPartitions} lanes, producer streaming ${formatRate(all.latency.producedRate)} msg/s: ` +

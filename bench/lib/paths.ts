@@ -15,6 +15,10 @@ function findPackageRoot(start: string): string {
 
 export const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)))
 export const resultsDir = join(packageRoot, 'bench', 'results')
+/** The latest run on the embedded cluster. */
 export const latestResultsFile = join(resultsDir, 'latest.json')
+/** The latest run on a real broker (`--brokers kafka` or an external cluster). */
+export const latestKafkaResultsFile = join(resultsDir, 'latest-kafka.json')
 export const ioChartFile = join(resultsDir, 'io-throughput.svg')
+export const ioKafkaChartFile = join(resultsDir, 'io-throughput-kafka.svg')
 export const benchmarksDoc = join(packageRoot, 'docs', 'BENCHMARKS.md')

@@ -8,6 +8,9 @@ export interface PlannedRun {
   scenario: Scenario
   system: SystemName
   kvp: KvpSetup | null
+  /** Partitions of the topic (the embedded cluster: 1). */
+  partitions: number
+  /** Messages in the topic: the embedded cluster's prefill, or a real broker's first fill of the shared topic. */
   count: number
   timeBoxMs: number
 }
@@ -18,36 +21,67 @@ export interface PlanOptions {
   threads: number
   /** Extra `cpu` runs of kvp on SWEEP_LANES lanes, one per thread count. */
   threadSweep?: readonly number[]
+  /** A real broker (sized bigger, over several partition counts) rather than the embedded cluster. */
+  realBroker?: boolean
+  /** Partition counts instead of the sizing's (a real broker only). */
+  partitions?: readonly number[] | null
+}
+
+export interface Sizing {
+  /** Messages in a topic before the first run reads it. */
+  count: number
+  /** A run stops this long after its first handled message. */
+  timeBoxMs: number
+  /** kvp's lane counts. */
+  maxPartitions: readonly number[]
+  /** Topic partition counts. */
+  partitions: readonly number[]
+  /** A real broker: a run that drains its topic faster than this is made again on a grown one (0: never). */
+  minSeconds: number
 }
 
 /** Lanes of the `cpu` thread sweep: enough for every thread to have work. */
 export const SWEEP_LANES = 64
 
-export const FULL = { count: MAX_PREFILL, timeBoxMs: 5_000, maxPartitions: [1, 4, 16, 64, 256] } as const
-export const QUICK = { count: MAX_PREFILL, timeBoxMs: 2_000, maxPartitions: [1, 16, 256] } as const
+/** The embedded cluster, which keeps at most 5 MiB / 100k messages per partition. */
+export const FULL: Sizing = { count: MAX_PREFILL, timeBoxMs: 5_000, maxPartitions: [1, 4, 16, 64, 256], partitions: [1], minSeconds: 0 }
+export const QUICK: Sizing = { count: MAX_PREFILL, timeBoxMs: 2_000, maxPartitions: [1, 16, 256], partitions: [1], minSeconds: 0 }
 
-export function sizing(quick: boolean): typeof FULL | typeof QUICK {
-  return quick ? QUICK : FULL
+/**
+ * A real broker: 2M messages to begin with (the fastest system here, KafkaJS without work,
+ * reads ~300k msg/s), a 6 s time box, and every measured span at least 5 s: a run that
+ * drains its topic sooner grows it and runs again.
+ */
+export const KAFKA_FULL: Sizing = { count: 2_000_000, timeBoxMs: 6_000, maxPartitions: [1, 4, 16, 64, 256], partitions: [1, 8], minSeconds: 5 }
+/** A smoke test of the real-broker path (growing a drained topic included), in about two minutes. */
+export const KAFKA_QUICK: Sizing = { count: 100_000, timeBoxMs: 1_500, maxPartitions: [16, 256], partitions: [1, 8], minSeconds: 1 }
+
+export function sizing(quick: boolean, realBroker = false, partitions: readonly number[] | null = null): Sizing {
+  const base = realBroker ? (quick ? KAFKA_QUICK : KAFKA_FULL) : (quick ? QUICK : FULL)
+  return partitions === null ? base : { ...base, partitions }
 }
 
 /**
- * Every scenario runs every baseline, then kvp over the lane sweep. Slow runs (1 ms per
- * message, one at a time) stop on the time box; fast ones handle the whole prefill.
+ * For each partition count, every scenario runs every baseline, then kvp over the lane
+ * sweep. Slow runs (1 ms per message, one at a time) stop on the time box; fast ones
+ * handle the whole topic.
  */
 export function planRuns(options: PlanOptions): PlannedRun[] {
-  const { count, timeBoxMs, maxPartitions } = sizing(options.quick)
+  const { count, timeBoxMs, maxPartitions, partitions: partitionCounts } = sizing(options.quick, options.realBroker ?? false, options.partitions ?? null)
   const runs: PlannedRun[] = []
-  for (const scenario of options.scenarios) {
-    for (const system of ['raw', 'one-at-a-time', 'kafkajs'] as const) {
-      runs.push({ scenario, system, kvp: null, count, timeBoxMs })
-    }
-    for (const lanes of maxPartitions) {
-      runs.push({ scenario, system: 'kvp', kvp: kvpSetup(lanes, options.threads), count, timeBoxMs })
-    }
-    if (scenario === 'cpu') {
-      for (const threads of options.threadSweep ?? []) {
-        if (threads === options.threads && (maxPartitions as readonly number[]).includes(SWEEP_LANES)) continue
-        runs.push({ scenario, system: 'kvp', kvp: kvpSetup(SWEEP_LANES, threads), count, timeBoxMs })
+  for (const partitions of partitionCounts) {
+    for (const scenario of options.scenarios) {
+      for (const system of ['raw', 'one-at-a-time', 'kafkajs'] as const) {
+        runs.push({ scenario, system, kvp: null, partitions, count, timeBoxMs })
+      }
+      for (const lanes of maxPartitions) {
+        runs.push({ scenario, system: 'kvp', kvp: kvpSetup(lanes, options.threads, partitions), partitions, count, timeBoxMs })
+      }
+      if (scenario === 'cpu') {
+        for (const threads of options.threadSweep ?? []) {
+          if (threads === options.threads && maxPartitions.includes(SWEEP_LANES)) continue
+          runs.push({ scenario, system: 'kvp', kvp: kvpSetup(SWEEP_LANES, threads, partitions), partitions, count, timeBoxMs })
+        }
       }
     }
   }

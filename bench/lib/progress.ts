@@ -11,6 +11,8 @@ export interface BenchProgress {
   update(value: number): void
   /** Marks the current run finished, with a one-line summary. */
   finishRun(summary: string): void
+  /** A line that is not a run (a topic filled, say). */
+  log(line: string): void
   stop(): void
 }
 
@@ -49,6 +51,10 @@ export function createProgress(planned: number): BenchProgress {
       } else {
         console.error(`[${done}/${runs}] ${summary}`)
       }
+    },
+    log(line) {
+      if (tty) multibar.log(`${line}\n`)
+      else console.error(line)
     },
     stop() {
       if (current !== undefined) multibar.remove(current)

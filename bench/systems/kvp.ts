@@ -15,8 +15,9 @@ export interface KvpSetup {
   concurrencyPerThread: number
 }
 
-export function kvpSetup(maxPartitions: number, threads: number): KvpSetup {
-  return { maxPartitions, threads, concurrencyPerThread: Math.max(8, Math.ceil(maxPartitions / threads)) }
+/** `partitions`: the topic's; each of them is split into `maxPartitions` lanes. */
+export function kvpSetup(maxPartitions: number, threads: number, partitions = 1): KvpSetup {
+  return { maxPartitions, threads, concurrencyPerThread: Math.max(8, Math.ceil((maxPartitions * partitions) / threads)) }
 }
 
 export function kvpSystem(setup: KvpSetup): System {
@@ -33,6 +34,7 @@ export function kvpSystem(setup: KvpSetup): System {
       threads: setup.threads,
       concurrencyPerThread: setup.concurrencyPerThread,
       revokeTimeoutMs: 2000,
+      fromBeginning: true,
       kafka: { 'session.timeout.ms': 6000 },
     })
     try {

@@ -4,9 +4,12 @@ import type { Measurement } from '../lib/meter.js'
 
 export interface SystemRun {
   bootstrapServers: string
-  /** A fresh topic, prefilled into partition 0 with `count` messages. */
+  /**
+   * The topic, read from the beginning: on the embedded cluster a fresh one prefilled into
+   * partition 0, on a real broker the partition count's shared one. Either way it holds `count` messages.
+   */
   topic: string
-  /** A fresh consumer group. */
+  /** A fresh consumer group: no committed offsets, so every system starts at the first message. */
   groupId: string
   scenario: Scenario
   count: number

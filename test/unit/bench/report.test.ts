@@ -6,11 +6,12 @@ import { judgeTargets } from '../../../bench/lib/targets.js'
 import { renderReport, throughputRows } from '../../../bench/report.js'
 import { kvpSetup } from '../../../bench/systems/kvp.js'
 
-function run(scenario: RunResult['scenario'], system: RunResult['system'], msgPerSec: number | null, lanes?: number): RunResult {
+function run(scenario: RunResult['scenario'], system: RunResult['system'], msgPerSec: number | null, lanes?: number, partitions = 1): RunResult {
   return {
     scenario,
     system,
     kvp: lanes === undefined ? null : kvpSetup(lanes, 2),
+    partitions,
     prefilled: 40_000,
     timeBoxMs: 5_000,
     measurement: msgPerSec === null ? null : { handled: 1000, seconds: 1, msgPerSec, timeBoxed: false, startupMs: 3000 },
@@ -32,6 +33,7 @@ const runs: RunResult[] = [
 const results: BenchResults = {
   version: 1,
   mode: 'quick',
+  broker: { kind: 'mock', version: null },
   startedAt: '2025-01-01T00:00:00.000Z',
   finishedAt: '2025-01-01T00:02:00.000Z',
   machine: {
@@ -39,7 +41,7 @@ const results: BenchResults = {
     librdkafka: '2.12.0', nodeRdkafka: '3.6.1', kafkajs: '2.2.4', kvp: '0.1.0', loadAverage: 0.5,
   },
   settings: {
-    keys: 2000, valueBytes: 80, maxPrefill: 40_000, timeBoxMs: 5000, threads: 2, maxPartitionsSweep: [1, 64, 256],
+    keys: 2000, valueBytes: 80, maxPrefill: 40_000, timeBoxMs: 5000, partitionsSweep: [1], minMeasuredSeconds: 0, threads: 2, maxPartitionsSweep: [1, 64, 256],
     cpuRounds: 110, cpuMicrosPerMessage: 200, kvpStatsEveryMs: 5,
   },
   runs,
@@ -82,17 +84,70 @@ test('the chart draws kvp over its lanes and each baseline as a flat line', asyn
 })
 
 test('the report renders every section from the results alone', () => {
-  const doc = renderReport(results)
-  for (const heading of ['# Benchmarks', '## Machine', '## Throughput', '## Targets', '## Latency', '## Micro-benchmarks']) {
-    assert.ok(doc.includes(heading), heading)
+  const doc = renderReport({ mock: results, kafka: null })
+  for (const heading of ['# Benchmarks', '## On the embedded cluster', '### Machine', '### Throughput', '### Targets', '### Latency', '## Micro-benchmarks']) {
+    assert.ok(doc.includes(`${heading}\n`), heading)
   }
   assert.match(doc, /\| kvp \| 64 \| 2 \| 55,000 \| 61× \| 55% \|/)
   assert.match(doc, /io-throughput\.svg/)
+  assert.match(doc, /## On a real broker\n\nNot run yet: `npm run bench -- --brokers kafka`\./)
+})
+
+/** The same runs on Apache Kafka, on 1 and 8 partitions, kvp faster on 8. */
+const kafkaRuns: RunResult[] = [1, 8].flatMap((partitions) => [
+  run('io', 'raw', 200_000, undefined, partitions),
+  run('io', 'one-at-a-time', 1_000, undefined, partitions),
+  run('io', 'kafkajs', 900, undefined, partitions),
+  run('io', 'kvp', 30_000 * partitions, 256, partitions),
+])
+const kafkaResults: BenchResults = {
+  ...results,
+  mode: 'full',
+  broker: { kind: 'apache-kafka', version: '4.1.1' },
+  settings: { ...results.settings, maxPrefill: 2_000_000, timeBoxMs: 6_000, partitionsSweep: [1, 8], minMeasuredSeconds: 5 },
+  topics: [{ partitions: 1, from: 0, to: 2_000_000, seconds: 8, why: 'first fill' }],
+  runs: kafkaRuns,
+  targets: judgeTargets(kafkaRuns),
+}
+
+test('targets and ratios on a real broker compare runs on the same partition count only', () => {
+  const targets = judgeTargets(kafkaRuns)
+  assert.deepEqual(targets.map((t) => [t.partitions, t.scenario, t.ratio]), [
+    [1, 'io', 30], [1, 'io', 0.15], [8, 'io', 240], [8, 'io', 1.2],
+  ])
+  const rows = throughputRows(kafkaResults, 'io', 8)
+  assert.equal(rows.length, 4)
+  assert.deepEqual(rows[3]?.slice(0, 6), ['kvp', '256', '2', '240,000', '240×', '120%'])
+})
+
+test('a run on a real broker gets its own section, beside the embedded cluster\'s', () => {
+  const doc = renderReport({ mock: results, kafka: kafkaResults })
+  const mockAt = doc.indexOf('## On the embedded cluster')
+  const kafkaAt = doc.indexOf('## On a real broker')
+  assert.ok(mockAt > 0 && kafkaAt > mockAt)
+  const kafka = doc.slice(kafkaAt, doc.indexOf('## Micro-benchmarks'))
+  assert.match(kafka, /Run: \*\*full\*\* \(`npm run bench -- --brokers kafka`\) on Apache Kafka 4\.1\.1/)
+  assert.match(kafka, /#### io: a 1 ms await per message, 1 partition\n/)
+  assert.match(kafka, /#### io: a 1 ms await per message, 8 partitions\n/)
+  assert.match(kafka, /\| 1 \| 0 → 2,000,000 \| 8\.0 s \| 250,000 \| first fill \|/)
+  assert.match(kafka, /\| io \| 8 \| kvp ≥ 40× one-at-a-time \| 240× \| pass \|/)
+  assert.match(kafka, /io-throughput-kafka\.svg/)
+  // The embedded cluster's section is still there, with its own figures.
+  assert.match(doc.slice(mockAt, kafkaAt), /\| kvp \| 64 \| 2 \| 55,000 \| 61× \| 55% \|/)
+})
+
+test('results written before real brokers read as embedded-cluster runs on one partition', () => {
+  const old = JSON.parse(JSON.stringify(results)) as Record<string, unknown> & { runs: Array<Record<string, unknown>> }
+  delete old['broker']
+  for (const entry of old.runs) delete entry['partitions']
+  const doc = renderReport({ mock: old as unknown as BenchResults, kafka: null })
+  assert.match(doc, /on the embedded cluster, 2025-01-01/)
+  assert.match(doc, /\| kvp \| 64 \| 2 \| 55,000 \| 61× \| 55% \|/)
 })
 
 test('the memory section shows every runtime, and judges the target on the first', () => {
   const run = (backlog: number, peak: number) => ({ backlog, drained: true, durationMs: 9000, rate: 3000, startRssMiB: 90, peakRssMiB: peak, hwmMiB: peak })
-  const doc = renderReport(results, {
+  const doc = renderReport({ mock: results, kafka: null }, {
     at: '2026-01-01T00:00:00.000Z',
     settings: { maxPartitions: 64, threads: 2, handler: 'slow', partitions: 4 },
     runtimes: [

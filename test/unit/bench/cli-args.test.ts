@@ -1,0 +1,61 @@
+import { strict as assert } from 'node:assert'
+import { test } from 'node:test'
+import { parseBrokers, readBenchArgs } from '../../../bench/lib/cli-args.js'
+import { KAFKA_FULL, KAFKA_QUICK, planRuns, sizing } from '../../../bench/lib/plan.js'
+
+test('the benchmark runs on the embedded cluster unless --brokers says otherwise', () => {
+  const args = readBenchArgs([])
+  assert.deepEqual(args.brokers, { kind: 'mock' })
+  assert.equal(args.partitions, null)
+  assert.deepEqual(args.scenarios, ['io', 'cpu', 'noop'])
+})
+
+test('--brokers takes mock, kafka or host:port addresses', () => {
+  assert.deepEqual(parseBrokers('mock'), { kind: 'mock' })
+  assert.deepEqual(parseBrokers('kafka'), { kind: 'kafka' })
+  assert.deepEqual(parseBrokers('localhost:9092'), { kind: 'external', address: 'localhost:9092' })
+  assert.deepEqual(parseBrokers('10.0.0.1:9092,10.0.0.2:9093'), { kind: 'external', address: '10.0.0.1:9092,10.0.0.2:9093' })
+  assert.deepEqual(readBenchArgs(['--brokers', 'kafka', '--quick', '--scenario', 'noop']).brokers, { kind: 'kafka' })
+})
+
+test('a bad --brokers value is an error that names the flag', () => {
+  for (const bad of ['', 'redpanda', 'localhost', 'localhost:', 'host:9092,', 'host:99999', 'a b:1']) {
+    assert.throws(() => readBenchArgs(['--brokers', bad]), (err: Error) => err.name === 'BenchUsageError' && err.message.startsWith('--brokers:'), bad)
+  }
+  assert.throws(() => readBenchArgs(['--brokers']), /brokers/)
+})
+
+test('--partitions needs a real broker and positive integers', () => {
+  assert.deepEqual(readBenchArgs(['--brokers', 'kafka', '--partitions', '1,4,4']).partitions, [1, 4])
+  assert.throws(() => readBenchArgs(['--partitions', '4']), /^BenchUsageError: --partitions: needs a real broker/)
+  assert.throws(() => readBenchArgs(['--brokers', 'kafka', '--partitions', '0']), /--partitions: expected positive integers/)
+  assert.throws(() => readBenchArgs(['--threads', 'x']), /--threads/)
+  assert.throws(() => readBenchArgs(['--scenario', 'disk']), /--scenario/)
+})
+
+test('the embedded cluster plan stays one partition of at most 40,000 messages', () => {
+  const plan = planRuns({ scenarios: ['io'], quick: false, threads: 2 })
+  assert.deepEqual([...new Set(plan.map((run) => run.partitions))], [1])
+  assert.ok(plan.every((run) => run.count === 40_000 && run.timeBoxMs === 5_000))
+  assert.equal(plan.length, 3 + 5)
+})
+
+test('a real broker plan covers 1 and 8 partitions with realistic sizes, quick a short smoke of it', () => {
+  const plan = planRuns({ scenarios: ['io', 'noop'], quick: false, threads: 2, realBroker: true })
+  assert.deepEqual([...new Set(plan.map((run) => run.partitions))], [1, 8])
+  assert.equal(plan.length, 2 * 2 * (3 + 5))
+  assert.ok(KAFKA_FULL.count >= 500_000 && KAFKA_FULL.minSeconds >= 5 && KAFKA_FULL.timeBoxMs >= KAFKA_FULL.minSeconds * 1000)
+  assert.ok(plan.every((run) => run.count === KAFKA_FULL.count && run.timeBoxMs === KAFKA_FULL.timeBoxMs))
+  const quick = planRuns({ scenarios: ['io', 'cpu', 'noop'], quick: true, threads: 2, realBroker: true })
+  assert.equal(quick.length, 2 * 3 * (3 + KAFKA_QUICK.maxPartitions.length))
+  assert.ok(quick.every((run) => run.count === KAFKA_QUICK.count && run.timeBoxMs === KAFKA_QUICK.timeBoxMs))
+  assert.deepEqual(sizing(false, true, [1, 4, 16]).partitions, [1, 4, 16])
+})
+
+test('kvp gets enough concurrency for a slice in flight on every lane of every partition', () => {
+  const plan = planRuns({ scenarios: ['io'], quick: false, threads: 2, realBroker: true })
+  const eight = plan.find((run) => run.system === 'kvp' && run.partitions === 8 && run.kvp?.maxPartitions === 256)
+  assert.equal(eight?.kvp?.concurrencyPerThread, 1024)
+  const one = plan.find((run) => run.system === 'kvp' && run.partitions === 1 && run.kvp?.maxPartitions === 256)
+  assert.equal(one?.kvp?.concurrencyPerThread, 128)
+})
