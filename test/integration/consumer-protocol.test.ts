@@ -113,7 +113,7 @@ function emptied(events: EngineEvent[], topic: string, until: number): number[] 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
 
 describe('the consumer group protocol of KIP-848 (group.protocol=consumer)', () => {
-  test('members joining from 1 to 3, one leaving on SIGTERM and one SIGKILLed mid-stream lose no message, keep per-key order within each ownership, rebalance only incrementally, and commit up to the end offsets', needsRealBroker, async (t) => {
+  test('members joining from 1 to 3, one leaving on SIGTERM and one SIGKILLed mid-stream lose no message, keep per-key order within each ownership, rebalance only incrementally, and commit up to the end offsets', { ...needsRealBroker, timeout: 150_000 }, async (t) => {
     const s: Scenario = { topic: uniqueName('kip848'), groupId: uniqueName('group'), record: tempFile('handled.tsv') }
     await ensureTopic(cluster.bootstrapServers, s.topic, { partitions: PARTITIONS })
     await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic: s.topic, count: 1500, keys: 100, size: 40 })
@@ -136,7 +136,8 @@ describe('the consumer group protocol of KIP-848 (group.protocol=consumer)', () 
     const leavingAt = now()
     assert.equal(await stopProcess(first.proc, 'SIGTERM'), 0, `p1 stops cleanly on SIGTERM:\n${first.proc.output()}`)
     const leftAt = now()
-    const leaveMs = await waitForSplit(s, [second, third], 30_000)
+    await waitForSplit(s, [second, third], 30_000)
+    const leaveMs = now() - leavingAt
     await waitFor('p2 and p3 to handle new messages of every partition', () => {
       const late = readRecords(s.record).filter((r) => r.start > leftAt)
       return Array.from({ length: PARTITIONS }, (_, p) => p).every((p) => late.some((r) => r.partition === p))
@@ -163,7 +164,7 @@ describe('the consumer group protocol of KIP-848 (group.protocol=consumer)', () 
 
     const records = readRecords(s.record)
     const t0 = threeAt - scaleOutMs
-    const report = `shares with three members ${shares}; scale-out took ${seconds(scaleOutMs)}, p1's leave ${seconds(leaveMs)}, p3's takeover ${seconds(takeoverMs)}; rebalances (seconds from p2 and p3's start):\n${timelines(members, t0)}`
+    const report = `shares with three members ${shares}; scale-out took ${seconds(scaleOutMs)}, p1's leave ${seconds(leaveMs)} from its SIGTERM, p3's takeover ${seconds(takeoverMs)}; rebalances (seconds from p2 and p3's start):\n${timelines(members, t0)}`
     assert.deepEqual(coverage(records, expected).missing, [], 'every message handled at least once')
     assert.deepEqual(orderViolationsByRun(records, new Map(members.map((m) => [m.tag, assignTimes(readEvents(m.events), s.topic)]))), [], 'same-key messages in offset order, one at a time, within each member\'s run of a partition')
     assert.deepEqual(await committedOrZero(cluster.bootstrapServers, s.groupId, s.topic, PARTITIONS), ends, 'the committed offsets reach the end offsets')
@@ -179,17 +180,20 @@ describe('the consumer group protocol of KIP-848 (group.protocol=consumer)', () 
     assert.deepEqual(emptied(readEvents(second.events), s.topic, stoppingAt), [], `p2 kept some partitions through p1's leave and p3's death (${report})`)
     // A SIGKILLed member sends no leave heartbeat: its partitions move when its session expires on the broker.
     assert.ok(takeoverMs >= 2000, `the orphaned partitions ${orphaned.join(',')} moved only once the dead member's session expired (after ${Math.round(takeoverMs)} ms)`)
-    t.diagnostic(`scale-out 1 → 3 members ${seconds(scaleOutMs)}, SIGTERM leave ${seconds(leaveMs)}, SIGKILL takeover ${seconds(takeoverMs)}`)
+    t.diagnostic(`scale-out 1 → 3 members ${seconds(scaleOutMs)}, leave on SIGTERM ${seconds(leaveMs)}, SIGKILL takeover ${seconds(takeoverMs)}`)
   })
 
-  test('with group.protocol=consumer, kvp run refuses the settings the broker owns: exit 2 naming the key, before connecting', async () => {
+  test('with group.protocol=consumer, kvp run refuses the settings the broker owns: exit 2 naming the key, before connecting', { timeout: 60_000 }, async () => {
     for (const setting of ['session.timeout.ms=6000', 'heartbeat.interval.ms=500', 'partition.assignment.strategy=cooperative-sticky']) {
       const key = setting.split('=')[0] as string
       const child = spawn(process.execPath, [kvpBin, 'run', '--brokers', cluster.bootstrapServers, '--group', uniqueName('g'), '--topic', uniqueName('t'), '--handler', recordingHandler,
         '--stats-interval-ms', '0', '-X', 'group.protocol=consumer', '-X', setting], { stdio: ['ignore', 'pipe', 'pipe'] })
       let stderr = ''
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-      const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)))
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)))
+      // One that starts after all must not outlive the test.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      const code = await exited.finally(() => clearTimeout(timer))
       assert.equal(code, 2, `exit 2 for ${setting}:\n${stderr}`)
       assert.ok(stderr.includes(`kafka.${key}`), `the error names kafka.${key}:\n${stderr}`)
       assert.match(stderr, /group\.protocol=consumer/, 'the error says which protocol refuses it')
