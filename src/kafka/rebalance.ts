@@ -15,14 +15,16 @@ export interface RebalanceListener {
 
 /**
  * librdkafka's rebalance callback, for both eager (range, roundrobin) and cooperative
- * (cooperative-sticky: incremental) protocols. librdkafka waits for the assign/unassign
- * call, so a revoke may take its time to drain in-flight slices and commit before letting
- * go. Events are handled strictly one after another.
+ * (cooperative-sticky, and every assignment under `group.protocol=consumer`: incremental)
+ * protocols. librdkafka waits for the assign/unassign call, so a revoke may take its time
+ * to drain in-flight slices and commit before letting go. Events are handled strictly one
+ * after another.
  */
 export class RebalanceHandler {
   #consumer: Kafka.KafkaConsumer | undefined
   readonly #listener: RebalanceListener
   #chain: Promise<void> = Promise.resolve()
+  #cooperative = false
   generation = 0
 
   constructor(listener: RebalanceListener) {
@@ -46,7 +48,7 @@ export class RebalanceHandler {
   async #handle(code: number | undefined, assignment: Kafka.Assignment[]): Promise<void> {
     const consumer = this.#consumer
     if (!consumer) return
-    const cooperative = consumer.rebalanceProtocol() === 'COOPERATIVE'
+    const cooperative = this.#protocolIsCooperative(consumer)
     if (code === ASSIGN) {
       this.generation++
       this.#listener.assigned(assignment)
@@ -68,5 +70,16 @@ export class RebalanceHandler {
       await this.#listener.revoking(consumer.assignments())
       if (consumer.isConnected()) consumer.unassign()
     }
+  }
+
+  /**
+   * node-rdkafka answers 'NONE' once the consumer is disconnecting, so the revoke that
+   * closing the consumer brings would read as eager under either incremental protocol:
+   * the last protocol reported while connected is the group's.
+   */
+  #protocolIsCooperative(consumer: Kafka.KafkaConsumer): boolean {
+    const protocol = consumer.rebalanceProtocol()
+    if (protocol !== 'NONE') this.#cooperative = protocol === 'COOPERATIVE'
+    return this.#cooperative
   }
 }

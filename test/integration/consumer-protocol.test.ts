@@ -1,0 +1,202 @@
+/**
+ * The next-generation consumer group protocol (KIP-848, `-X group.protocol=consumer`):
+ * the broker assigns partitions and every change is incremental, so a member keeps the
+ * partitions it is not asked to give up. Several `kvp run` processes join, leave and die
+ * while messages stream in; each child logs its rebalances (../helpers/event-log-preload.ts)
+ * and the recording handler tags every record with its process.
+ */
+import { strict as assert } from 'node:assert'
+import { spawn } from 'node:child_process'
+import { performance } from 'node:perf_hooks'
+import { after, describe, test } from 'node:test'
+import { needsRealBroker, useBroker } from '../helpers/broker.js'
+import { assignTimes, eventLogEnv, orderViolationsByRun, ownedPartitions, readEvents, rebalanceTimeline, stopProcess, streamMessages } from '../helpers/group.js'
+import type { EngineEvent, RebalanceEvent, StreamProducer } from '../helpers/group.js'
+import { allMessages, committedOrZero, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
+import { kvpBin, recordingHandler, tempFile } from '../helpers/paths.js'
+import { ensureTopic, produceMessages } from '../helpers/produce.js'
+import { ensureDead, startKvp } from '../helpers/process.js'
+import type { KvpProcess } from '../helpers/process.js'
+import { coverage, readRecords } from '../helpers/records.js'
+import type { HandledRecord } from '../helpers/records.js'
+
+const PARTITIONS = 6
+
+const processes: KvpProcess[] = []
+const streams: StreamProducer[] = []
+after(async () => {
+  for (const stream of streams) await stream.stop().catch(() => {})
+  for (const proc of processes) await ensureDead(proc)
+})
+const cluster = useBroker()
+
+interface Scenario {
+  topic: string
+  groupId: string
+  record: string
+}
+
+interface Member {
+  tag: string
+  proc: KvpProcess
+  events: string
+}
+
+/** The clock the recording handler and the event log use. */
+const now = (): number => performance.timeOrigin + performance.now()
+
+/** A member on the consumer protocol: no session.timeout.ms or heartbeat.interval.ms, which it refuses. */
+async function startMember(s: Scenario, tag: string): Promise<Member> {
+  const events = tempFile(`${tag}-events.jsonl`)
+  const args = ['run', '--brokers', cluster.bootstrapServers, '--group', s.groupId, '--topic', s.topic, '--handler', recordingHandler,
+    '--max-partitions', '16', '--threads', '2', '-X', 'group.protocol=consumer', '-X', 'auto.commit.interval.ms=200', '--stats-interval-ms', '0']
+  const env = { KVP_TEST_RECORD: s.record, KVP_TEST_DELAY_MS: '2', KVP_TEST_TAG: tag, ...eventLogEnv(events) }
+  const proc = await startKvp(args, env)
+  processes.push(proc)
+  return { tag, proc, events }
+}
+
+const owned = (s: Scenario, member: Member): Set<number> => ownedPartitions(readEvents(member.events), s.topic)
+const recordsOf = (records: HandledRecord[], member: Member): HandledRecord[] => records.filter((r) => r.tag === member.tag)
+const rebalances = (member: Member): RebalanceEvent[] => readEvents(member.events).filter((e: EngineEvent): e is RebalanceEvent => e.type === 'rebalance')
+
+/** True when the members' assignments are disjoint, each non-empty, and cover every partition. */
+function split(s: Scenario, members: Member[]): boolean {
+  const all = new Set<number>()
+  let total = 0
+  for (const member of members) {
+    const set = owned(s, member)
+    if (set.size === 0) return false
+    total += set.size
+    for (const p of set) all.add(p)
+  }
+  return total === PARTITIONS && all.size === PARTITIONS
+}
+
+function describeOwnership(s: Scenario, members: Member[]): string {
+  return members.map((m) => `${m.tag}=[${[...owned(s, m)].sort((a, b) => a - b).join(',')}]`).join(' ')
+}
+
+function timelines(members: Member[], t0: number): string {
+  return members.map((m) => `  ${m.tag}:\n${rebalanceTimeline(readEvents(m.events), t0).map((line) => `    ${line}`).join('\n')}`).join('\n')
+}
+
+/** Waits until the members split the partitions; resolves with how long that took. Fails with each member's rebalances. */
+async function waitForSplit(s: Scenario, members: Member[], timeoutMs: number): Promise<number> {
+  const t0 = now()
+  try {
+    await waitFor('the members to split the partitions', () => split(s, members), timeoutMs, 50)
+  } catch {
+    assert.fail(`the members did not split the partitions within ${timeoutMs} ms (now ${describeOwnership(s, members)}); rebalances (seconds from the start of the wait):\n${timelines(members, t0)}`)
+  }
+  return now() - t0
+}
+
+/** Times (after the member's first assignment, before `until`) at which it owned no partition of `topic`. */
+function emptied(events: EngineEvent[], topic: string, until: number): number[] {
+  const mine = new Set<number>()
+  let assignedOnce = false
+  const times: number[] = []
+  for (const event of events) {
+    if (event.type !== 'rebalance' || event.t >= until) continue
+    for (const { topic: t, partition } of event.partitions) {
+      if (t !== topic) continue
+      if (event.kind === 'assign') mine.add(partition)
+      else mine.delete(partition)
+    }
+    if (mine.size > 0) assignedOnce = true
+    else if (assignedOnce) times.push(event.t)
+  }
+  return times
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
+
+describe('the consumer group protocol of KIP-848 (group.protocol=consumer)', () => {
+  test('members joining from 1 to 3, one leaving on SIGTERM and one SIGKILLed mid-stream lose no message, keep per-key order within each ownership, rebalance only incrementally, and commit up to the end offsets', { ...needsRealBroker, timeout: 150_000 }, async (t) => {
+    const s: Scenario = { topic: uniqueName('kip848'), groupId: uniqueName('group'), record: tempFile('handled.tsv') }
+    await ensureTopic(cluster.bootstrapServers, s.topic, { partitions: PARTITIONS })
+    await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic: s.topic, count: 1500, keys: 100, size: 40 })
+    const stream = await streamMessages({ bootstrapServers: cluster.bootstrapServers, topic: s.topic, ratePerSecond: 300, keys: 100, firstIndex: 1500 })
+    streams.push(stream)
+
+    const first = await startMember(s, 'p1')
+    await waitFor('p1 to own every partition and handle messages', () => owned(s, first).size === PARTITIONS && recordsOf(readRecords(s.record), first).length >= 200, 30_000, 100)
+
+    const [second, third] = await Promise.all([startMember(s, 'p2'), startMember(s, 'p3')])
+    const members = [first, second, third]
+    const scaleOutMs = await waitForSplit(s, members, 30_000)
+    const threeAt = now()
+    const shares = describeOwnership(s, members)
+    await waitFor('p2 and p3 to handle messages', () => {
+      const records = readRecords(s.record)
+      return recordsOf(records, second).length >= 50 && recordsOf(records, third).length >= 50
+    }, 30_000, 100)
+
+    const leavingAt = now()
+    assert.equal(await stopProcess(first.proc, 'SIGTERM'), 0, `p1 stops cleanly on SIGTERM:\n${first.proc.output()}`)
+    const leftAt = now()
+    await waitForSplit(s, [second, third], 30_000)
+    const leaveMs = now() - leavingAt
+    await waitFor('p2 and p3 to handle new messages of every partition', () => {
+      const late = readRecords(s.record).filter((r) => r.start > leftAt)
+      return Array.from({ length: PARTITIONS }, (_, p) => p).every((p) => late.some((r) => r.partition === p))
+    }, 30_000, 100)
+
+    const orphaned = [...owned(s, third)]
+    third.proc.child.kill('SIGKILL')
+    assert.equal(await third.proc.exited, 'SIGKILL')
+    const killedAt = now()
+    await waitFor('p2 to own every partition after p3 died', () => owned(s, second).size === PARTITIONS, 45_000, 100)
+    const takeover = assignTimes(readEvents(second.events), s.topic).filter((a) => a.at > killedAt && orphaned.includes(a.partition))
+    const takeoverMs = Math.max(...takeover.map((a) => a.at)) - killedAt
+    await waitFor('p2 to handle new messages of the orphaned partitions', () => {
+      const late = recordsOf(readRecords(s.record), second).filter((r) => r.start > killedAt)
+      return orphaned.every((p) => late.some((r) => r.partition === p))
+    }, 30_000, 100)
+
+    await stream.stop()
+    const ends = await endOffsets(cluster.bootstrapServers, s.topic, PARTITIONS)
+    const expected = allMessages(ends)
+    await waitFor('every message handled at least once', () => coverage(readRecords(s.record), expected).missing.length === 0, 60_000, 250)
+    const stoppingAt = now()
+    assert.equal(await stopProcess(second.proc, 'SIGTERM'), 0, `p2 stops cleanly on SIGTERM:\n${second.proc.output()}`)
+
+    const records = readRecords(s.record)
+    const t0 = threeAt - scaleOutMs
+    const report = `shares with three members ${shares}; scale-out took ${seconds(scaleOutMs)}, p1's leave ${seconds(leaveMs)} from its SIGTERM, p3's takeover ${seconds(takeoverMs)}; rebalances (seconds from p2 and p3's start):\n${timelines(members, t0)}`
+    assert.deepEqual(coverage(records, expected).missing, [], 'every message handled at least once')
+    assert.deepEqual(orderViolationsByRun(records, new Map(members.map((m) => [m.tag, assignTimes(readEvents(m.events), s.topic)]))), [], 'same-key messages in offset order, one at a time, within each member\'s run of a partition')
+    assert.deepEqual(await committedOrZero(cluster.bootstrapServers, s.groupId, s.topic, PARTITIONS), ends, 'the committed offsets reach the end offsets')
+
+    for (const member of members) {
+      const events = rebalances(member)
+      assert.ok(events.length > 0, `${member.tag} logged its rebalances`)
+      assert.deepEqual(events.filter((e) => !e.cooperative).map((e) => `${e.kind} [${e.partitions.map((p) => p.partition).join(',')}]`), [], `${member.tag}: every rebalance ran under the cooperative (incremental) protocol`)
+    }
+    // Incremental: a member gives up only the partitions that move, never its whole share.
+    // The members that lived on kept some partitions through every rebalance until they stopped.
+    assert.deepEqual(emptied(readEvents(first.events), s.topic, leavingAt), [], `p1 kept some partitions while p2 and p3 joined (${report})`)
+    assert.deepEqual(emptied(readEvents(second.events), s.topic, stoppingAt), [], `p2 kept some partitions through p1's leave and p3's death (${report})`)
+    // A SIGKILLed member sends no leave heartbeat: its partitions move when its session expires on the broker.
+    assert.ok(takeoverMs >= 2000, `the orphaned partitions ${orphaned.join(',')} moved only once the dead member's session expired (after ${Math.round(takeoverMs)} ms)`)
+    t.diagnostic(`scale-out 1 → 3 members ${seconds(scaleOutMs)}, leave on SIGTERM ${seconds(leaveMs)}, SIGKILL takeover ${seconds(takeoverMs)}`)
+  })
+
+  test('with group.protocol=consumer, kvp run refuses the settings the broker owns: exit 2 naming the key, before connecting', { timeout: 60_000 }, async () => {
+    for (const setting of ['session.timeout.ms=6000', 'heartbeat.interval.ms=500', 'partition.assignment.strategy=cooperative-sticky']) {
+      const key = setting.split('=')[0] as string
+      const child = spawn(process.execPath, [kvpBin, 'run', '--brokers', cluster.bootstrapServers, '--group', uniqueName('g'), '--topic', uniqueName('t'), '--handler', recordingHandler,
+        '--stats-interval-ms', '0', '-X', 'group.protocol=consumer', '-X', setting], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let stderr = ''
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)))
+      // One that starts after all must not outlive the test.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      const code = await exited.finally(() => clearTimeout(timer))
+      assert.equal(code, 2, `exit 2 for ${setting}:\n${stderr}`)
+      assert.ok(stderr.includes(`kafka.${key}`), `the error names kafka.${key}:\n${stderr}`)
+      assert.match(stderr, /group\.protocol=consumer/, 'the error says which protocol refuses it')
+    }
+  })
+})
