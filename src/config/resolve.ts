@@ -47,7 +47,7 @@ export interface ResolvedOptions {
 }
 
 /** Defaults that are not in the schema because other fields or the machine decide them. */
-export const DEFAULTS = {
+const DEFAULTS = {
   concurrencyPerThread: 32,
   maxBackoffMs: 30_000,
   maxAttemptsWithDeadLetter: 10,

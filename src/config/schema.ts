@@ -158,10 +158,7 @@ export const engineOptionsSchema = object({
   mockBrokers: integer(1, 16).default(1).describe("Brokers in the embedded cluster when brokers is 'mock'."),
 }, 'an object')
 
-/** The options as given (what `startEngine()` accepts). */
-export type EngineOptionsInput = z.input<typeof engineOptionsSchema>
-/** The options after the schema: static defaults filled in. */
-export type ParsedOptions = z.output<typeof engineOptionsSchema>
+/** A route after the schema: static defaults filled in. */
 export type ParsedRoute = z.output<typeof topicRouteSchema>
 
 /** The CLI's choices, from the schema. */
@@ -169,7 +166,7 @@ export const DISTRIBUTIONS = distributionSchema.options
 export const PAYLOADS = (payloadSchema.options[0] as z.ZodEnum<{ raw: 'raw'; json: 'json' }>).options
 
 /** `['topics', 0, 'retry']` → `topics[0].retry`. */
-export function fieldPath(path: ReadonlyArray<PropertyKey>): string {
+function fieldPath(path: ReadonlyArray<PropertyKey>): string {
   let out = ''
   for (const segment of path) {
     if (typeof segment === 'number') out += `[${segment}]`

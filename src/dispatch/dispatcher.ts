@@ -25,6 +25,9 @@ export interface DispatcherHooks {
   deadLetter(state: PartitionState, message: KafkaMessage, error: KvpError, attempts: number): Promise<void>
 }
 
+/** What the dispatcher uses of the worker pool (./pool.ts); tests give it a fake. */
+export type SlicePool = Pick<WorkerPool, 'threads' | 'pick' | 'room' | 'send' | 'done' | 'abort'>
+
 /** A lane's slice in a worker. The messages stay at the head of the lane until the ack. */
 interface InFlightSlice extends WatchedSlice {
   lane: Lane
@@ -40,7 +43,7 @@ interface InFlightSlice extends WatchedSlice {
  */
 export class Dispatcher {
   readonly #options: ResolvedOptions
-  readonly #pool: WorkerPool
+  readonly #pool: SlicePool
   readonly #hooks: DispatcherHooks
   readonly #progress: SliceProgress
   #ready: Lane[] = []
@@ -55,7 +58,7 @@ export class Dispatcher {
   #drainWaiters: Array<{ states: readonly PartitionState[]; wake: () => void }> = []
   #dispatching = true
 
-  constructor(options: ResolvedOptions, pool: WorkerPool, progress: SliceProgress, hooks: DispatcherHooks) {
+  constructor(options: ResolvedOptions, pool: SlicePool, progress: SliceProgress, hooks: DispatcherHooks) {
     this.#options = options
     this.#pool = pool
     this.#progress = progress
