@@ -170,7 +170,11 @@ class KvpEngine implements Engine {
         list = []
         this.#states.set(topic, list)
       }
-      list[partition]?.revoke()
+      const previous = list[partition]
+      if (previous) {
+        previous.revoke()
+        this.#backpressure.forget(previous)
+      }
       list[partition] = new PartitionState(topic, partition, runtime.route, generation, runtime.extract, runtime.distributor())
     }
   }

@@ -47,11 +47,8 @@ export class Backpressure {
     }
     const low = this.#limits.maxInFlightPerPartition * this.#limits.resumeRatio
     for (const state of this.#paused) {
-      if (state.revoked) {
-        this.#paused.delete(state)
-      } else if (state.inFlight <= low) {
-        this.#resume(state)
-      }
+      // A revoked partition stays listed until forget(), which resumes it in the consumer.
+      if (!state.revoked && state.inFlight <= low) this.#resume(state)
     }
   }
 

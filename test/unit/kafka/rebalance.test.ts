@@ -1,77 +1,232 @@
 import { strict as assert } from 'node:assert'
-import * as diagnosticsChannel from 'node:diagnostics_channel'
 import { test } from 'node:test'
 import Kafka from 'node-rdkafka'
+import { channels } from '../../../src/diagnostics.js'
+import type { RebalanceEvent } from '../../../src/diagnostics.js'
 import { RebalanceHandler } from '../../../src/kafka/rebalance.js'
+import type { RebalanceListener } from '../../../src/kafka/rebalance.js'
 
-const ASSIGN = { code: Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS } as Kafka.LibrdKafkaError
-const REVOKE = { code: Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS } as Kafka.LibrdKafkaError
+const ASSIGN = Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS
+const REVOKE = Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS
 
-/**
- * A consumer that reports the rebalance protocol it is given and records the assignment
- * calls. Like node-rdkafka, it answers 'NONE' once it is no longer connected.
- */
-function fakeConsumer(protocol: string) {
-  const calls: string[] = []
-  let connected = true
+type Protocol = 'COOPERATIVE' | 'EAGER' | 'NONE'
+
+/** One log for the listener and the consumer, so that tests can check what came first. */
+type Entry = [what: string, partitions?: Kafka.Assignment[]]
+
+function fakeConsumer(log: Entry[], protocol: Protocol) {
+  const state = { connected: true, assignments: [] as Kafka.Assignment[] }
   const consumer = {
-    rebalanceProtocol: () => (connected ? protocol : 'NONE'),
-    isConnected: () => connected,
-    assignments: () => [],
-    assign: (list: Kafka.Assignment[]) => calls.push(`assign ${list.map((p) => p.partition).join(',')}`),
-    unassign: () => calls.push('unassign'),
-    incrementalAssign: (list: Kafka.Assignment[]) => calls.push(`incrementalAssign ${list.map((p) => p.partition).join(',')}`),
-    incrementalUnassign: (list: Kafka.Assignment[]) => calls.push(`incrementalUnassign ${list.map((p) => p.partition).join(',')}`),
+    rebalanceProtocol: () => protocol,
+    isConnected: () => state.connected,
+    assignments: () => state.assignments,
+    assign(partitions: Kafka.Assignment[]) {
+      log.push(['assign', partitions])
+    },
+    incrementalAssign(partitions: Kafka.Assignment[]) {
+      log.push(['incrementalAssign', partitions])
+    },
+    unassign() {
+      log.push(['unassign'])
+    },
+    incrementalUnassign(partitions: Kafka.Assignment[]) {
+      log.push(['incrementalUnassign', partitions])
+    },
   }
-  return { consumer: consumer as unknown as Kafka.KafkaConsumer, calls, disconnect: () => (connected = false) }
+  return { consumer: consumer as unknown as Kafka.KafkaConsumer, state }
 }
 
-function handler(consumer: Kafka.KafkaConsumer): { rebalance: RebalanceHandler; failures: unknown[] } {
+interface Deferred {
+  promise: Promise<void>
+  resolve(): void
+  reject(error: unknown): void
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void
+  let reject!: (error: unknown) => void
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
+
+/** A listener that logs its calls; each revoking() waits on the next of `revokes`, or resolves at once. */
+function fakeListener(log: Entry[], revokes: Deferred[] = []) {
   const failures: unknown[] = []
-  const rebalance = new RebalanceHandler({ assigned: () => {}, revoking: async () => {}, failed: (error) => failures.push(error) })
-  rebalance.attach(consumer)
-  return { rebalance, failures }
+  const listener: RebalanceListener = {
+    assigned(partitions) {
+      log.push(['assigned', partitions])
+    },
+    revoking(partitions) {
+      log.push(['revoking', partitions])
+      return revokes.shift()?.promise ?? Promise.resolve()
+    },
+    failed(error) {
+      failures.push(error)
+      log.push(['failed'])
+    },
+  }
+  return { listener, failures }
 }
 
-const toppars = (...partitions: number[]): Kafka.Assignment[] => partitions.map((partition) => ({ topic: 't', partition }))
+function setup(protocol: Protocol, revokes: Deferred[] = []) {
+  const log: Entry[] = []
+  const { consumer, state } = fakeConsumer(log, protocol)
+  const { listener, failures } = fakeListener(log, revokes)
+  const handler = new RebalanceHandler(listener)
+  handler.attach(consumer)
+  return { log, state, failures, handler }
+}
 
-test('under a cooperative protocol (cooperative-sticky, or group.protocol=consumer) partitions are assigned and revoked incrementally', async () => {
-  const { consumer, calls } = fakeConsumer('COOPERATIVE')
-  const { rebalance, failures } = handler(consumer)
-  rebalance.callback(ASSIGN, toppars(0, 1, 2))
-  rebalance.callback(REVOKE, toppars(2))
-  rebalance.callback(ASSIGN, toppars())
-  await rebalance.settled()
-  assert.deepEqual(calls, ['incrementalAssign 0,1,2', 'incrementalUnassign 2', 'incrementalAssign '])
-  assert.deepEqual(failures, [])
+function event(code: number): Kafka.LibrdKafkaError {
+  return Object.assign(new Error(`rebalance ${code}`), { code, origin: 'kafka', errno: code }) as unknown as Kafka.LibrdKafkaError
+}
+
+const tps = (...partitions: number[]): Kafka.Assignment[] => partitions.map((partition) => ({ topic: 't', partition }))
+
+/** Lets queued promise callbacks run. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+test('eager (and NONE): an assignment reaches the listener first, then consumer.assign()', async () => {
+  for (const protocol of ['EAGER', 'NONE'] as const) {
+    const { log, handler } = setup(protocol)
+    handler.callback(event(ASSIGN), tps(0, 1))
+    await handler.settled()
+    assert.deepEqual(log, [['assigned', tps(0, 1)], ['assign', tps(0, 1)]], protocol)
+  }
 })
 
-test('under an eager protocol the whole assignment is replaced', async () => {
-  const { consumer, calls } = fakeConsumer('EAGER')
-  const { rebalance } = handler(consumer)
-  rebalance.callback(ASSIGN, toppars(0, 1))
-  rebalance.callback(REVOKE, toppars(0, 1))
-  await rebalance.settled()
-  assert.deepEqual(calls, ['assign 0,1', 'unassign'])
+test('cooperative: an assignment reaches the listener first, then consumer.incrementalAssign()', async () => {
+  const { log, handler } = setup('COOPERATIVE')
+  handler.callback(event(ASSIGN), tps(2))
+  await handler.settled()
+  assert.deepEqual(log, [['assigned', tps(2)], ['incrementalAssign', tps(2)]])
 })
 
-test('the revoke that closing the consumer brings is published under the group\'s protocol, not the NONE a disconnecting consumer reports', async () => {
-  const { consumer, disconnect } = fakeConsumer('COOPERATIVE')
-  const { rebalance } = handler(consumer)
-  const published: Array<{ kind: string; cooperative: boolean }> = []
-  const listener = (message: unknown): void => {
-    const { kind, cooperative } = message as { kind: string; cooperative: boolean }
-    published.push({ kind, cooperative })
+test('eager: a revoke waits for revoking() to resolve before consumer.unassign()', async () => {
+  const revoke = deferred()
+  const { log, handler } = setup('EAGER', [revoke])
+  handler.callback(event(REVOKE), tps(0, 1))
+  await turn()
+  assert.deepEqual(log, [['revoking', tps(0, 1)]], 'not unassigned while the listener is still revoking')
+  revoke.resolve()
+  await handler.settled()
+  assert.deepEqual(log, [['revoking', tps(0, 1)], ['unassign']])
+})
+
+test('cooperative: a revoke waits for revoking() to resolve before consumer.incrementalUnassign() of those partitions', async () => {
+  const revoke = deferred()
+  const { log, handler } = setup('COOPERATIVE', [revoke])
+  handler.callback(event(REVOKE), tps(3))
+  await turn()
+  assert.deepEqual(log, [['revoking', tps(3)]])
+  revoke.resolve()
+  await handler.settled()
+  assert.deepEqual(log, [['revoking', tps(3)], ['incrementalUnassign', tps(3)]])
+})
+
+test('events are handled strictly one after another: an assignment waits for a slow revoke to finish', async () => {
+  const revoke = deferred()
+  const { log, handler } = setup('COOPERATIVE', [revoke])
+  handler.callback(event(REVOKE), tps(0))
+  handler.callback(event(ASSIGN), tps(1))
+  handler.callback(event(REVOKE), tps(1))
+  for (let i = 0; i < 5; i++) await turn()
+  assert.deepEqual(log, [['revoking', tps(0)]], 'nothing else ran while the first revoke was in progress')
+  revoke.resolve()
+  await handler.settled()
+  assert.deepEqual(log, [
+    ['revoking', tps(0)], ['incrementalUnassign', tps(0)],
+    ['assigned', tps(1)], ['incrementalAssign', tps(1)],
+    ['revoking', tps(1)], ['incrementalUnassign', tps(1)],
+  ])
+})
+
+test('when revoking() rejects, the partitions are still unassigned and failed() gets the error', async () => {
+  for (const protocol of ['EAGER', 'COOPERATIVE'] as const) {
+    const revoke = deferred()
+    const { log, failures, handler } = setup(protocol, [revoke])
+    handler.callback(event(REVOKE), tps(0))
+    const error = new Error('commit on revoke failed')
+    revoke.reject(error)
+    await handler.settled()
+    const unassign: Entry = protocol === 'EAGER' ? ['unassign'] : ['incrementalUnassign', tps(0)]
+    assert.deepEqual(log, [['revoking', tps(0)], unassign, ['failed']], protocol)
+    assert.deepEqual(failures, [error])
+    // The chain goes on after a failure.
+    handler.callback(event(ASSIGN), tps(0))
+    await handler.settled()
+    assert.deepEqual(log.slice(3).map(([what]) => what), ['assigned', protocol === 'EAGER' ? 'assign' : 'incrementalAssign'])
   }
-  diagnosticsChannel.subscribe('kvp:rebalance', listener)
-  try {
-    rebalance.callback(ASSIGN, toppars(0, 1))
-    await rebalance.settled()
-    disconnect()
-    rebalance.callback(REVOKE, toppars(0, 1))
-    await rebalance.settled()
-  } finally {
-    diagnosticsChannel.unsubscribe('kvp:rebalance', listener)
+})
+
+test('a revoke on a consumer that is no longer connected does not unassign', async () => {
+  const { log, state, handler } = setup('EAGER')
+  state.connected = false
+  handler.callback(event(REVOKE), tps(0))
+  await handler.settled()
+  assert.deepEqual(log, [['revoking', tps(0)]])
+})
+
+test('any other error code drops the whole current assignment: revoking() of it, then unassign()', async () => {
+  for (const protocol of ['EAGER', 'COOPERATIVE'] as const) {
+    const revoke = deferred()
+    const { log, state, handler } = setup(protocol, [revoke])
+    state.assignments = tps(4, 5)
+    handler.callback(event(Kafka.CODES.ERRORS.ERR__STATE), tps(9))
+    await turn()
+    assert.deepEqual(log, [['revoking', tps(4, 5)]], `${protocol}: the consumer's assignment, not the event's`)
+    revoke.resolve()
+    await handler.settled()
+    assert.deepEqual(log, [['revoking', tps(4, 5)], ['unassign']], protocol)
   }
-  assert.deepEqual(published, [{ kind: 'assign', cooperative: true }, { kind: 'revoke', cooperative: true }])
+})
+
+test('the generation grows by one on each assignment, not on a revoke', async () => {
+  const { handler } = setup('COOPERATIVE')
+  assert.equal(handler.generation, 0)
+  handler.callback(event(ASSIGN), tps(0))
+  await handler.settled()
+  assert.equal(handler.generation, 1)
+  handler.callback(event(REVOKE), tps(0))
+  await handler.settled()
+  assert.equal(handler.generation, 1)
+  handler.callback(event(ASSIGN), tps(0))
+  handler.callback(event(ASSIGN), tps(1))
+  await handler.settled()
+  assert.equal(handler.generation, 3)
+})
+
+test('nothing happens before a consumer is attached', async () => {
+  const log: Entry[] = []
+  const { listener } = fakeListener(log)
+  const handler = new RebalanceHandler(listener)
+  handler.callback(event(ASSIGN), tps(0))
+  await handler.settled()
+  assert.deepEqual(log, [])
+  assert.equal(handler.generation, 0)
+})
+
+test('kvp:rebalance events carry the kind, partitions, generation and whether the protocol is cooperative', async (t) => {
+  const events: RebalanceEvent[] = []
+  const unsubscribe = channels.rebalance.subscribe((e) => events.push(e))
+  t.after(unsubscribe)
+  const eager = setup('EAGER')
+  eager.handler.callback(event(ASSIGN), tps(0, 1))
+  eager.handler.callback(event(REVOKE), tps(0, 1))
+  await eager.handler.settled()
+  const cooperative = setup('COOPERATIVE')
+  cooperative.handler.callback(event(ASSIGN), tps(2))
+  cooperative.handler.callback(event(ASSIGN), tps(3))
+  cooperative.handler.callback(event(REVOKE), tps(3))
+  await cooperative.handler.settled()
+  assert.deepEqual(events, [
+    { kind: 'assign', partitions: tps(0, 1), generation: 1, cooperative: false },
+    { kind: 'revoke', partitions: tps(0, 1), generation: 1, cooperative: false },
+    { kind: 'assign', partitions: tps(2), generation: 1, cooperative: true },
+    { kind: 'assign', partitions: tps(3), generation: 2, cooperative: true },
+    { kind: 'revoke', partitions: tps(3), generation: 2, cooperative: true },
+  ])
 })
