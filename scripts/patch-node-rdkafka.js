@@ -49,9 +49,11 @@ const packageRoot = dirname(packageJsonPath)
 const version = String(JSON.parse(readFileSync(packageJsonPath, 'utf8')).version).replace(/^v/, '')
 const patchFile = join(patchesDir, `${PACKAGE}+${version}.patch`)
 if (!existsSync(patchFile)) {
-  fail(`${PACKAGE} ${version} is installed (${packageRoot}), but ${patchesDir} has no patch for it. ` +
-    `kvp needs its producer to send binary header values intact: pin ${PACKAGE} to the version patched there, ` +
-    'or port the patch to this version (see CHANGELOG.md, "binary header values").')
+  fail(
+    `${PACKAGE} ${version} is installed (${packageRoot}), but ${patchesDir} has no patch for it. ` +
+      `kvp needs its producer to send binary header values intact: pin ${PACKAGE} to the version patched there, ` +
+      'or port the patch to this version (see CHANGELOG.md, "binary header values").',
+  )
 }
 
 // Apply each file's part of the patch, unless it is applied already.
@@ -66,8 +68,7 @@ for (const part of parsePatch(readFileSync(patchFile, 'utf8'))) {
   }
   const patched = applyPatch(source, part)
   if (patched === false) {
-    fail(`${patchFile} does not apply to ${target}: the file differs from ${PACKAGE} ${version} as published. ` +
-      `Reinstall ${PACKAGE} (rm -rf its folder, then npm ci) or update the patch.`)
+    fail(`${patchFile} does not apply to ${target}: the file differs from ${PACKAGE} ${version} as published. ` + `Reinstall ${PACKAGE} (rm -rf its folder, then npm ci) or update the patch.`)
   }
   // A new file renamed over the old one: a package manager that hard-links files from a
   // shared store (pnpm) keeps its copy unpatched.

@@ -85,10 +85,7 @@ export interface StaleAckEvent extends TopicPartitionRef {
 }
 
 /** `kvp:lifecycle`: the engine is running, stopping or stopped. */
-export type LifecycleEvent =
-  | { state: 'running'; bootstrapServers: string; groupId: string }
-  | { state: 'stopping' }
-  | { state: 'stopped'; drained: boolean }
+export type LifecycleEvent = { state: 'running'; bootstrapServers: string; groupId: string } | { state: 'stopping' } | { state: 'stopped'; drained: boolean }
 
 /** `kvp:kafka-error`: librdkafka reported a client error. */
 export interface KafkaErrorEvent {

@@ -118,7 +118,13 @@ class KvpEngine implements Engine {
       deadLetter: (state, message, error, attempts) => deadLetters.write(state, message, error, attempts),
     })
     this.#positions = new FetchPositions(this.#consumer, (state) => this.#committer.watermarkMoved(state))
-    this.#poller = new Poller(this.#consumer, options.batchSize, (messages) => this.#onBatch(messages), (error) => this.#kafkaError(error), () => this.#positions.advance(this.#allStates()))
+    this.#poller = new Poller(
+      this.#consumer,
+      options.batchSize,
+      (messages) => this.#onBatch(messages),
+      (error) => this.#kafkaError(error),
+      () => this.#positions.advance(this.#allStates()),
+    )
   }
 
   async start(): Promise<void> {
@@ -224,7 +230,16 @@ class KvpEngine implements Engine {
   stats(): EngineStats {
     if (this.#finalStats) return this.#finalStats
     const partitions: PartitionStats[] = []
-    const totals = { fetched: 0, handled: 0, inFlight: 0, inFlightBytes: this.#inFlightBytes(), slicesInFlight: this.#dispatcher.slicesInFlight, failures: 0, deadLettered: 0, commits: this.#committer.commits }
+    const totals = {
+      fetched: 0,
+      handled: 0,
+      inFlight: 0,
+      inFlightBytes: this.#inFlightBytes(),
+      slicesInFlight: this.#dispatcher.slicesInFlight,
+      failures: 0,
+      deadLettered: 0,
+      commits: this.#committer.commits,
+    }
     for (const state of this.#allStates()) {
       let activeLanes = 0
       for (const lane of state.lanes) if (lane && (lane.size > 0 || lane.busy)) activeLanes++
@@ -323,7 +338,11 @@ export async function startEngine(input: EngineOptions): Promise<Engine> {
         await pool.probe(route.index)
       } catch (error) {
         const field = error instanceof ConfigError ? (error.field ?? `topics[${route.index}]`) : `topics[${route.index}].handler`
-        throw new ConfigError(field, describeError(error).message.replace(/^[^:]+: /, (m) => (error instanceof ConfigError ? '' : m)), error)
+        throw new ConfigError(
+          field,
+          describeError(error).message.replace(/^[^:]+: /, (m) => (error instanceof ConfigError ? '' : m)),
+          error,
+        )
       }
     }
     let bootstrapServers = options.brokers

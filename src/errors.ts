@@ -19,14 +19,7 @@ export const ErrorCodes = {
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
 
-const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  ErrorCodes.HANDLER,
-  ErrorCodes.TIMEOUT,
-  ErrorCodes.WORKER_CRASH,
-  ErrorCodes.DEAD_LETTER,
-  ErrorCodes.KAFKA,
-  ErrorCodes.COMMIT,
-])
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([ErrorCodes.HANDLER, ErrorCodes.TIMEOUT, ErrorCodes.WORKER_CRASH, ErrorCodes.DEAD_LETTER, ErrorCodes.KAFKA, ErrorCodes.COMMIT])
 
 export interface KvpErrorOptions {
   cause?: unknown

@@ -22,8 +22,21 @@ export { ConfigError, ErrorCodes, KvpError, isKvpError } from './errors.js'
 export type { ErrorCode } from './errors.js'
 export { channels, EventChannel } from './diagnostics.js'
 export type {
-  AckEvent, BackpressureEvent, ChannelName, CommitErrorEvent, CommitEvent, DeadLetterEvent, EventOf, HandlerErrorEvent,
-  KafkaErrorEvent, LifecycleEvent, PartitionerErrorEvent, RebalanceEvent, SliceEvent, StaleAckEvent, TopicPartitionRef,
+  AckEvent,
+  BackpressureEvent,
+  ChannelName,
+  CommitErrorEvent,
+  CommitEvent,
+  DeadLetterEvent,
+  EventOf,
+  HandlerErrorEvent,
+  KafkaErrorEvent,
+  LifecycleEvent,
+  PartitionerErrorEvent,
+  RebalanceEvent,
+  SliceEvent,
+  StaleAckEvent,
+  TopicPartitionRef,
 } from './diagnostics.js'
 export { DeadLetterHeaders } from './kafka/dead-letter.js'
 export { producerKeepsBinaryHeaders } from './kafka/produce.js'

@@ -21,28 +21,42 @@ export class EngineMetrics {
     const failures = new Counter({ name: 'kvp_handler_failures_total', help: 'Failed handler attempts, by error code', labelNames: ['topic', 'partition', 'code'], registers: [registry] })
     const deadLetters = new Counter({ name: 'kvp_dead_letters_total', help: 'Messages written to a dead-letter topic', labelNames, registers: [registry] })
     const slices = new Histogram({ name: 'kvp_slice_messages', help: 'Messages per slice sent to a worker', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512], registers: [registry] })
-    const sliceSeconds = new Histogram({ name: 'kvp_slice_duration_seconds', help: 'Time a worker spent on a slice', buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] })
+    const sliceSeconds = new Histogram({
+      name: 'kvp_slice_duration_seconds',
+      help: 'Time a worker spent on a slice',
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [registry],
+    })
     const rebalances = new Counter({ name: 'kvp_rebalances_total', help: 'Partition assignments and revocations', labelNames: ['kind'], registers: [registry] })
     const commits = new Counter({ name: 'kvp_commits_total', help: 'Offset commits that reached the broker', labelNames: ['reason'], registers: [registry] })
     const commitErrors = new Counter({ name: 'kvp_commit_errors_total', help: 'Offset commits that failed', registers: [registry] })
     const staleAcks = new Counter({ name: 'kvp_stale_acks_total', help: 'Acks dropped because their partition was revoked', registers: [registry] })
     const pauses = new Counter({ name: 'kvp_backpressure_pauses_total', help: 'Partitions paused because too much was in flight', registers: [registry] })
     new Gauge({
-      name: 'kvp_in_flight_messages', help: 'Fetched messages not yet done', labelNames, registers: [registry],
+      name: 'kvp_in_flight_messages',
+      help: 'Fetched messages not yet done',
+      labelNames,
+      registers: [registry],
       collect() {
         this.reset()
         for (const p of engine.stats().partitions) this.set({ topic: p.topic, partition: String(p.partition) }, p.inFlight)
       },
     })
     new Gauge({
-      name: 'kvp_committable_offset', help: 'The contiguous watermark: next offset that may be committed', labelNames, registers: [registry],
+      name: 'kvp_committable_offset',
+      help: 'The contiguous watermark: next offset that may be committed',
+      labelNames,
+      registers: [registry],
       collect() {
         this.reset()
         for (const p of engine.stats().partitions) if (p.watermark !== null) this.set({ topic: p.topic, partition: String(p.partition) }, p.watermark)
       },
     })
     new Gauge({
-      name: 'kvp_committed_offset', help: 'The last offset committed by this engine', labelNames, registers: [registry],
+      name: 'kvp_committed_offset',
+      help: 'The last offset committed by this engine',
+      labelNames,
+      registers: [registry],
       collect() {
         this.reset()
         for (const p of engine.stats().partitions) if (p.committed !== null) this.set({ topic: p.topic, partition: String(p.partition) }, p.committed)

@@ -50,9 +50,7 @@ if (!unitOnly && env.KVP_TEST_BROKERS === 'kafka') {
   stopBroker = () => broker.stop()
 }
 
-const child = spawn(process.execPath, [
-  '--test', '--test-concurrency=1', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-reporter=spec', `--import=${guard}`, ...files,
-], { env, stdio: 'inherit' })
+const child = spawn(process.execPath, ['--test', '--test-concurrency=1', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-reporter=spec', `--import=${guard}`, ...files], { env, stdio: 'inherit' })
 const stopChild = (signal: NodeJS.Signals): void => {
   child.kill(signal)
 }

@@ -48,4 +48,3 @@ export async function probe(routeIndex: number): Promise<boolean> {
   await runner.probe(routeIndex)
   return true
 }
-

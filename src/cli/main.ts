@@ -67,7 +67,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     }
     const { message, code } = describeError(err)
     stderr.write(`kvp: fatal: ${message}${code ? ` (${code})` : ''}\n`)
-    if (process.env['KVP_DEBUG'] && err instanceof Error && err.stack) stderr.write(`${err.stack}\n`)
+    if (process.env.KVP_DEBUG && err instanceof Error && err.stack) stderr.write(`${err.stack}\n`)
     return ExitCodes.FATAL
   } finally {
     signals.dispose()
@@ -77,7 +77,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
 /** The commander program, wired to `context`. Errors throw (exitOverride) rather than exit. */
 export function buildProgram(context: CliContext): Command {
   const program = new Command('kvp')
-    .description('Kafka virtual partitions: process one partition\'s messages in parallel on worker threads, keeping per-key order and committing only offsets below which every message is done.')
+    .description("Kafka virtual partitions: process one partition's messages in parallel on worker threads, keeping per-key order and committing only offsets below which every message is done.")
     .version(readVersion(), '-V, --version')
     .exitOverride()
     .configureOutput({

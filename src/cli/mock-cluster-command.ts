@@ -25,7 +25,7 @@ export function addMockClusterCommand(program: Command, context: CliContext): Co
     .command('mock-cluster')
     .summary('serve an embedded Kafka cluster until SIGTERM/SIGINT')
     .description(
-      'Serve librdkafka\'s embedded Kafka cluster on 127.0.0.1 until SIGTERM/SIGINT. ' +
+      "Serve librdkafka's embedded Kafka cluster on 127.0.0.1 until SIGTERM/SIGINT. " +
         'Prints BOOTSTRAP=host:port,... on stdout once it is up. Topics are created on first ' +
         'use with 4 partitions; each partition keeps at most 5 MiB or 100,000 messages.',
     )
@@ -34,9 +34,7 @@ export function addMockClusterCommand(program: Command, context: CliContext): Co
       const stopRequested = context.waitForStop()
       const cluster = await startMockCluster({ brokers: options.brokers })
       context.stdout.write(`BOOTSTRAP=${cluster.bootstrapServers}\n`)
-      context.stderr.write(
-        `kvp: embedded Kafka cluster with ${options.brokers} broker${options.brokers === 1 ? '' : 's'} at ${cluster.bootstrapServers}; stop with SIGTERM or Ctrl-C\n`,
-      )
+      context.stderr.write(`kvp: embedded Kafka cluster with ${options.brokers} broker${options.brokers === 1 ? '' : 's'} at ${cluster.bootstrapServers}; stop with SIGTERM or Ctrl-C\n`)
       const signal = await stopRequested
       context.stderr.write(`kvp: ${signal === 'abort' ? 'stop requested' : signal}: stopping the cluster\n`)
       await cluster.stop()

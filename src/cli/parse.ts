@@ -5,14 +5,7 @@
  * whose `field` is the flag at fault, so the caller can exit 2 with a message naming it.
  */
 import { InvalidArgumentError } from 'commander'
-import type {
-  Distribution,
-  EngineOptions,
-  PartitionerOption,
-  PayloadOption,
-  TopicRoute,
-  VirtualPartitionsOptions,
-} from '../config/options.js'
+import type { Distribution, EngineOptions, PartitionerOption, PayloadOption, TopicRoute, VirtualPartitionsOptions } from '../config/options.js'
 import { handlerUrl } from '../config/resolve.js'
 import { firstIssue, partitionerSchema } from '../config/schema.js'
 import { ErrorCodes, KvpError } from '../errors.js'
@@ -179,8 +172,7 @@ export function mergeRunOptions(flags: RunFlags, file: Partial<EngineOptions>, c
 
   const fileRoutes = Array.isArray(file.topics) ? file.topics : []
   const configDir = context.configDir ?? context.cwd
-  const fromFile = (route: TopicRoute): TopicRoute =>
-    typeof route.handler === 'string' ? { ...route, handler: resolveHandler(route.handler, configDir) } : route
+  const fromFile = (route: TopicRoute): TopicRoute => (typeof route.handler === 'string' ? { ...route, handler: resolveHandler(route.handler, configDir) } : route)
 
   let routes: TopicRoute[]
   if (flags.topic !== undefined) {
@@ -210,12 +202,7 @@ export function mergeRunOptions(flags: RunFlags, file: Partial<EngineOptions>, c
  * named by `--topic`, but leave a file route that says `virtualPartitions: false` alone
  * when they apply to every route.
  */
-function applyRouteFlags(
-  route: Partial<TopicRoute> & { topic: string },
-  flags: RunFlags,
-  cwd: string,
-  named: boolean,
-): TopicRoute {
+function applyRouteFlags(route: Partial<TopicRoute> & { topic: string }, flags: RunFlags, cwd: string, named: boolean): TopicRoute {
   const handler = flags.handler !== undefined ? resolveHandler(flags.handler, cwd) : route.handler
   if (handler === undefined || handler === '') {
     throw usageError('--handler', `topic '${route.topic}' needs a handler module (--handler <module>, or handler in --config)`)
@@ -224,10 +211,7 @@ function applyRouteFlags(
 
   if (flags.virtualPartitions === false) {
     out.virtualPartitions = false
-  } else if (
-    (flags.maxPartitions !== undefined || flags.distribution !== undefined || flags.partitioner !== undefined) &&
-    (named || route.virtualPartitions !== false)
-  ) {
+  } else if ((flags.maxPartitions !== undefined || flags.distribution !== undefined || flags.partitioner !== undefined) && (named || route.virtualPartitions !== false)) {
     const vp: VirtualPartitionsOptions = route.virtualPartitions ? { ...route.virtualPartitions } : {}
     if (flags.maxPartitions !== undefined) vp.maxPartitions = flags.maxPartitions
     if (flags.distribution !== undefined) vp.distribution = flags.distribution

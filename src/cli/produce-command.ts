@@ -38,10 +38,7 @@ export function addProduceCommand(program: Command, context: CliContext): Comman
     .option('-X, --kafka-setting <key=value>', 'librdkafka producer setting, repeatable', kafkaSettingFlag)
     .action(async (options: ProduceOptions) => {
       if (options.brokers === 'mock') {
-        throw usageError(
-          '--brokers',
-          "'mock' would start a cluster that ends with this command; start one with kvp mock-cluster and pass its BOOTSTRAP address",
-        )
+        throw usageError('--brokers', "'mock' would start a cluster that ends with this command; start one with kvp mock-cluster and pass its BOOTSTRAP address")
       }
       const request: ProduceMessagesOptions = {
         bootstrapServers: options.brokers,

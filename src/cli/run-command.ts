@@ -13,18 +13,7 @@ import { pino } from 'pino'
 import { logEngineEvents } from '../logging.js'
 import type { EngineOptions } from '../config/options.js'
 import type { CliContext } from './main.js'
-import {
-  DISTRIBUTIONS,
-  flagParser,
-  kafkaSettingFlag,
-  mergeRunOptions,
-  parseNonNegativeInt,
-  parsePartitioner,
-  parsePositiveInt,
-  PAYLOADS,
-  usageError,
-  type RunFlags,
-} from './parse.js'
+import { DISTRIBUTIONS, flagParser, kafkaSettingFlag, mergeRunOptions, parseNonNegativeInt, parsePartitioner, parsePositiveInt, PAYLOADS, usageError, type RunFlags } from './parse.js'
 
 const DEFAULT_STATS_INTERVAL_MS = 10_000
 
@@ -53,13 +42,7 @@ export function addRunCommand(program: Command, context: CliContext): Command {
     .option('--max-partitions <n>', 'virtual partitions (lanes) per Kafka partition', flagParser('--max-partitions', parsePositiveInt))
     .addOption(new Option('--distribution <kind>', 'how keys map to lanes').choices(DISTRIBUTIONS))
     .option('--partitioner <how>', 'virtual key: key | header:NAME | json:path.to.field', flagParser('--partitioner', parsePartitioner))
-    .addOption(
-      new Option('--no-virtual-partitions', 'one lane per Kafka partition (plain Kafka semantics)').conflicts([
-        'maxPartitions',
-        'distribution',
-        'partitioner',
-      ]),
-    )
+    .addOption(new Option('--no-virtual-partitions', 'one lane per Kafka partition (plain Kafka semantics)').conflicts(['maxPartitions', 'distribution', 'partitioner']))
     .option('--threads <n>', 'worker threads', flagParser('--threads', parsePositiveInt))
     .option('--concurrency-per-thread <n>', 'slices one worker runs at once', flagParser('--concurrency-per-thread', parsePositiveInt))
     .option('--max-in-flight-per-partition <n>', 'pause a partition above this many fetched, unfinished messages', flagParser('--max-in-flight-per-partition', parsePositiveInt))
@@ -69,17 +52,8 @@ export function addRunCommand(program: Command, context: CliContext): Command {
     .addOption(new Option('--payload <format>', 'how the worker decodes message.value into message.payload').choices(PAYLOADS))
     .option('-X, --kafka-setting <key=value>', 'librdkafka setting, repeatable (e.g. -X session.timeout.ms=6000)', kafkaSettingFlag)
     .option('--config <file>', 'JSON file shaped like the options of startEngine()')
-    .option(
-      '--metrics-port <port>',
-      'serve Prometheus metrics on http://0.0.0.0:<port>/metrics',
-      flagParser('--metrics-port', parseNonNegativeInt),
-    )
-    .option(
-      '--stats-interval-ms <ms>',
-      'log engine stats to stderr this often; 0 turns it off',
-      flagParser('--stats-interval-ms', parseNonNegativeInt),
-      DEFAULT_STATS_INTERVAL_MS,
-    )
+    .option('--metrics-port <port>', 'serve Prometheus metrics on http://0.0.0.0:<port>/metrics', flagParser('--metrics-port', parseNonNegativeInt))
+    .option('--stats-interval-ms <ms>', 'log engine stats to stderr this often; 0 turns it off', flagParser('--stats-interval-ms', parseNonNegativeInt), DEFAULT_STATS_INTERVAL_MS)
     .action(async (options: RunCommandOptions, self: Command) => {
       context.exitCode = await runCommand(options, self, context)
     })

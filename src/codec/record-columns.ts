@@ -54,9 +54,7 @@ function columns(buffer: ArrayBuffer, byteOffset: number, n: number): Columns {
 }
 
 /** A run of records to pack: lane messages as node-rdkafka gave them, or rows of packed records. */
-type Run =
-  | { messages: KafkaMessage[]; head: number; count: number; reader?: undefined }
-  | { reader: RecordColumnsReader; head: number; count: number }
+type Run = { messages: KafkaMessage[]; head: number; count: number; reader?: undefined } | { reader: RecordColumnsReader; head: number; count: number }
 
 /** Packs runs of lane messages into one buffer of its own (safe to transfer). */
 export class RecordColumnsWriter {

@@ -78,7 +78,7 @@ function resolveRoute(route: ParsedRoute, index: number): ResolvedRoute {
     handlerUrl: handlerUrl(route.handler),
     split,
     partitioner: split && vp !== undefined ? vp.partitioner : 'key',
-    lanes: !split ? 1 : vp?.maxPartitions ?? 64,
+    lanes: !split ? 1 : (vp?.maxPartitions ?? 64),
     distribution: split && vp !== undefined ? vp.distribution : 'consistent',
     maxAttempts: retry.maxAttempts ?? (route.deadLetter ? DEFAULTS.maxAttemptsWithDeadLetter : Infinity),
     backoffMs: retry.backoffMs,

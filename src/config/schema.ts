@@ -30,7 +30,8 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   return z.number(error).int(error).min(min, error).max(max, error)
 }
 
-const nonEmptyString = z.string({ error: (issue: Issue) => `expected a non-empty string, got ${show(issue.input)}` })
+const nonEmptyString = z
+  .string({ error: (issue: Issue) => `expected a non-empty string, got ${show(issue.input)}` })
   .refine((value) => value.trim() !== '', { error: (issue: Issue) => `expected a non-empty string, got ${show(issue.input)}` })
 
 const boolean = z.boolean({ error: (issue: Issue) => `expected a boolean, got ${show(issue.input)}` })
@@ -55,108 +56,144 @@ function kafkaSettings(what: string) {
 }
 
 /** `a.b.c`: segments separated by dots, none empty. */
-const dottedPath = z.string({ error: (issue: Issue) => `expected a dotted path such as 'order.id', got ${show(issue.input)}` }).regex(/^[^.]+(\.[^.]+)*$/, { error: (issue: Issue) => `expected a dotted path such as 'order.id' with no empty segments, got ${show(issue.input)}` })
+const dottedPath = z
+  .string({ error: (issue: Issue) => `expected a dotted path such as 'order.id', got ${show(issue.input)}` })
+  .regex(/^[^.]+(\.[^.]+)*$/, { error: (issue: Issue) => `expected a dotted path such as 'order.id' with no empty segments, got ${show(issue.input)}` })
 
 /** Marks a schema that only JavaScript can satisfy: the JSON Schema of a file says no value matches it. */
 export const JS_ONLY = 'kvp:js-only'
 
 const partitionerFn = z.custom<PartitionerFn>((value) => typeof value === 'function').meta({ [JS_ONLY]: true })
 
-export const partitionerSchema = z.union([
-  z.literal('key'),
-  z.strictObject({ header: z.string({ error: (issue: Issue) => `expected a non-empty header name, got ${show(issue.input)}` }).min(1, { error: (issue: Issue) => `expected a non-empty header name, got ${show(issue.input)}` }) }),
-  z.strictObject({ json: dottedPath }),
-  z.strictObject({ protobuf: dottedPath }),
-  partitionerFn,
-], { error: (issue: Issue) => `expected 'key', { header: 'name' }, { json: 'a.b' }, { protobuf: 'field' } or a function, got ${show(issue.input)}` })
+export const partitionerSchema = z
+  .union(
+    [
+      z.literal('key'),
+      z.strictObject({
+        header: z
+          .string({ error: (issue: Issue) => `expected a non-empty header name, got ${show(issue.input)}` })
+          .min(1, { error: (issue: Issue) => `expected a non-empty header name, got ${show(issue.input)}` }),
+      }),
+      z.strictObject({ json: dottedPath }),
+      z.strictObject({ protobuf: dottedPath }),
+      partitionerFn,
+    ],
+    { error: (issue: Issue) => `expected 'key', { header: 'name' }, { json: 'a.b' }, { protobuf: 'field' } or a function, got ${show(issue.input)}` },
+  )
   .describe("How a message's virtual key is found: 'key' (the Kafka message key), { header }, { json: 'dotted.path' }, { protobuf: 'dotted.path' }, or a function (startEngine only).")
 
-export const distributionSchema = z.enum(['consistent', 'balanced'], { error: (issue: Issue) => `expected 'consistent' or 'balanced', got ${show(issue.input)}` })
+export const distributionSchema = z
+  .enum(['consistent', 'balanced'], { error: (issue: Issue) => `expected 'consistent' or 'balanced', got ${show(issue.input)}` })
   .describe("How keys map to lanes: 'consistent' (a key keeps its lane) or 'balanced' (a batch's keys spread evenly over the lanes).")
 
-export const payloadSchema = z.union([
-  z.enum(['raw', 'json']),
-  z.strictObject({ protobuf: z.string().min(1), type: z.string().min(1) }),
-], { error: (issue: Issue) => `expected 'raw', 'json' or { protobuf: 'file.proto', type: 'pkg.Message' }, got ${show(issue.input)}` })
+export const payloadSchema = z
+  .union([z.enum(['raw', 'json']), z.strictObject({ protobuf: z.string().min(1), type: z.string().min(1) })], {
+    error: (issue: Issue) => `expected 'raw', 'json' or { protobuf: 'file.proto', type: 'pkg.Message' }, got ${show(issue.input)}`,
+  })
   .describe("How the worker decodes message.value into message.payload: 'raw' (default), 'json', or { protobuf: 'file.proto', type: 'pkg.Message' }. A tombstone (null value) has payload null.")
 
-const virtualPartitionsSchema = object({
-  partitioner: partitionerSchema.default('key'),
-  maxPartitions: integer(1, MAX_LANES).default(64).describe('Lanes per Kafka partition.'),
-  distribution: distributionSchema.default('consistent'),
-}, 'false or { partitioner, maxPartitions, distribution }')
+const virtualPartitionsSchema = object(
+  {
+    partitioner: partitionerSchema.default('key'),
+    maxPartitions: integer(1, MAX_LANES).default(64).describe('Lanes per Kafka partition.'),
+    distribution: distributionSchema.default('consistent'),
+  },
+  'false or { partitioner, maxPartitions, distribution }',
+)
 
 /** JSON has no Infinity: a file leaves maxAttempts out for no bound. */
 const maxAttemptsSchema = z.union([integer(1), z.literal(Infinity).meta({ [JS_ONLY]: true })], { error: (issue: Issue) => `expected an integer of 1 or more, or Infinity, got ${show(issue.input)}` })
 
-const retrySchema = object({
-  maxAttempts: maxAttemptsSchema.optional().describe('Attempts per message including the first. Default 10 with a dead-letter topic, unbounded without.'),
-  backoffMs: integer(0).default(100).describe('First backoff, doubled per attempt with jitter.'),
-  maxBackoffMs: integer(0).optional().describe('Backoff cap. Default 30000 (or backoffMs, if larger).'),
-}, '{ maxAttempts, backoffMs, maxBackoffMs }')
-  .refine((retry) => retry.maxBackoffMs === undefined || retry.maxBackoffMs >= retry.backoffMs, {
-    path: ['maxBackoffMs'],
-    error: (issue: Issue) => `must be at least backoffMs (${show((issue.input as { backoffMs?: unknown } | undefined)?.backoffMs)})`,
-  })
+const retrySchema = object(
+  {
+    maxAttempts: maxAttemptsSchema.optional().describe('Attempts per message including the first. Default 10 with a dead-letter topic, unbounded without.'),
+    backoffMs: integer(0).default(100).describe('First backoff, doubled per attempt with jitter.'),
+    maxBackoffMs: integer(0).optional().describe('Backoff cap. Default 30000 (or backoffMs, if larger).'),
+  },
+  '{ maxAttempts, backoffMs, maxBackoffMs }',
+).refine((retry) => retry.maxBackoffMs === undefined || retry.maxBackoffMs >= retry.backoffMs, {
+  path: ['maxBackoffMs'],
+  error: (issue: Issue) => `must be at least backoffMs (${show((issue.input as { backoffMs?: unknown } | undefined)?.backoffMs)})`,
+})
 
-const deadLetterSchema = object({
-  topic: nonEmptyString.describe('Where messages go after their last failed attempt.'),
-  kafka: kafkaSettings('librdkafka producer settings').optional().describe('librdkafka settings for the dead-letter producer (acks, compression.type, ...).'),
-}, '{ topic: name }')
+const deadLetterSchema = object(
+  {
+    topic: nonEmptyString.describe('Where messages go after their last failed attempt.'),
+    kafka: kafkaSettings('librdkafka producer settings').optional().describe('librdkafka settings for the dead-letter producer (acks, compression.type, ...).'),
+  },
+  '{ topic: name }',
+)
 
-export const topicRouteSchema = object({
-  topic: nonEmptyString.describe('The Kafka topic.'),
-  handler: nonEmptyString.describe('Path (relative to the config file, or the working directory for startEngine) or URL of the handler module: its default export, or a named handle export.'),
-  virtualPartitions: z.union([z.literal(false), virtualPartitionsSchema], { error: (issue: Issue) => (typeof issue.input === 'object' && issue.input !== null ? undefined : `expected false or { partitioner, maxPartitions, distribution }, got ${show(issue.input)}`) })
-    .optional().describe('false: one lane per Kafka partition (plain Kafka semantics). Default: split by key into 64 lanes.'),
-  retry: retrySchema.optional(),
-  deadLetter: deadLetterSchema.optional(),
-  handlerTimeoutMs: integer(1).optional().describe('A handler call running longer than this is aborted and fails with KVP_TIMEOUT.'),
-  payload: payloadSchema.default('raw'),
-  manualOffsets: boolean.default(false).describe('The handler marks progress with ctx.markAsConsumed(); unmarked messages hold the watermark.'),
-}, 'an object { topic, handler, ... }')
-  .superRefine((route, ctx) => {
-    if (route.deadLetter !== undefined && route.deadLetter.topic === route.topic) {
-      ctx.addIssue({ code: 'custom', path: ['deadLetter', 'topic'], message: 'must differ from the topic it serves' })
-    }
-    const partitioner = route.virtualPartitions === false ? undefined : route.virtualPartitions?.partitioner
-    if (typeof partitioner === 'object' && 'protobuf' in partitioner && typeof route.payload !== 'object') {
-      ctx.addIssue({ code: 'custom', path: ['virtualPartitions', 'partitioner'], message: "{ protobuf: field } needs payload: { protobuf: 'file.proto', type: 'pkg.Message' } on the route" })
-    }
-  })
-
-const backpressureSchema = object({
-  maxInFlightPerPartition: integer(1).default(5000).describe('Pause a partition when this many of its fetched messages are not yet done.'),
-  maxInFlightBytes: integer(1024).default(64 * 1024 * 1024).describe('Pause every partition when fetched-but-not-done payload bytes exceed this.'),
-  resumeRatio: z.number({ error: (issue: Issue) => `expected a number between 0 and 1, got ${show(issue.input)}` })
-    .gt(0, { error: (issue: Issue) => `expected a number between 0 and 1, got ${show(issue.input)}` })
-    .lt(1, { error: (issue: Issue) => `expected a number between 0 and 1, got ${show(issue.input)}` })
-    .default(0.5).describe('Resume once below this fraction of the limits.'),
-}, 'an object { maxInFlightPerPartition, maxInFlightBytes, resumeRatio }')
-
-export const engineOptionsSchema = object({
-  brokers: nonEmptyString.default('mock').describe("'host:port,...', or 'mock' for an embedded cluster."),
-  groupId: nonEmptyString.describe('The consumer group.'),
-  topics: z.array(topicRouteSchema, { error: () => 'expected a non-empty array of { topic, handler, ... }' })
-    .min(1, { error: 'expected a non-empty array of { topic, handler, ... }' })
-    .superRefine((routes, ctx) => {
-      const seen = new Set<string>()
-      routes.forEach((route, index) => {
-        if (seen.has(route.topic)) ctx.addIssue({ code: 'custom', path: [index, 'topic'], message: `topic '${route.topic}' appears twice` })
-        seen.add(route.topic)
+export const topicRouteSchema = object(
+  {
+    topic: nonEmptyString.describe('The Kafka topic.'),
+    handler: nonEmptyString.describe('Path (relative to the config file, or the working directory for startEngine) or URL of the handler module: its default export, or a named handle export.'),
+    virtualPartitions: z
+      .union([z.literal(false), virtualPartitionsSchema], {
+        error: (issue: Issue) => (typeof issue.input === 'object' && issue.input !== null ? undefined : `expected false or { partitioner, maxPartitions, distribution }, got ${show(issue.input)}`),
       })
-    }),
-  threads: integer(1, 1024).optional().describe('Worker threads. Default: available parallelism, at least 2.'),
-  concurrencyPerThread: integer(1, 10_000).optional().describe('Slices one worker thread runs at once. Default: enough for every lane of a partition (at least 32).'),
-  maxSliceMessages: integer(1, 100_000).default(512).describe('Most messages in one slice sent to a worker.'),
-  batchSize: integer(1, 100_000).default(1000).describe('Messages asked of librdkafka per poll.'),
-  pollTimeoutMs: integer(0, 60_000).default(10).describe('How long one poll waits for messages when the local queue is empty.'),
-  backpressure: backpressureSchema.default({ maxInFlightPerPartition: 5000, maxInFlightBytes: 64 * 1024 * 1024, resumeRatio: 0.5 }),
-  revokeTimeoutMs: integer(0).default(10_000).describe('How long a revoke waits for in-flight slices before committing and letting go.'),
-  fromBeginning: boolean.default(true).describe('Start at the earliest offset when the group has no committed offset.'),
-  kafka: kafkaSettings('librdkafka settings').default({}).describe("librdkafka consumer settings passed through ('session.timeout.ms': 6000, ...)."),
-  mockBrokers: integer(1, 16).default(1).describe("Brokers in the embedded cluster when brokers is 'mock'."),
-}, 'an object')
+      .optional()
+      .describe('false: one lane per Kafka partition (plain Kafka semantics). Default: split by key into 64 lanes.'),
+    retry: retrySchema.optional(),
+    deadLetter: deadLetterSchema.optional(),
+    handlerTimeoutMs: integer(1).optional().describe('A handler call running longer than this is aborted and fails with KVP_TIMEOUT.'),
+    payload: payloadSchema.default('raw'),
+    manualOffsets: boolean.default(false).describe('The handler marks progress with ctx.markAsConsumed(); unmarked messages hold the watermark.'),
+  },
+  'an object { topic, handler, ... }',
+).superRefine((route, ctx) => {
+  if (route.deadLetter !== undefined && route.deadLetter.topic === route.topic) {
+    ctx.addIssue({ code: 'custom', path: ['deadLetter', 'topic'], message: 'must differ from the topic it serves' })
+  }
+  const partitioner = route.virtualPartitions === false ? undefined : route.virtualPartitions?.partitioner
+  if (typeof partitioner === 'object' && 'protobuf' in partitioner && typeof route.payload !== 'object') {
+    ctx.addIssue({ code: 'custom', path: ['virtualPartitions', 'partitioner'], message: "{ protobuf: field } needs payload: { protobuf: 'file.proto', type: 'pkg.Message' } on the route" })
+  }
+})
+
+const backpressureSchema = object(
+  {
+    maxInFlightPerPartition: integer(1).default(5000).describe('Pause a partition when this many of its fetched messages are not yet done.'),
+    maxInFlightBytes: integer(1024)
+      .default(64 * 1024 * 1024)
+      .describe('Pause every partition when fetched-but-not-done payload bytes exceed this.'),
+    resumeRatio: z
+      .number({ error: (issue: Issue) => `expected a number between 0 and 1, got ${show(issue.input)}` })
+      .gt(0, { error: (issue: Issue) => `expected a number between 0 and 1, got ${show(issue.input)}` })
+      .lt(1, { error: (issue: Issue) => `expected a number between 0 and 1, got ${show(issue.input)}` })
+      .default(0.5)
+      .describe('Resume once below this fraction of the limits.'),
+  },
+  'an object { maxInFlightPerPartition, maxInFlightBytes, resumeRatio }',
+)
+
+export const engineOptionsSchema = object(
+  {
+    brokers: nonEmptyString.default('mock').describe("'host:port,...', or 'mock' for an embedded cluster."),
+    groupId: nonEmptyString.describe('The consumer group.'),
+    topics: z
+      .array(topicRouteSchema, { error: () => 'expected a non-empty array of { topic, handler, ... }' })
+      .min(1, { error: 'expected a non-empty array of { topic, handler, ... }' })
+      .superRefine((routes, ctx) => {
+        const seen = new Set<string>()
+        routes.forEach((route, index) => {
+          if (seen.has(route.topic)) ctx.addIssue({ code: 'custom', path: [index, 'topic'], message: `topic '${route.topic}' appears twice` })
+          seen.add(route.topic)
+        })
+      }),
+    threads: integer(1, 1024).optional().describe('Worker threads. Default: available parallelism, at least 2.'),
+    concurrencyPerThread: integer(1, 10_000).optional().describe('Slices one worker thread runs at once. Default: enough for every lane of a partition (at least 32).'),
+    maxSliceMessages: integer(1, 100_000).default(512).describe('Most messages in one slice sent to a worker.'),
+    batchSize: integer(1, 100_000).default(1000).describe('Messages asked of librdkafka per poll.'),
+    pollTimeoutMs: integer(0, 60_000).default(10).describe('How long one poll waits for messages when the local queue is empty.'),
+    backpressure: backpressureSchema.default({ maxInFlightPerPartition: 5000, maxInFlightBytes: 64 * 1024 * 1024, resumeRatio: 0.5 }),
+    revokeTimeoutMs: integer(0).default(10_000).describe('How long a revoke waits for in-flight slices before committing and letting go.'),
+    fromBeginning: boolean.default(true).describe('Start at the earliest offset when the group has no committed offset.'),
+    kafka: kafkaSettings('librdkafka settings').default({}).describe("librdkafka consumer settings passed through ('session.timeout.ms': 6000, ...)."),
+    mockBrokers: integer(1, 16).default(1).describe("Brokers in the embedded cluster when brokers is 'mock'."),
+  },
+  'an object',
+)
 
 /** A route after the schema: static defaults filled in. */
 export type ParsedRoute = z.output<typeof topicRouteSchema>

@@ -63,7 +63,11 @@ export class Dispatcher {
     this.#pool = pool
     this.#progress = progress
     this.#hooks = hooks
-    this.#watchdog = new TimeoutWatchdog(progress, () => this.#slices.values(), (session, reason) => pool.abort(session, reason))
+    this.#watchdog = new TimeoutWatchdog(
+      progress,
+      () => this.#slices.values(),
+      (session, reason) => pool.abort(session, reason),
+    )
     this.#failures = new FailureHandler({
       resume: (_state, lane) => {
         this.#list(lane)
@@ -83,7 +87,6 @@ export class Dispatcher {
     return this.#slices.size
   }
 
-
   /** Takes one poll's messages of one partition (offset order). */
   accept(state: PartitionState, messages: KafkaMessage[]): void {
     const touched: Lane[] = []
@@ -95,7 +98,10 @@ export class Dispatcher {
 
   #partitionerFailed(state: PartitionState, offset: number, error: unknown): void {
     const { message } = describeError(error)
-    const wrapped = new KvpError(ErrorCodes.PARTITIONER, `partitioner of topic '${state.topic}' threw at partition ${state.partition} offset ${offset}: ${message}; the batch runs as one lane`, { cause: error, retryable: false })
+    const wrapped = new KvpError(ErrorCodes.PARTITIONER, `partitioner of topic '${state.topic}' threw at partition ${state.partition} offset ${offset}: ${message}; the batch runs as one lane`, {
+      cause: error,
+      retryable: false,
+    })
     if (channels.partitionerError.hasSubscribers) {
       channels.partitionerError.publish({ topic: state.topic, partition: state.partition, offset, error: wrapped })
     }

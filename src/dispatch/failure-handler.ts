@@ -64,7 +64,11 @@ export class FailureHandler {
         if (state.revoked) return
         const delayMs = backoffDelay(tries, state.route.backoffMs, state.route.maxBackoffMs)
         if (channels.handlerError.hasSubscribers) {
-          const wrapped = new KvpError(ErrorCodes.DEAD_LETTER, `could not write offset ${message.offset} to dead-letter topic '${state.route.deadLetter?.topic}': ${describeError(produceError).message}; retrying in ${delayMs} ms`, { cause: produceError })
+          const wrapped = new KvpError(
+            ErrorCodes.DEAD_LETTER,
+            `could not write offset ${message.offset} to dead-letter topic '${state.route.deadLetter?.topic}': ${describeError(produceError).message}; retrying in ${delayMs} ms`,
+            { cause: produceError },
+          )
           channels.handlerError.publish({ topic: state.topic, partition: state.partition, offset: message.offset, attempt: attempts, error: wrapped, willRetry: true, delayMs })
         }
         lane.retryDeadLetterAfter(delayMs, () => {

@@ -1,4 +1,4 @@
-import Kafka from 'node-rdkafka'
+import type Kafka from 'node-rdkafka'
 import type { ResolvedOptions } from '../config/resolve.js'
 import { ConfigError } from '../errors.js'
 
@@ -8,7 +8,7 @@ const OWNED = new Map<string, string>([
   ['bootstrap.servers', 'use the brokers option'],
   ['metadata.broker.list', 'use the brokers option'],
   ['enable.auto.offset.store', 'kvp stores only the contiguous watermark; it must stay false'],
-  ['enable.auto.commit', 'kvp commits stored watermarks on librdkafka\'s interval; it must stay true (tune auto.commit.interval.ms instead)'],
+  ['enable.auto.commit', "kvp commits stored watermarks on librdkafka's interval; it must stay true (tune auto.commit.interval.ms instead)"],
   ['rebalance_cb', 'kvp handles rebalances itself'],
   ['offset_commit_cb', 'kvp observes commits itself'],
 ])
@@ -18,8 +18,8 @@ const OWNED = new Map<string, string>([
  * to the broker: librdkafka refuses to create a consumer that sets them.
  */
 const BROKER_SIDE_WITH_CONSUMER_PROTOCOL = new Map<string, string>([
-  ['session.timeout.ms', 'the session timeout is the broker\'s group.consumer.session.timeout.ms'],
-  ['heartbeat.interval.ms', 'the heartbeat interval is the broker\'s group.consumer.heartbeat.interval.ms'],
+  ['session.timeout.ms', "the session timeout is the broker's group.consumer.session.timeout.ms"],
+  ['heartbeat.interval.ms', "the heartbeat interval is the broker's group.consumer.heartbeat.interval.ms"],
   ['partition.assignment.strategy', 'the broker assigns partitions (its group.consumer.assignors; the client may pick one with group.remote.assignor)'],
   ['group.protocol.type', 'it belongs to the classic protocol only'],
 ])
@@ -68,15 +68,15 @@ export function consumerConfig(
     // stream for a second at a time.
     'fetch.queue.backoff.ms': 10,
     'socket.nagle.disable': true,
-    'log_level': 3,
+    log_level: 3,
     ...options.kafka,
     'bootstrap.servers': bootstrapServers,
     'group.id': options.groupId,
     'enable.auto.commit': true,
     'enable.auto.offset.store': false,
-    'rebalance_cb': rebalance,
+    rebalance_cb: rebalance,
     // Commits are reported as the consumer's 'offset.commit' event.
-    'offset_commit_cb': true,
+    offset_commit_cb: true,
   }
   const topic: Record<string, unknown> = {
     'auto.offset.reset': options.fromBeginning ? 'earliest' : 'latest',

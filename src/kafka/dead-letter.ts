@@ -52,7 +52,7 @@ export function warnIfDeadLettersLoseBinaryHeaders(routes: readonly ResolvedRout
   process.emitWarning(
     `dead letters (${topics.join(', ')}) may lose binary header values: node-rdkafka's producer is not patched, so a ` +
       'header value ends at its first NUL byte and non-UTF-8 bytes are replaced. kvp patches it when installed; ' +
-      'run `npm rebuild kvp` (in kvp\'s own checkout: `npm run postinstall`) and do not install with --ignore-scripts.',
+      "run `npm rebuild kvp` (in kvp's own checkout: `npm run postinstall`) and do not install with --ignore-scripts.",
     { type: 'KvpWarning', code: 'KVP_BINARY_HEADERS' },
   )
 }

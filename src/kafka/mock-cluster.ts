@@ -19,7 +19,7 @@ export async function startMockCluster(options: { brokers?: number } = {}): Prom
   const holder = new Kafka.Producer({
     'test.mock.num.brokers': brokers,
     'client.id': 'kvp-mock-cluster',
-    'log_level': 3,
+    log_level: 3,
   } as Kafka.ProducerGlobalConfig)
   // The mock cluster logs nothing useful at error level on shutdown; swallow client events.
   holder.on('event.error', () => {})

@@ -60,13 +60,7 @@ export interface KvpProducer {
    * or rejects with a `KvpError` (`KVP_KAFKA`) when it could not be delivered. A full
    * local queue is waited out, not reported. Header values go as Buffers (`bufferHeaders`).
    */
-  produce(
-    topic: string,
-    partition: number | null | undefined,
-    value: Buffer | null,
-    key?: Kafka.MessageKey,
-    headers?: Kafka.MessageHeader[],
-  ): Promise<Kafka.DeliveryReport>
+  produce(topic: string, partition: number | null | undefined, value: Buffer | null, key?: Kafka.MessageKey, headers?: Kafka.MessageHeader[]): Promise<Kafka.DeliveryReport>
   /** Waits until everything queued so far is delivered (or `timeoutMs` passes). */
   flush(timeoutMs?: number): Promise<void>
   /** Flushes, then disconnects. Idempotent. */
@@ -90,13 +84,7 @@ export async function createProducer(bootstrapServers: string, extraConfig: Kafk
     else pending.resolve(delivered)
   })
 
-  const produce = async (
-    topic: string,
-    partition: number | null | undefined,
-    value: Buffer | null,
-    key?: Kafka.MessageKey,
-    headers?: Kafka.MessageHeader[],
-  ): Promise<Kafka.DeliveryReport> => {
+  const produce = async (topic: string, partition: number | null | undefined, value: Buffer | null, key?: Kafka.MessageKey, headers?: Kafka.MessageHeader[]): Promise<Kafka.DeliveryReport> => {
     let pending!: Pending
     const delivered = new Promise<Kafka.DeliveryReport>((resolve, reject) => {
       pending = { resolve, reject }
@@ -184,7 +172,7 @@ export async function produceMessages(options: ProduceMessagesOptions): Promise<
     const partition = options.partition ?? null
     const rawValue = options.json ? undefined : Buffer.alloc(size, 'kvp-')
     const pad = options.json ? 'x'.repeat(size) : ''
-    const valueOf = (i: number, key: string): Buffer => {
+    const messageValue = (i: number, key: string): Buffer => {
       if (rawValue !== undefined) return rawValue // librdkafka copies the bytes
       const head = `{"id":${i},"key":"${key}","pad":"`
       return Buffer.from(`${head}${pad.slice(0, Math.max(0, size - head.length - 2))}"}`)
@@ -196,7 +184,7 @@ export async function produceMessages(options: ProduceMessagesOptions): Promise<
       while (i < end) {
         const key = `key-${i % keys}`
         try {
-          client.produce(topic, partition, valueOf(i, key), key)
+          client.produce(topic, partition, messageValue(i, key), key)
           i++
         } catch (err) {
           if (!isQueueFull(err)) throw produceError(err, topic)
@@ -209,11 +197,7 @@ export async function produceMessages(options: ProduceMessagesOptions): Promise<
     await flushProducer(client, 30_000)
     onProgress?.(delivered, count)
     if (failed > 0) {
-      throw new KvpError(
-        ErrorCodes.KAFKA,
-        `${failed} of ${count} messages to ${topic} were not delivered: ${firstError?.message ?? 'unknown error'}`,
-        { cause: firstError },
-      )
+      throw new KvpError(ErrorCodes.KAFKA, `${failed} of ${count} messages to ${topic} were not delivered: ${firstError?.message ?? 'unknown error'}`, { cause: firstError })
     }
     return { produced: delivered }
   } finally {
@@ -226,7 +210,7 @@ async function connectProducer(bootstrapServers: string, extraConfig: KafkaSetti
     ...PRODUCER_DEFAULTS,
     ...extraConfig,
     'bootstrap.servers': bootstrapServers,
-    'dr_cb': true,
+    dr_cb: true,
   } as Kafka.ProducerGlobalConfig)
   // librdkafka reports transient broker trouble here and retries by itself.
   client.on('event.error', () => {})
@@ -279,9 +263,7 @@ function isQueueFull(err: unknown): boolean {
 }
 
 function produceError(err: unknown, topic: string): KvpError {
-  const message = err instanceof Error || (typeof err === 'object' && err !== null && 'message' in err)
-    ? String((err as { message: unknown }).message)
-    : String(err)
+  const message = err instanceof Error || (typeof err === 'object' && err !== null && 'message' in err) ? String((err as { message: unknown }).message) : String(err)
   return new KvpError(ErrorCodes.KAFKA, `producing to ${topic} failed: ${message}`, { cause: err })
 }
 

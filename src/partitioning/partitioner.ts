@@ -80,7 +80,6 @@ function headerOf(message: RawMessage, name: string): VirtualKey {
   return null
 }
 
-
 function walk(root: unknown, path: readonly string[]): unknown {
   let current = root
   for (let i = 0; i < path.length; i++) {
@@ -114,9 +113,11 @@ function toKey(value: unknown): VirtualKey {
 /** protobufjs decodes int64 fields to `Long` objects unless told otherwise. */
 function isLong(value: object): value is { toString(): string } {
   const candidate = value as { low?: unknown; high?: unknown; unsigned?: unknown; toString?: unknown }
-  return typeof candidate.low === 'number' && typeof candidate.high === 'number' &&
-    typeof candidate.unsigned === 'boolean' && typeof candidate.toString === 'function' &&
+  return (
+    typeof candidate.low === 'number' &&
+    typeof candidate.high === 'number' &&
+    typeof candidate.unsigned === 'boolean' &&
+    typeof candidate.toString === 'function' &&
     candidate.toString !== Object.prototype.toString
+  )
 }
-
-

@@ -35,13 +35,14 @@ async function importHandler(url: string): Promise<Handler> {
   } catch (error) {
     throw new KvpError(ErrorCodes.HANDLER_LOAD, `cannot load handler module ${url}: ${(error as Error).message}`, { cause: error, retryable: false })
   }
-  const candidate = typeof module.default === 'function'
-    ? module.default
-    : typeof module.handle === 'function'
-      ? module.handle
-      : isObjectWithHandle(module.default)
-        ? module.default.handle.bind(module.default)
-        : undefined
+  const candidate =
+    typeof module.default === 'function'
+      ? module.default
+      : typeof module.handle === 'function'
+        ? module.handle
+        : isObjectWithHandle(module.default)
+          ? module.default.handle.bind(module.default)
+          : undefined
   if (typeof candidate !== 'function') {
     throw new KvpError(ErrorCodes.HANDLER_LOAD, `handler module ${url} exports no function: export default async function handle(message, ctx) { ... }`, { retryable: false })
   }

@@ -82,14 +82,17 @@ export interface TopicSpec {
 export async function createTopic(bootstrapServers: string, topic: string, spec: TopicSpec = {}): Promise<void> {
   const partitions = spec.partitions ?? 4
   if (brokerKind === 'mock') {
-    if (partitions !== 4 || spec.config) throw new Error(`the embedded cluster makes topics with 4 partitions and no settings (asked: ${partitions} partitions${spec.config ? ', settings' : ''}); mark the test needsRealBroker`)
+    if (partitions !== 4 || spec.config)
+      throw new Error(`the embedded cluster makes topics with 4 partitions and no settings (asked: ${partitions} partitions${spec.config ? ', settings' : ''}); mark the test needsRealBroker`)
     await topicMetadata(bootstrapServers, topic, partitions)
     return
   }
-  const admin = Kafka.AdminClient.create({ 'bootstrap.servers': bootstrapServers, 'log_level': 3 })
+  const admin = Kafka.AdminClient.create({ 'bootstrap.servers': bootstrapServers, log_level: 3 })
   try {
     await new Promise<void>((resolve, reject) => {
-      admin.createTopic({ topic, num_partitions: partitions, replication_factor: 1, ...(spec.config ? { config: spec.config } : {}) }, 15_000, (err) => (err ? reject(new Error(`could not create topic '${topic}': ${err.message}`)) : resolve()))
+      admin.createTopic({ topic, num_partitions: partitions, replication_factor: 1, ...(spec.config ? { config: spec.config } : {}) }, 15_000, (err) =>
+        err ? reject(new Error(`could not create topic '${topic}': ${err.message}`)) : resolve(),
+      )
     })
   } finally {
     admin.disconnect()
@@ -99,7 +102,7 @@ export async function createTopic(bootstrapServers: string, topic: string, spec:
 
 /** Waits until the topic's metadata shows `partitions` partitions, each with a leader. */
 async function topicMetadata(bootstrapServers: string, topic: string, partitions: number): Promise<void> {
-  const producer = new Kafka.Producer({ 'bootstrap.servers': bootstrapServers, 'log_level': 3 })
+  const producer = new Kafka.Producer({ 'bootstrap.servers': bootstrapServers, log_level: 3 })
   await new Promise<void>((resolve, reject) => producer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())))
   try {
     const deadline = Date.now() + 15_000

@@ -30,7 +30,11 @@ export async function startScenario(options: ScenarioOptions): Promise<{ engine:
   const deadLetter = options.route?.deadLetter
   if (deadLetter) await ensureTopic(options.bootstrapServers, deadLetter.topic)
   await produceMessages({
-    bootstrapServers: options.bootstrapServers, topic, count: options.count, keys: options.keys ?? 100, size: options.size ?? 40,
+    bootstrapServers: options.bootstrapServers,
+    topic,
+    count: options.count,
+    keys: options.keys ?? 100,
+    size: options.size ?? 40,
     ...(options.partition === undefined ? {} : { partition: options.partition }),
     ...(options.json ? { json: true } : {}),
   })

@@ -237,7 +237,7 @@ export interface OffsetReader {
 
 /** A client of the group that never joins it: it only reads committed offsets (OffsetFetch). */
 export async function openOffsetReader(bootstrapServers: string, groupId: string, topic: string, partitions = 4): Promise<OffsetReader> {
-  const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': bootstrapServers, 'group.id': groupId, 'enable.auto.commit': false, 'log_level': 3 }, {})
+  const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': bootstrapServers, 'group.id': groupId, 'enable.auto.commit': false, log_level: 3 }, {})
   consumer.on('event.error', () => {})
   await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())))
   const toppars = Array.from({ length: partitions }, (_, partition) => ({ topic, partition }))

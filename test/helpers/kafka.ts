@@ -7,7 +7,7 @@ export function uniqueName(prefix: string): string {
 
 /** The group's committed offsets for partitions 0..partitions-1 of a topic (-1001 when none). */
 export async function committedOffsets(bootstrapServers: string, groupId: string, topic: string, partitions = 4): Promise<number[]> {
-  const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': bootstrapServers, 'group.id': groupId, 'enable.auto.commit': false, 'log_level': 3 }, {})
+  const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': bootstrapServers, 'group.id': groupId, 'enable.auto.commit': false, log_level: 3 }, {})
   await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())))
   try {
     const toppars = Array.from({ length: partitions }, (_, partition) => ({ topic, partition }))
@@ -22,14 +22,16 @@ export async function committedOffsets(bootstrapServers: string, groupId: string
 
 /** High watermark (end offset) per partition. */
 export async function endOffsets(bootstrapServers: string, topic: string, partitions = 4): Promise<number[]> {
-  const producer = new Kafka.Producer({ 'bootstrap.servers': bootstrapServers, 'log_level': 3 })
+  const producer = new Kafka.Producer({ 'bootstrap.servers': bootstrapServers, log_level: 3 })
   await new Promise<void>((resolve, reject) => producer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())))
   try {
     const ends: number[] = []
     for (let partition = 0; partition < partitions; partition++) {
-      ends.push(await new Promise<number>((resolve, reject) => {
-        producer.queryWatermarkOffsets(topic, partition, 10_000, (err, offsets) => (err ? reject(err) : resolve(offsets.highOffset)))
-      }))
+      ends.push(
+        await new Promise<number>((resolve, reject) => {
+          producer.queryWatermarkOffsets(topic, partition, 10_000, (err, offsets) => (err ? reject(err) : resolve(offsets.highOffset)))
+        }),
+      )
     }
     return ends
   } finally {
@@ -56,5 +58,5 @@ export async function waitFor(what: string, predicate: () => boolean | Promise<b
 
 /** Committed offsets with "nothing committed" shown as 0, which is where an empty partition's end is. */
 export async function committedOrZero(bootstrapServers: string, groupId: string, topic: string, partitions = 4): Promise<number[]> {
-  return (await committedOffsets(bootstrapServers, groupId, topic, partitions)).map((offset) => (offset < 0 ? 0 : offset))
+  return (await committedOffsets(bootstrapServers, groupId, topic, partitions)).map((offset) => Math.max(offset, 0))
 }

@@ -23,7 +23,10 @@ export interface PayloadRecord {
 
 export function readPayloadRecords(file: string): PayloadRecord[] {
   if (!existsSync(file)) return []
-  return readFileSync(file, 'utf8').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as PayloadRecord)
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as PayloadRecord)
 }
 
 /** The records in the shape `orderViolations` and `coverage` of ./records.ts take. */

@@ -12,7 +12,7 @@ export interface ReadMessage {
  * as node-rdkafka gives them: key and value Buffers, headers `[{ name: Buffer }]` in order.
  */
 export async function readRawTopic(bootstrapServers: string, topic: string, count: number, timeoutMs = 20_000): Promise<Kafka.Message[]> {
-  const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': bootstrapServers, 'group.id': uniqueName('reader'), 'enable.auto.commit': false, 'log_level': 3 }, { 'auto.offset.reset': 'earliest' })
+  const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': bootstrapServers, 'group.id': uniqueName('reader'), 'enable.auto.commit': false, log_level: 3 }, { 'auto.offset.reset': 'earliest' })
   await new Promise<void>((resolve, reject) => consumer.connect({}, (err) => (err ? reject(err) : resolve())))
   consumer.assign([0, 1, 2, 3].map((partition) => ({ topic, partition, offset: 0 })))
   const found: Kafka.Message[] = []
@@ -42,11 +42,22 @@ export async function readTopic(bootstrapServers: string, topic: string, count: 
  * isolation level: what a consumer can see of it (after compaction, or without aborted
  * transactions). Markers and removed records leave gaps in the offsets it returns.
  */
-export async function readPartition(bootstrapServers: string, topic: string, partition = 0, options: { isolation?: 'read_committed' | 'read_uncommitted'; timeoutMs?: number } = {}): Promise<Kafka.Message[]> {
-  const consumer = new Kafka.KafkaConsumer({
-    'bootstrap.servers': bootstrapServers, 'group.id': uniqueName('reader'), 'enable.auto.commit': false, 'log_level': 3,
-    'isolation.level': options.isolation ?? 'read_committed',
-  }, { 'auto.offset.reset': 'earliest' })
+export async function readPartition(
+  bootstrapServers: string,
+  topic: string,
+  partition = 0,
+  options: { isolation?: 'read_committed' | 'read_uncommitted'; timeoutMs?: number } = {},
+): Promise<Kafka.Message[]> {
+  const consumer = new Kafka.KafkaConsumer(
+    {
+      'bootstrap.servers': bootstrapServers,
+      'group.id': uniqueName('reader'),
+      'enable.auto.commit': false,
+      log_level: 3,
+      'isolation.level': options.isolation ?? 'read_committed',
+    },
+    { 'auto.offset.reset': 'earliest' },
+  )
   await new Promise<void>((resolve, reject) => consumer.connect({}, (err) => (err ? reject(err) : resolve())))
   try {
     const end = await new Promise<number>((resolve, reject) => {

@@ -6,7 +6,10 @@ export interface PlannedTransaction {
   messages: Array<{ key: string; value: string }>
 }
 
-const done = (resolve: () => void, reject: (error: unknown) => void) => (err: Kafka.LibrdKafkaError | null | undefined): void => (err ? reject(err) : resolve())
+const done =
+  (resolve: () => void, reject: (error: unknown) => void) =>
+  (err: Kafka.LibrdKafkaError | null | undefined): void =>
+    err ? reject(err) : resolve()
 
 /**
  * Writes `plan` to one partition with a transactional producer, one transaction after
@@ -14,7 +17,7 @@ const done = (resolve: () => void, reject: (error: unknown) => void) => (err: Ka
  * aborted, so an aborted transaction leaves its records (and its abort marker) in the log.
  */
 export async function produceTransactions(bootstrapServers: string, topic: string, partition: number, plan: PlannedTransaction[]): Promise<void> {
-  const producer = new Kafka.Producer({ 'bootstrap.servers': bootstrapServers, 'transactional.id': uniqueName('txn'), 'log_level': 3 })
+  const producer = new Kafka.Producer({ 'bootstrap.servers': bootstrapServers, 'transactional.id': uniqueName('txn'), log_level: 3 })
   const call = (f: (cb: (err: Kafka.LibrdKafkaError | null | undefined) => void) => void): Promise<void> => new Promise<void>((resolve, reject) => f(done(resolve, reject)))
   await call((cb) => producer.connect({ timeout: 10_000 }, (err) => cb(err)))
   try {

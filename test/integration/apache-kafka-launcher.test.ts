@@ -20,8 +20,12 @@ const skip = brokerKind === 'kafka' ? false : 'Apache Kafka tier: set KVP_TEST_B
 function acceptsConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port })
-    socket.once('connect', () => (socket.destroy(), resolve(true)))
-    socket.once('error', () => (socket.destroy(), resolve(false)))
+    const settle = (accepted: boolean): void => {
+      socket.destroy()
+      resolve(accepted)
+    }
+    socket.once('connect', () => settle(true))
+    socket.once('error', () => settle(false))
   })
 }
 
@@ -35,7 +39,7 @@ function isAlive(pid: number): boolean {
 }
 
 async function createTopic(bootstrapServers: string, topic: string, partitions: number): Promise<void> {
-  const admin = Kafka.AdminClient.create({ 'bootstrap.servers': bootstrapServers, 'log_level': 3 })
+  const admin = Kafka.AdminClient.create({ 'bootstrap.servers': bootstrapServers, log_level: 3 })
   try {
     await new Promise<void>((resolve, reject) => {
       admin.createTopic({ topic, num_partitions: partitions, replication_factor: 1 }, 20_000, (err) => (err ? reject(err) : resolve()))
@@ -46,7 +50,7 @@ async function createTopic(bootstrapServers: string, topic: string, partitions: 
 }
 
 async function connectedProducer(t: TestContext, bootstrapServers: string): Promise<Kafka.Producer> {
-  const producer = new Kafka.Producer({ 'bootstrap.servers': bootstrapServers, 'dr_cb': true, 'log_level': 3, 'reconnect.backoff.max.ms': 500 })
+  const producer = new Kafka.Producer({ 'bootstrap.servers': bootstrapServers, dr_cb: true, log_level: 3, 'reconnect.backoff.max.ms': 500 })
   producer.on('event.error', () => {})
   await new Promise<void>((resolve, reject) => producer.connect({ timeout: 20_000 }, (err) => (err ? reject(err) : resolve())))
   producer.setPollInterval(50)
@@ -78,7 +82,7 @@ async function consumeValues(t: TestContext, bootstrapServers: string, topic: st
     'group.id': uniqueName('launcher-group'),
     'group.protocol': protocol,
     'enable.auto.commit': false,
-    'log_level': 3,
+    log_level: 3,
     ...(protocol === 'classic' ? { 'session.timeout.ms': 6000 } : {}),
   }
   const consumer = new Kafka.KafkaConsumer(config, { 'auto.offset.reset': 'earliest' })

@@ -49,10 +49,15 @@ test(`with a ${BACKLOG / 1000}k-message backlog and a slow handler, in-flight me
     if (event.topic === topic && event.paused) pausedAt[event.partition]?.push(event.inFlight)
   }
   channels.backpressure.subscribe(onBackpressure)
-  await waitFor('every partition assigned and fetching', () => {
-    const partitions = running.stats().partitions
-    return partitions.length === PARTITIONS.length && partitions.every((p) => p.fetched > 0)
-  }, 30_000, 20)
+  await waitFor(
+    'every partition assigned and fetching',
+    () => {
+      const partitions = running.stats().partitions
+      return partitions.length === PARTITIONS.length && partitions.every((p) => p.fetched > 0)
+    },
+    30_000,
+    20,
+  )
 
   const maxInFlight = PARTITIONS.map(() => 0)
   const pausedSeen = PARTITIONS.map(() => false)
@@ -76,8 +81,11 @@ test(`with a ${BACKLOG / 1000}k-message backlog and a slow handler, in-flight me
   const bound = LIMIT + BATCH
   for (const p of PARTITIONS) {
     const pauses = pausedAt[p] as number[]
-    assert.ok((maxInFlight[p] as number) <= bound, `partition ${p}: in flight peaked at ${maxInFlight[p]}, above maxInFlightPerPartition ${LIMIT} + batchSize ${BATCH} ` +
-      `(it was paused ${pauses.length} times, with ${pauses.slice(0, 5).join(', ')} in flight: messages kept arriving after the pause)`)
+    assert.ok(
+      (maxInFlight[p] as number) <= bound,
+      `partition ${p}: in flight peaked at ${maxInFlight[p]}, above maxInFlightPerPartition ${LIMIT} + batchSize ${BATCH} ` +
+        `(it was paused ${pauses.length} times, with ${pauses.slice(0, 5).join(', ')} in flight: messages kept arriving after the pause)`,
+    )
   }
   assert.ok(pausedSeen.every(Boolean), `every partition was paused at its limit (${pausedSeen.join(',')})`)
   assert.ok(resumedAfterPause.some(Boolean), 'a paused partition was resumed')

@@ -30,13 +30,48 @@ function randomBytes(length: number, seed: number): Buffer {
 function originals(): Original[] {
   return [
     { key: bytes(0x00, 0x01, 0x02), value: bytes(0x00, 0x00, 0xff), headers: [['hx', [bytes(0x00, 0x01, 0x02)]]] },
-    { key: bytes(0xff, 0xfe, 0x00, 0xfd), value: bytes(0xc3, 0x28, 0xa0, 0xa1), headers: [['nul-first', [bytes(0x00, 0x61, 0x62)]], ['all-ff', [bytes(0xff, 0xff, 0xff)]]] },
+    {
+      key: bytes(0xff, 0xfe, 0x00, 0xfd),
+      value: bytes(0xc3, 0x28, 0xa0, 0xa1),
+      headers: [
+        ['nul-first', [bytes(0x00, 0x61, 0x62)]],
+        ['all-ff', [bytes(0xff, 0xff, 0xff)]],
+      ],
+    },
     // Invalid UTF-8: a lone continuation byte, an overlong NUL, an encoded surrogate, a truncated sequence.
-    { key: bytes(0x80), value: bytes(0xc0, 0x80), headers: [['invalid-utf8', [bytes(0x80, 0xc0, 0x80, 0xed, 0xa0, 0x80, 0xe2, 0x82)]], ['text', [Buffer.from('plain ü €', 'utf8')]]] },
-    { key: bytes(0x61, 0x00), value: bytes(0x01), headers: [['empty', [Buffer.alloc(0)]], ['after-empty', [bytes(0x00)]]] },
+    {
+      key: bytes(0x80),
+      value: bytes(0xc0, 0x80),
+      headers: [
+        ['invalid-utf8', [bytes(0x80, 0xc0, 0x80, 0xed, 0xa0, 0x80, 0xe2, 0x82)]],
+        ['text', [Buffer.from('plain ü €', 'utf8')]],
+      ],
+    },
+    {
+      key: bytes(0x61, 0x00),
+      value: bytes(0x01),
+      headers: [
+        ['empty', [Buffer.alloc(0)]],
+        ['after-empty', [bytes(0x00)]],
+      ],
+    },
     // The same name several times: each value, in order.
-    { key: bytes(0xde, 0xad, 0x00, 0xbe, 0xef), value: bytes(0xfe, 0x00), headers: [['repeated', [bytes(0x01, 0x00), bytes(0x00, 0x02), Buffer.alloc(0), bytes(0xff)]], ['other', [bytes(0x00)]]] },
-    { key: randomBytes(300, 1), value: randomBytes(2_000, 2), headers: [['large', [randomBytes(100_000, 3)]], ['small', [bytes(0x00)]]] },
+    {
+      key: bytes(0xde, 0xad, 0x00, 0xbe, 0xef),
+      value: bytes(0xfe, 0x00),
+      headers: [
+        ['repeated', [bytes(0x01, 0x00), bytes(0x00, 0x02), Buffer.alloc(0), bytes(0xff)]],
+        ['other', [bytes(0x00)]],
+      ],
+    },
+    {
+      key: randomBytes(300, 1),
+      value: randomBytes(2_000, 2),
+      headers: [
+        ['large', [randomBytes(100_000, 3)]],
+        ['small', [bytes(0x00)]],
+      ],
+    },
     { key: null, value: randomBytes(64, 4), headers: [['null-key', [bytes(0xff, 0x00)]]] },
   ]
 }
@@ -60,7 +95,9 @@ const hex = (pairs: Array<[string, Buffer]>): string[] => pairs.map(([name, valu
 describe('binary keys, values and headers', { timeout: 120_000 }, () => {
   const cluster = useBroker()
 
-  test('a dead letter carries its key, value and every original header byte for byte (NUL, 0xff, invalid UTF-8, empty, repeated, large), in order, then the kvp-* headers', { timeout: 90_000 }, async (t) => {
+  test('a dead letter carries its key, value and every original header byte for byte (NUL, 0xff, invalid UTF-8, empty, repeated, large), in order, then the kvp-* headers', {
+    timeout: 90_000,
+  }, async (t) => {
     const topic = uniqueName('binary')
     const deadLetterTopic = uniqueName('binary-dlq')
     const messages = originals()
@@ -77,7 +114,7 @@ describe('binary keys, values and headers', { timeout: 120_000 }, () => {
           partition: 0,
           key: m.key,
           value: m.value,
-          headers: Object.fromEntries(m.headers.map(([name, values]) => [name, values.length === 1 ? values[0] as Buffer : values])),
+          headers: Object.fromEntries(m.headers.map(([name, values]) => [name, values.length === 1 ? (values[0] as Buffer) : values])),
         })),
       })
     } finally {
@@ -106,7 +143,9 @@ describe('binary keys, values and headers', { timeout: 120_000 }, () => {
     assert.equal(dead.length, messages.length, 'every message reached the dead-letter topic once')
     const byOffset = new Map<number, Kafka.Message>()
     for (const message of dead) {
-      const offset = headerPairs(message).find(([name]) => name === DeadLetterHeaders.offset)?.[1].toString()
+      const offset = headerPairs(message)
+        .find(([name]) => name === DeadLetterHeaders.offset)?.[1]
+        .toString()
       assert.ok(offset !== undefined, 'a dead letter names its original offset')
       byOffset.set(Number(offset), message)
     }
@@ -122,10 +161,11 @@ describe('binary keys, values and headers', { timeout: 120_000 }, () => {
       assert.deepEqual(hex(pairs.slice(0, expected.length)), hex(expected), `offset ${offset}: the original headers, byte for byte, in order`)
 
       const kvp = pairs.slice(expected.length)
-      assert.deepEqual(kvp.map(([name]) => name), [
-        DeadLetterHeaders.errorMessage, DeadLetterHeaders.errorCode, DeadLetterHeaders.topic,
-        DeadLetterHeaders.partition, DeadLetterHeaders.offset, DeadLetterHeaders.attempts,
-      ], `offset ${offset}: kvp's headers follow the original ones`)
+      assert.deepEqual(
+        kvp.map(([name]) => name),
+        [DeadLetterHeaders.errorMessage, DeadLetterHeaders.errorCode, DeadLetterHeaders.topic, DeadLetterHeaders.partition, DeadLetterHeaders.offset, DeadLetterHeaders.attempts],
+        `offset ${offset}: kvp's headers follow the original ones`,
+      )
       const text = Object.fromEntries(kvp.map(([name, value]) => [name, value.toString('utf8')]))
       assert.match(text[DeadLetterHeaders.errorMessage] ?? '', new RegExp(`planned failure at offset ${offset}, attempt 1`))
       assert.equal(text[DeadLetterHeaders.errorCode], 'KVP_HANDLER')

@@ -113,7 +113,11 @@ describe('a broker restart', { timeout: 240_000, ...needsRealBroker }, () => {
     stream = undefined
 
     const ends = await endOffsets(bootstrap, topic, PARTITIONS)
-    assert.equal(ends.reduce((a, b) => a + b, 0), produced, 'every produced message is in the topic')
+    assert.equal(
+      ends.reduce((a, b) => a + b, 0),
+      produced,
+      'every produced message is in the topic',
+    )
     const expected = allMessages(ends)
     await waitFor('every message handled', () => coverage(readRecords(record), expected).missing.length === 0, 90_000, 250)
     await waitFor('the committed offsets to reach the end', async () => (await committedOffsets(bootstrap, groupId, topic, PARTITIONS)).every((offset, p) => offset === ends[p]), 30_000, 250)
@@ -127,7 +131,10 @@ describe('a broker restart', { timeout: 240_000, ...needsRealBroker }, () => {
     t.diagnostic(`${produced} produced, ${records.length} handled (${duplicates.length} more than once), ${commits.length} commits, ${seen.length} offset reads`)
     assert.deepEqual(missing, [], 'no message is lost')
     assert.deepEqual(orderViolationsByRun(records, new Map([['', assigns]])), [], 'per-key order holds within each assignment')
-    assert.ok(records.some((r) => r.start > restartedAt), 'messages are handled after the restart')
+    assert.ok(
+      records.some((r) => r.start > restartedAt),
+      'messages are handled after the restart',
+    )
 
     for (let p = 0; p < PARTITIONS; p++) {
       const mine = commits.filter((c) => c.partition === p).map((c) => c.offset)

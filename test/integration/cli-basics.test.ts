@@ -73,15 +73,11 @@ async function watermarks(t: TestContext, bootstrap: string, topic: string): Pro
   client.on('event.error', () => {})
   t.after(() => new Promise<void>((resolve) => (client.isConnected() ? client.disconnect(5000, () => resolve()) : resolve())))
   await new Promise<void>((resolve, reject) => client.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())))
-  const metadata = await new Promise<Kafka.Metadata>((resolve, reject) =>
-    client.getMetadata({ topic, timeout: 10_000 }, (err, data) => (err ? reject(err) : resolve(data))),
-  )
+  const metadata = await new Promise<Kafka.Metadata>((resolve, reject) => client.getMetadata({ topic, timeout: 10_000 }, (err, data) => (err ? reject(err) : resolve(data))))
   const partitions = metadata.topics.find((entry) => entry.name === topic)?.partitions ?? []
   const counts = new Map<number, number>()
   for (const { id } of partitions) {
-    const offsets = await new Promise<Kafka.WatermarkOffsets>((resolve, reject) =>
-      client.queryWatermarkOffsets(topic, id, 10_000, (err, data) => (err ? reject(err) : resolve(data))),
-    )
+    const offsets = await new Promise<Kafka.WatermarkOffsets>((resolve, reject) => client.queryWatermarkOffsets(topic, id, 10_000, (err, data) => (err ? reject(err) : resolve(data))))
     counts.set(id, offsets.highOffset - offsets.lowOffset)
   }
   return counts
@@ -89,10 +85,7 @@ async function watermarks(t: TestContext, bootstrap: string, topic: string): Pro
 
 /** Reads one partition from the beginning with a plain consumer until `count` messages arrived. */
 async function consumePartition(t: TestContext, bootstrap: string, topic: string, partition: number, count: number): Promise<Kafka.Message[]> {
-  const consumer = new Kafka.KafkaConsumer(
-    { 'bootstrap.servers': bootstrap, 'group.id': `kvp-test-${randomUUID()}`, 'enable.auto.commit': false },
-    { 'auto.offset.reset': 'earliest' },
-  )
+  const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': bootstrap, 'group.id': `kvp-test-${randomUUID()}`, 'enable.auto.commit': false }, { 'auto.offset.reset': 'earliest' })
   consumer.on('event.error', () => {})
   t.after(() => new Promise<void>((resolve) => (consumer.isConnected() ? consumer.disconnect(() => resolve()) : resolve())))
   await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())))
@@ -100,9 +93,7 @@ async function consumePartition(t: TestContext, bootstrap: string, topic: string
   const messages: Kafka.Message[] = []
   const deadline = Date.now() + 20_000
   while (messages.length < count && Date.now() < deadline) {
-    const batch = await new Promise<Kafka.Message[]>((resolve, reject) =>
-      consumer.consume(100, (err, data) => (err ? reject(err) : resolve(data))),
-    )
+    const batch = await new Promise<Kafka.Message[]>((resolve, reject) => consumer.consume(100, (err, data) => (err ? reject(err) : resolve(data))))
     messages.push(...batch)
   }
   return messages
@@ -116,7 +107,11 @@ describe('kvp command line', () => {
   })
 
   it('each command has --help that exits 0', async (t) => {
-    for (const [command, flag] of [['run', '--max-partitions'], ['mock-cluster', '--brokers'], ['produce', '--count']] as const) {
+    for (const [command, flag] of [
+      ['run', '--max-partitions'],
+      ['mock-cluster', '--brokers'],
+      ['produce', '--count'],
+    ] as const) {
       const result = await runKvp(t, [command, '--help'])
       assert.equal(result.code, 0, result.stderr)
       assert.ok(result.stdout.includes(flag), `${command} --help mentions ${flag}`)
@@ -165,7 +160,10 @@ describe('kvp command line', () => {
     assert.match(result.stdout, new RegExp(`^produced 2000 messages to ${topic} in \\d+ ms$`, 'm'))
 
     const counts = await watermarks(t, bootstrap, topic)
-    assert.equal([...counts.values()].reduce((sum, n) => sum + n, 0), 2000)
+    assert.equal(
+      [...counts.values()].reduce((sum, n) => sum + n, 0),
+      2000,
+    )
     assert.ok([...counts.values()].filter((n) => n > 0).length > 1, 'keys spread over more than one partition')
 
     child.kill('SIGTERM')
@@ -179,7 +177,10 @@ describe('kvp command line', () => {
     assert.equal(result.code, 0, result.stderr)
 
     const counts = await watermarks(t, bootstrap, topic)
-    assert.deepEqual([...counts.entries()].filter(([, n]) => n > 0), [[2, 30]])
+    assert.deepEqual(
+      [...counts.entries()].filter(([, n]) => n > 0),
+      [[2, 30]],
+    )
 
     const messages = await consumePartition(t, bootstrap, topic, 2, 30)
     assert.equal(messages.length, 30)
@@ -195,7 +196,7 @@ describe('kvp command line', () => {
     assert.equal((await finished).code, 0)
   })
 
-  it("kvp produce refuses --brokers mock with exit 2", async (t) => {
+  it('kvp produce refuses --brokers mock with exit 2', async (t) => {
     const result = await runKvp(t, ['produce', '--brokers', 'mock', '--topic', 't', '--count', '1'])
     assert.equal(result.code, 2)
     assert.match(result.stderr, /--brokers/)

@@ -23,23 +23,28 @@ test('kvp run with a config file: JSON payloads, retries and a dead-letter topic
   const groupId = uniqueName('group')
   const record = tempFile('handled.tsv')
   const config = tempFile('kvp.json')
-  writeFileSync(config, JSON.stringify({
-    // Editors check the file against it; kvp run accepts the key and ignores it.
-    $schema: '../kvp.schema.json',
-    brokers: cluster.bootstrapServers,
-    groupId,
-    threads: 2,
-    kafka: { 'session.timeout.ms': 6000, 'auto.commit.interval.ms': 200 },
-    topics: [{
-      topic,
-      handler: recordingHandler,
-      payload: 'json',
-      virtualPartitions: { partitioner: { json: 'customer' }, maxPartitions: 8 },
-      retry: { maxAttempts: 3, backoffMs: 10 },
-      deadLetter: { topic: deadLetterTopic },
-      handlerTimeoutMs: 5000,
-    }],
-  }))
+  writeFileSync(
+    config,
+    JSON.stringify({
+      // Editors check the file against it; kvp run accepts the key and ignores it.
+      $schema: '../kvp.schema.json',
+      brokers: cluster.bootstrapServers,
+      groupId,
+      threads: 2,
+      kafka: { 'session.timeout.ms': 6000, 'auto.commit.interval.ms': 200 },
+      topics: [
+        {
+          topic,
+          handler: recordingHandler,
+          payload: 'json',
+          virtualPartitions: { partitioner: { json: 'customer' }, maxPartitions: 8 },
+          retry: { maxAttempts: 3, backoffMs: 10 },
+          deadLetter: { topic: deadLetterTopic },
+          handlerTimeoutMs: 5000,
+        },
+      ],
+    }),
+  )
   const producer = await createProducer(cluster.bootstrapServers)
   for (let i = 0; i < 30; i++) await producer.produce(topic, 0, Buffer.from(JSON.stringify({ id: i, customer: `c${i % 4}` })), `order-${i}`)
   await producer.produce(topic, 0, Buffer.from('{not json'), 'broken')
@@ -65,7 +70,11 @@ test('a handler module that exports no function fails kvp run at start with exit
   const handler = tempFile('no-function.mjs')
   writeFileSync(handler, 'export const notAHandler = 1\n')
   for (let i = 0; i < 3; i++) {
-    const child = spawn(process.execPath, [kvpBin, 'run', '--brokers', cluster.bootstrapServers, '--group', uniqueName('g'), '--topic', uniqueName('t'), '--handler', handler, '--stats-interval-ms', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(
+      process.execPath,
+      [kvpBin, 'run', '--brokers', cluster.bootstrapServers, '--group', uniqueName('g'), '--topic', uniqueName('t'), '--handler', handler, '--stats-interval-ms', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
     let stderr = ''
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
     const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)))

@@ -48,8 +48,27 @@ const now = (): number => performance.timeOrigin + performance.now()
 /** A member on the consumer protocol: no session.timeout.ms or heartbeat.interval.ms, which it refuses. */
 async function startMember(s: Scenario, tag: string): Promise<Member> {
   const events = tempFile(`${tag}-events.jsonl`)
-  const args = ['run', '--brokers', cluster.bootstrapServers, '--group', s.groupId, '--topic', s.topic, '--handler', recordingHandler,
-    '--max-partitions', '16', '--threads', '2', '-X', 'group.protocol=consumer', '-X', 'auto.commit.interval.ms=200', '--stats-interval-ms', '0']
+  const args = [
+    'run',
+    '--brokers',
+    cluster.bootstrapServers,
+    '--group',
+    s.groupId,
+    '--topic',
+    s.topic,
+    '--handler',
+    recordingHandler,
+    '--max-partitions',
+    '16',
+    '--threads',
+    '2',
+    '-X',
+    'group.protocol=consumer',
+    '-X',
+    'auto.commit.interval.ms=200',
+    '--stats-interval-ms',
+    '0',
+  ]
   const env = { KVP_TEST_RECORD: s.record, KVP_TEST_DELAY_MS: '2', KVP_TEST_TAG: tag, ...eventLogEnv(events) }
   const proc = await startKvp(args, env)
   processes.push(proc)
@@ -78,7 +97,14 @@ function describeOwnership(s: Scenario, members: Member[]): string {
 }
 
 function timelines(members: Member[], t0: number): string {
-  return members.map((m) => `  ${m.tag}:\n${rebalanceTimeline(readEvents(m.events), t0).map((line) => `    ${line}`).join('\n')}`).join('\n')
+  return members
+    .map(
+      (m) =>
+        `  ${m.tag}:\n${rebalanceTimeline(readEvents(m.events), t0)
+          .map((line) => `    ${line}`)
+          .join('\n')}`,
+    )
+    .join('\n')
 }
 
 /** Waits until the members split the partitions; resolves with how long that took. Fails with each member's rebalances. */
@@ -113,7 +139,10 @@ function emptied(events: EngineEvent[], topic: string, until: number): number[] 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
 
 describe('the consumer group protocol of KIP-848 (group.protocol=consumer)', () => {
-  test('members joining from 1 to 3, one leaving on SIGTERM and one SIGKILLed mid-stream lose no message, keep per-key order within each ownership, rebalance only incrementally, and commit up to the end offsets', { ...needsRealBroker, timeout: 150_000 }, async (t) => {
+  test('members joining from 1 to 3, one leaving on SIGTERM and one SIGKILLed mid-stream lose no message, keep per-key order within each ownership, rebalance only incrementally, and commit up to the end offsets', {
+    ...needsRealBroker,
+    timeout: 150_000,
+  }, async (t) => {
     const s: Scenario = { topic: uniqueName('kip848'), groupId: uniqueName('group'), record: tempFile('handled.tsv') }
     await ensureTopic(cluster.bootstrapServers, s.topic, { partitions: PARTITIONS })
     await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic: s.topic, count: 1500, keys: 100, size: 40 })
@@ -128,20 +157,30 @@ describe('the consumer group protocol of KIP-848 (group.protocol=consumer)', () 
     const scaleOutMs = await waitForSplit(s, members, 30_000)
     const threeAt = now()
     const shares = describeOwnership(s, members)
-    await waitFor('p2 and p3 to handle messages', () => {
-      const records = readRecords(s.record)
-      return recordsOf(records, second).length >= 50 && recordsOf(records, third).length >= 50
-    }, 30_000, 100)
+    await waitFor(
+      'p2 and p3 to handle messages',
+      () => {
+        const records = readRecords(s.record)
+        return recordsOf(records, second).length >= 50 && recordsOf(records, third).length >= 50
+      },
+      30_000,
+      100,
+    )
 
     const leavingAt = now()
     assert.equal(await stopProcess(first.proc, 'SIGTERM'), 0, `p1 stops cleanly on SIGTERM:\n${first.proc.output()}`)
     const leftAt = now()
     await waitForSplit(s, [second, third], 30_000)
     const leaveMs = now() - leavingAt
-    await waitFor('p2 and p3 to handle new messages of every partition', () => {
-      const late = readRecords(s.record).filter((r) => r.start > leftAt)
-      return Array.from({ length: PARTITIONS }, (_, p) => p).every((p) => late.some((r) => r.partition === p))
-    }, 30_000, 100)
+    await waitFor(
+      'p2 and p3 to handle new messages of every partition',
+      () => {
+        const late = readRecords(s.record).filter((r) => r.start > leftAt)
+        return Array.from({ length: PARTITIONS }, (_, p) => p).every((p) => late.some((r) => r.partition === p))
+      },
+      30_000,
+      100,
+    )
 
     const orphaned = [...owned(s, third)]
     third.proc.child.kill('SIGKILL')
@@ -150,10 +189,15 @@ describe('the consumer group protocol of KIP-848 (group.protocol=consumer)', () 
     await waitFor('p2 to own every partition after p3 died', () => owned(s, second).size === PARTITIONS, 45_000, 100)
     const takeover = assignTimes(readEvents(second.events), s.topic).filter((a) => a.at > killedAt && orphaned.includes(a.partition))
     const takeoverMs = Math.max(...takeover.map((a) => a.at)) - killedAt
-    await waitFor('p2 to handle new messages of the orphaned partitions', () => {
-      const late = recordsOf(readRecords(s.record), second).filter((r) => r.start > killedAt)
-      return orphaned.every((p) => late.some((r) => r.partition === p))
-    }, 30_000, 100)
+    await waitFor(
+      'p2 to handle new messages of the orphaned partitions',
+      () => {
+        const late = recordsOf(readRecords(s.record), second).filter((r) => r.start > killedAt)
+        return orphaned.every((p) => late.some((r) => r.partition === p))
+      },
+      30_000,
+      100,
+    )
 
     await stream.stop()
     const ends = await endOffsets(cluster.bootstrapServers, s.topic, PARTITIONS)
@@ -166,13 +210,21 @@ describe('the consumer group protocol of KIP-848 (group.protocol=consumer)', () 
     const t0 = threeAt - scaleOutMs
     const report = `shares with three members ${shares}; scale-out took ${seconds(scaleOutMs)}, p1's leave ${seconds(leaveMs)} from its SIGTERM, p3's takeover ${seconds(takeoverMs)}; rebalances (seconds from p2 and p3's start):\n${timelines(members, t0)}`
     assert.deepEqual(coverage(records, expected).missing, [], 'every message handled at least once')
-    assert.deepEqual(orderViolationsByRun(records, new Map(members.map((m) => [m.tag, assignTimes(readEvents(m.events), s.topic)]))), [], 'same-key messages in offset order, one at a time, within each member\'s run of a partition')
+    assert.deepEqual(
+      orderViolationsByRun(records, new Map(members.map((m) => [m.tag, assignTimes(readEvents(m.events), s.topic)]))),
+      [],
+      "same-key messages in offset order, one at a time, within each member's run of a partition",
+    )
     assert.deepEqual(await committedOrZero(cluster.bootstrapServers, s.groupId, s.topic, PARTITIONS), ends, 'the committed offsets reach the end offsets')
 
     for (const member of members) {
       const events = rebalances(member)
       assert.ok(events.length > 0, `${member.tag} logged its rebalances`)
-      assert.deepEqual(events.filter((e) => !e.cooperative).map((e) => `${e.kind} [${e.partitions.map((p) => p.partition).join(',')}]`), [], `${member.tag}: every rebalance ran under the cooperative (incremental) protocol`)
+      assert.deepEqual(
+        events.filter((e) => !e.cooperative).map((e) => `${e.kind} [${e.partitions.map((p) => p.partition).join(',')}]`),
+        [],
+        `${member.tag}: every rebalance ran under the cooperative (incremental) protocol`,
+      )
     }
     // Incremental: a member gives up only the partitions that move, never its whole share.
     // The members that lived on kept some partitions through every rebalance until they stopped.
@@ -186,8 +238,28 @@ describe('the consumer group protocol of KIP-848 (group.protocol=consumer)', () 
   test('with group.protocol=consumer, kvp run refuses the settings the broker owns: exit 2 naming the key, before connecting', { timeout: 60_000 }, async () => {
     for (const setting of ['session.timeout.ms=6000', 'heartbeat.interval.ms=500', 'partition.assignment.strategy=cooperative-sticky']) {
       const key = setting.split('=')[0] as string
-      const child = spawn(process.execPath, [kvpBin, 'run', '--brokers', cluster.bootstrapServers, '--group', uniqueName('g'), '--topic', uniqueName('t'), '--handler', recordingHandler,
-        '--stats-interval-ms', '0', '-X', 'group.protocol=consumer', '-X', setting], { stdio: ['ignore', 'pipe', 'pipe'] })
+      const child = spawn(
+        process.execPath,
+        [
+          kvpBin,
+          'run',
+          '--brokers',
+          cluster.bootstrapServers,
+          '--group',
+          uniqueName('g'),
+          '--topic',
+          uniqueName('t'),
+          '--handler',
+          recordingHandler,
+          '--stats-interval-ms',
+          '0',
+          '-X',
+          'group.protocol=consumer',
+          '-X',
+          setting,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      )
       let stderr = ''
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
       const exited = new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)))

@@ -20,8 +20,27 @@ test('a kvp run process killed with SIGKILL mid-stream and restarted loses nothi
   const record = tempFile('handled.tsv')
   const count = 12_000
   await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic, count, keys: 1000, size: 40 })
-  const args = ['run', '--brokers', cluster.bootstrapServers, '--group', groupId, '--topic', topic, '--handler', recordingHandler,
-    '--max-partitions', '32', '--threads', '2', '-X', 'session.timeout.ms=6000', '-X', 'auto.commit.interval.ms=200', '--stats-interval-ms', '0']
+  const args = [
+    'run',
+    '--brokers',
+    cluster.bootstrapServers,
+    '--group',
+    groupId,
+    '--topic',
+    topic,
+    '--handler',
+    recordingHandler,
+    '--max-partitions',
+    '32',
+    '--threads',
+    '2',
+    '-X',
+    'session.timeout.ms=6000',
+    '-X',
+    'auto.commit.interval.ms=200',
+    '--stats-interval-ms',
+    '0',
+  ]
   const env = { KVP_TEST_RECORD: record, KVP_TEST_DELAY_MS: '2' }
 
   const first = await startKvp(args, env)

@@ -16,7 +16,14 @@ async function run(options: { count: number; keys: number; lanes: number; distri
   process.env.KVP_TEST_RECORD = record
   process.env.KVP_TEST_DELAY_MS = String(options.delayMs)
   delete process.env.KVP_TEST_FAIL
-  await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic, count: options.count, keys: options.keys, size: 40, ...(options.partition === undefined ? {} : { partition: options.partition }) })
+  await produceMessages({
+    bootstrapServers: cluster.bootstrapServers,
+    topic,
+    count: options.count,
+    keys: options.keys,
+    size: 40,
+    ...(options.partition === undefined ? {} : { partition: options.partition }),
+  })
   const engine = await startEngine({
     brokers: cluster.bootstrapServers,
     groupId,
@@ -36,7 +43,10 @@ describe('engine delivery on the embedded cluster', () => {
   test('every produced message is handled exactly once when nothing fails, and the committed offset equals the end after stop', async () => {
     const { topic, groupId, record, engine } = await run({ count: 6000, keys: 500, lanes: 16, distribution: 'consistent', delayMs: 0 })
     const ends = await endOffsets(cluster.bootstrapServers, topic)
-    assert.equal(ends.reduce((a, b) => a + b, 0), 6000)
+    assert.equal(
+      ends.reduce((a, b) => a + b, 0),
+      6000,
+    )
     const { missing, duplicates } = coverage(readRecords(record), allMessages(ends))
     assert.deepEqual(missing, [], 'every message handled')
     assert.deepEqual(duplicates, [], 'no message handled twice')

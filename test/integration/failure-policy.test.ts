@@ -18,7 +18,9 @@ describe('failures and bad input', () => {
   test('a poison message goes to the dead-letter topic after N attempts with its headers, every other message is handled, and the committed offset reaches the end', async () => {
     const deadLetterTopic = uniqueName('dlq')
     const { engine, topic, groupId, record } = await startScenario({
-      bootstrapServers: cluster.bootstrapServers, count: 500, partition: 0,
+      bootstrapServers: cluster.bootstrapServers,
+      count: 500,
+      partition: 0,
       env: { KVP_TEST_FAIL: '42:1000' },
       route: { virtualPartitions: { maxPartitions: 8 }, retry: { maxAttempts: 3, backoffMs: 20 }, deadLetter: { topic: deadLetterTopic } },
     })
@@ -47,7 +49,10 @@ describe('failures and bad input', () => {
 
   test('a dead-letter topic that cannot be written holds the offset (nothing skipped)', async () => {
     const { engine, topic, groupId, record } = await startScenario({
-      bootstrapServers: cluster.bootstrapServers, count: 300, partition: 0, size: 2000,
+      bootstrapServers: cluster.bootstrapServers,
+      count: 300,
+      partition: 0,
+      size: 2000,
       env: { KVP_TEST_FAIL: '42:1000' },
       // The dead-letter producer refuses messages this large: every write to it fails.
       route: { virtualPartitions: { maxPartitions: 8 }, retry: { maxAttempts: 2, backoffMs: 20, maxBackoffMs: 100 }, deadLetter: { topic: uniqueName('dlq'), kafka: { 'message.max.bytes': 1000 } } },
@@ -64,13 +69,18 @@ describe('failures and bad input', () => {
     await engine.stop()
     assert.equal((await committedOrZero(cluster.bootstrapServers, groupId, topic))[0], 42, 'the committed offset stays at the poison message')
     const records = readRecords(record)
-    assert.ok(records.some((r) => r.offset > 42), 'other lanes went on')
+    assert.ok(
+      records.some((r) => r.offset > 42),
+      'other lanes went on',
+    )
     assert.deepEqual(coverage(readRecords(record), [{ partition: 0, offset: 42 }]).missing, ['0:42'])
   })
 
   test('a handler that blocks its thread past handlerTimeoutMs is aborted and retried; the engine stays up', async () => {
     const { engine, topic, groupId, record } = await startScenario({
-      bootstrapServers: cluster.bootstrapServers, count: 300, partition: 0,
+      bootstrapServers: cluster.bootstrapServers,
+      count: 300,
+      partition: 0,
       env: { KVP_TEST_HANG: '17:1' },
       route: { virtualPartitions: { maxPartitions: 8 }, handlerTimeoutMs: 300, retry: { backoffMs: 20 } },
     })
@@ -88,7 +98,9 @@ describe('failures and bad input', () => {
   test('a handler that never settles past handlerTimeoutMs fails with KVP_TIMEOUT and is retried', async () => {
     const deadLetterTopic = uniqueName('dlq')
     const { engine, record } = await startScenario({
-      bootstrapServers: cluster.bootstrapServers, count: 200, partition: 0,
+      bootstrapServers: cluster.bootstrapServers,
+      count: 200,
+      partition: 0,
       env: { KVP_TEST_STALL: '5:1,6:1000' },
       route: { virtualPartitions: false, handlerTimeoutMs: 200, retry: { maxAttempts: 2, backoffMs: 20 }, deadLetter: { topic: deadLetterTopic } },
     })
@@ -97,14 +109,20 @@ describe('failures and bad input', () => {
     await engine.stop()
     const records = readRecords(record)
     assert.equal(records.find((r) => r.offset === 5)?.attempt, 2, 'retried once, then handled')
-    assert.equal(records.find((r) => r.offset === 6), undefined, 'the one that always stalls was dead-lettered')
+    assert.equal(
+      records.find((r) => r.offset === 6),
+      undefined,
+      'the one that always stalls was dead-lettered',
+    )
     const [dead] = await readTopic(cluster.bootstrapServers, deadLetterTopic, 1)
     assert.equal(dead?.headers[DeadLetterHeaders.errorCode], 'KVP_TIMEOUT')
   })
 
   test('a handler that calls process.exit() in its worker fails only its slice; all messages are handled', async () => {
     const { engine, topic, groupId, record } = await startScenario({
-      bootstrapServers: cluster.bootstrapServers, count: 400, partition: 0,
+      bootstrapServers: cluster.bootstrapServers,
+      count: 400,
+      partition: 0,
       env: { KVP_TEST_EXIT: '33:1', KVP_TEST_DELAY_MS: '1' },
       route: { virtualPartitions: { maxPartitions: 16 }, retry: { backoffMs: 20 } },
     })
@@ -121,7 +139,9 @@ describe('failures and bad input', () => {
   test('an undecodable JSON payload reaches the dead-letter topic with code KVP_DECODE, without retries', async () => {
     const deadLetterTopic = uniqueName('dlq')
     const { engine, topic, groupId } = await startScenario({
-      bootstrapServers: cluster.bootstrapServers, count: 50, partition: 0,
+      bootstrapServers: cluster.bootstrapServers,
+      count: 50,
+      partition: 0,
       route: { payload: 'json', virtualPartitions: { maxPartitions: 4 }, retry: { maxAttempts: 5, backoffMs: 20 }, deadLetter: { topic: deadLetterTopic } },
     })
     engines.push(engine)
@@ -138,7 +158,10 @@ describe('failures and bad input', () => {
 
   test('a partitioner that throws on one message: the batch runs as one lane, nothing lost, order kept', async () => {
     const { engine, topic, groupId, record } = await startScenario({
-      bootstrapServers: cluster.bootstrapServers, count: 3000, partition: 0, keys: 200,
+      bootstrapServers: cluster.bootstrapServers,
+      count: 3000,
+      partition: 0,
+      keys: 200,
       env: { KVP_TEST_DELAY_MS: '0' },
       route: {
         virtualPartitions: {
@@ -163,7 +186,9 @@ describe('failures and bad input', () => {
 
   test('manual offsets: unmarked messages hold the watermark; marked ones release it', async () => {
     const { engine, topic, groupId, record } = await startScenario({
-      bootstrapServers: cluster.bootstrapServers, count: 150, partition: 0,
+      bootstrapServers: cluster.bootstrapServers,
+      count: 150,
+      partition: 0,
       env: { KVP_TEST_MARK_BELOW: '100' },
       route: { manualOffsets: true, virtualPartitions: false },
     })
@@ -177,7 +202,9 @@ describe('failures and bad input', () => {
 
   test('a handler slower than max.poll.interval.ms does not cause a rebalance or a duplicate', async () => {
     const { engine, topic, record } = await startScenario({
-      bootstrapServers: cluster.bootstrapServers, count: 100, partition: 0,
+      bootstrapServers: cluster.bootstrapServers,
+      count: 100,
+      partition: 0,
       env: { KVP_TEST_SLOW: '10:9000' },
       route: { virtualPartitions: { maxPartitions: 4 } },
       engine: { kafka: { 'session.timeout.ms': 6000, 'max.poll.interval.ms': 6500 } },

@@ -26,7 +26,7 @@ function transactionPlan(): PlannedTransaction[] {
   let n = 0
   return outcomes.map((outcome, t) => ({
     outcome,
-    messages: Array.from({ length: 5 }, (_, i) => ({ key: KEYS[(n++) % KEYS.length] as string, value: `${outcome}-${t}-${i}` })),
+    messages: Array.from({ length: 5 }, (_, i) => ({ key: KEYS[n++ % KEYS.length] as string, value: `${outcome}-${t}-${i}` })),
   }))
 }
 
@@ -41,7 +41,13 @@ function duplicates(records: PayloadRecord[]): number[] {
 }
 
 /** Runs an engine over one partition until it has handled `count` messages and the group's committed offset is `end`; then stops it. */
-async function consumeAll(bootstrapServers: string, topic: string, count: number, end: number, kafka: Record<string, unknown> = {}): Promise<{ records: PayloadRecord[]; committedWhileIdle: number; committedAfterStop: number }> {
+async function consumeAll(
+  bootstrapServers: string,
+  topic: string,
+  count: number,
+  end: number,
+  kafka: Record<string, unknown> = {},
+): Promise<{ records: PayloadRecord[]; committedWhileIdle: number; committedAfterStop: number }> {
   const groupId = uniqueName('g')
   const record = tempFile('handled.jsonl')
   process.env.KVP_TEST_RECORD = record
@@ -56,10 +62,15 @@ async function consumeAll(bootstrapServers: string, topic: string, count: number
     await waitFor(`${count} messages handled`, () => engine.stats().totals.handled >= count, 30_000)
     let committedWhileIdle = -1
     // Auto-commit runs every second; give it a few rounds to reach the end.
-    await waitFor(`the committed offset to reach the end offset ${end}`, async () => {
-      committedWhileIdle = (await committedOrZero(bootstrapServers, groupId, topic, 1))[0] as number
-      return committedWhileIdle >= end
-    }, 10_000, 250).catch(() => {})
+    await waitFor(
+      `the committed offset to reach the end offset ${end}`,
+      async () => {
+        committedWhileIdle = (await committedOrZero(bootstrapServers, groupId, topic, 1))[0] as number
+        return committedWhileIdle >= end
+      },
+      10_000,
+      250,
+    ).catch(() => {})
     await engine.stop()
     const committedAfterStop = (await committedOrZero(bootstrapServers, groupId, topic, 1))[0] as number
     return { records: readPayloadRecords(record), committedWhileIdle, committedAfterStop }
@@ -82,7 +93,7 @@ describe('offset gaps on Apache Kafka', { timeout: 150_000 }, () => {
       await createTopic(cluster.bootstrapServers, topic, { partitions: 1 })
       const plan = transactionPlan()
       await produceTransactions(cluster.bootstrapServers, topic, 0, plan)
-      const [end] = await endOffsets(cluster.bootstrapServers, topic, 1) as [number]
+      const [end] = (await endOffsets(cluster.bootstrapServers, topic, 1)) as [number]
       const produced = plan.reduce((sum, t) => sum + t.messages.length, 0)
       assert.equal(end, produced + plan.length, 'one marker per transaction in the log')
 
@@ -91,22 +102,39 @@ describe('offset gaps on Apache Kafka', { timeout: 150_000 }, () => {
 
       assert.deepEqual(duplicates(records), [], 'no record handled twice')
       assert.deepEqual(records.map((r) => r.value).sort(), [...visible].sort(), committedOnly ? 'exactly the committed records handled' : 'every record handled, aborted ones included')
-      if (committedOnly) assert.deepEqual(records.filter((r) => r.value?.startsWith('abort')), [], 'no aborted record handled')
+      if (committedOnly)
+        assert.deepEqual(
+          records.filter((r) => r.value?.startsWith('abort')),
+          [],
+          'no aborted record handled',
+        )
       assert.deepEqual(orderViolations(asHandled(records)), [], 'per-key order')
       for (const key of KEYS) {
-        const values = records.filter((r) => r.key === key).sort((a, b) => a.offset - b.offset).map((r) => r.value)
-        const expected = plan.flatMap((t) => t.messages).filter((m) => m.key === key && visible.includes(m.value)).map((m) => m.value)
+        const values = records
+          .filter((r) => r.key === key)
+          .sort((a, b) => a.offset - b.offset)
+          .map((r) => r.value)
+        const expected = plan
+          .flatMap((t) => t.messages)
+          .filter((m) => m.key === key && visible.includes(m.value))
+          .map((m) => m.value)
         assert.deepEqual(values, expected, `key ${key}: its records in the order they were written`)
       }
       const offsets = records.map((r) => r.offset).sort((a, b) => a - b)
       assert.ok((offsets.at(-1) as number) + 1 < end, `the log ends in records this consumer does not see (last handled ${offsets.at(-1)}, end ${end})`)
-      assert.ok(offsets.some((offset, i) => i > 0 && offset > (offsets[i - 1] as number) + 1), 'the markers leave gaps between handled offsets')
+      assert.ok(
+        offsets.some((offset, i) => i > 0 && offset > (offsets[i - 1] as number) + 1),
+        'the markers leave gaps between handled offsets',
+      )
       assert.equal(committedWhileIdle, end, 'an idle engine commits up to the end offset')
       assert.equal(committedAfterStop, end, 'the committed offset after stop is the end offset')
     })
   }
 
-  test('a compacted topic: exactly the surviving records are handled, each key\'s latest value in order, and the committed offset reaches the end offset across the removed ones', { ...needsRealBroker, timeout: 120_000 }, async (t) => {
+  test("a compacted topic: exactly the surviving records are handled, each key's latest value in order, and the committed offset reaches the end offset across the removed ones", {
+    ...needsRealBroker,
+    timeout: 120_000,
+  }, async (t) => {
     const topic = uniqueName('compacted')
     await createTopic(cluster.bootstrapServers, topic, {
       partitions: 1,
@@ -131,23 +159,35 @@ describe('offset gaps on Apache Kafka', { timeout: 150_000 }, () => {
 
     const startedAt = Date.now()
     let surviving: Kafka.Message[] = []
-    await waitFor('the cleaner to compact the topic', async () => {
-      surviving = await readPartition(cluster.bootstrapServers, topic)
-      return surviving.length <= keys + 1
-    }, 60_000, 500)
+    await waitFor(
+      'the cleaner to compact the topic',
+      async () => {
+        surviving = await readPartition(cluster.bootstrapServers, topic)
+        return surviving.length <= keys + 1
+      },
+      60_000,
+      500,
+    )
     const compactionMs = Date.now() - startedAt
     t.diagnostic(`compacted to ${surviving.length} of ${produced} records ${compactionMs} ms after the last write`)
-    const [end] = await endOffsets(cluster.bootstrapServers, topic, 1) as [number]
+    const [end] = (await endOffsets(cluster.bootstrapServers, topic, 1)) as [number]
     assert.equal(end, produced, 'compaction keeps the end offset')
     assert.ok(surviving.length < produced, `compaction removed records (${surviving.length} of ${produced} left after ${compactionMs} ms)`)
 
     const { records, committedWhileIdle, committedAfterStop } = await consumeAll(cluster.bootstrapServers, topic, surviving.length, end)
     assert.deepEqual(duplicates(records), [], 'no record handled twice')
-    assert.deepEqual(records.map((r) => r.offset).sort((a, b) => a - b), surviving.map((m) => m.offset), 'exactly the surviving offsets handled')
     assert.deepEqual(
-      records.filter((r) => r.key !== 'roll').map((r) => [r.key, r.value]).sort(),
+      records.map((r) => r.offset).sort((a, b) => a - b),
+      surviving.map((m) => m.offset),
+      'exactly the surviving offsets handled',
+    )
+    assert.deepEqual(
+      records
+        .filter((r) => r.key !== 'roll')
+        .map((r) => [r.key, r.value])
+        .sort(),
       Array.from({ length: keys }, (_, k) => [`k${k}`, `k${k}-v${rounds - 1}`]).sort(),
-      'each key\'s latest value survives and is handled',
+      "each key's latest value survives and is handled",
     )
     assert.deepEqual(orderViolations(asHandled(records)), [], 'per-key order')
     assert.equal(committedWhileIdle, end, 'an idle engine commits up to the end offset')

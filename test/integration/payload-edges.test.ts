@@ -59,9 +59,11 @@ describe('payload edges', { timeout: 180_000 }, () => {
         const value = isLarge ? randomBytes(MiB, seed++) : randomBytes(1 + (i % 200), seed++)
         const partition = i % 4
         const key = `key-${i % 8}`
-        deliveries.push(producer.produce(topic, partition, value, key).then((report) => {
-          expected.set(id(report.partition, report.offset as number), { length: value.length, sha256: sha256(value), key })
-        }))
+        deliveries.push(
+          producer.produce(topic, partition, value, key).then((report) => {
+            expected.set(id(report.partition, report.offset as number), { length: value.length, sha256: sha256(value), key })
+          }),
+        )
       }
       await Promise.all(deliveries)
     } finally {
@@ -70,7 +72,11 @@ describe('payload edges', { timeout: 180_000 }, () => {
     const count = expected.size
     assert.equal([...expected.values()].filter((e) => e.length === MiB).length, large)
     const ends = await endOffsets(cluster.bootstrapServers, topic)
-    assert.equal(ends.reduce((a, b) => a + b, 0), count, 'the topic holds every message produced')
+    assert.equal(
+      ends.reduce((a, b) => a + b, 0),
+      count,
+      'the topic holds every message produced',
+    )
 
     const groupId = uniqueName('g')
     const record = tempFile('handled.jsonl')
@@ -125,7 +131,9 @@ describe('payload edges', { timeout: 180_000 }, () => {
   ]
 
   for (const codec of codecs) {
-    test(`tombstones with the ${codec.name} codec reach the handler with value and payload null (no decode error, no dead letter), get a null virtual key (lane 0), and are committed; an empty value is not a tombstone`, { timeout: 60_000 }, async (t) => {
+    test(`tombstones with the ${codec.name} codec reach the handler with value and payload null (no decode error, no dead letter), get a null virtual key (lane 0), and are committed; an empty value is not a tombstone`, {
+      timeout: 60_000,
+    }, async (t) => {
       const topic = uniqueName(`tombstones-${codec.name}`)
       const deadLetterTopic = uniqueName('dlq')
       await ensureTopic(cluster.bootstrapServers, topic)
@@ -150,15 +158,25 @@ describe('payload edges', { timeout: 180_000 }, () => {
       } finally {
         await kafkajs.disconnect()
       }
-      const [end] = await endOffsets(cluster.bootstrapServers, topic) as [number]
+      const [end] = (await endOffsets(cluster.bootstrapServers, topic)) as [number]
 
       // What node-rdkafka delivers for a tombstone, and the virtual key the route's partitioner gives it.
       const raw = await readRawTopic(cluster.bootstrapServers, topic, end)
       assert.equal(raw.length, end)
-      const context = typeof codec.route.payload === 'object'
-        ? { decodeProtobuf: (() => { const type = loadProtobufType(protoFile, 'shop.Order'); return (value: Buffer) => protobufToObject(type, value) })() }
-        : {}
-      const virtualKey = createKeyExtractor(codec.route.virtualPartitions && codec.route.virtualPartitions.partitioner !== undefined ? codec.route.virtualPartitions.partitioner : 'key', 'partitioner', context)
+      const context =
+        typeof codec.route.payload === 'object'
+          ? {
+              decodeProtobuf: (() => {
+                const type = loadProtobufType(protoFile, 'shop.Order')
+                return (value: Buffer) => protobufToObject(type, value)
+              })(),
+            }
+          : {}
+      const virtualKey = createKeyExtractor(
+        codec.route.virtualPartitions && codec.route.virtualPartitions.partitioner !== undefined ? codec.route.virtualPartitions.partitioner : 'key',
+        'partitioner',
+        context,
+      )
       for (const message of raw) {
         if (message.key?.toString() === 'empty') {
           assert.ok(Buffer.isBuffer(message.value) && message.value.length === 0, 'node-rdkafka delivers an empty value as an empty Buffer')
@@ -193,7 +211,7 @@ describe('payload edges', { timeout: 180_000 }, () => {
       const empty = records.find((r) => r.key === 'empty')
       if (codec.name === 'json') {
         assert.equal(empty, undefined, 'an empty value is not JSON: not handled')
-        assert.equal(engine.stats().totals.failures, 1, 'one failure, the empty value\'s decode error, not retried')
+        assert.equal(engine.stats().totals.failures, 1, "one failure, the empty value's decode error, not retried")
         assert.equal(engine.stats().totals.deadLettered, 1, 'only the empty value dead-lettered')
         const [deadLetter] = await readTopic(cluster.bootstrapServers, deadLetterTopic, 1)
         assert.equal(deadLetter?.key, 'empty')

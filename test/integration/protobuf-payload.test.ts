@@ -35,14 +35,16 @@ test('protobuf payloads are decoded in the worker and can route by a field; an u
   const engine = await startEngine({
     brokers: cluster.bootstrapServers,
     groupId,
-    topics: [{
-      topic,
-      handler: recordingHandler,
-      payload: { protobuf: protoFile, type: 'shop.Order' },
-      virtualPartitions: { partitioner: { protobuf: 'customer' }, maxPartitions: 8 },
-      retry: { maxAttempts: 5, backoffMs: 10 },
-      deadLetter: { topic: deadLetterTopic },
-    }],
+    topics: [
+      {
+        topic,
+        handler: recordingHandler,
+        payload: { protobuf: protoFile, type: 'shop.Order' },
+        virtualPartitions: { partitioner: { protobuf: 'customer' }, maxPartitions: 8 },
+        retry: { maxAttempts: 5, backoffMs: 10 },
+        deadLetter: { topic: deadLetterTopic },
+      },
+    ],
     threads: 2,
     kafka: { 'session.timeout.ms': 6000 },
   })

@@ -63,11 +63,10 @@ test(`after ${CYCLES} join/leave rebalances under a small maxInFlightBytes, ever
   }
 
   const total = 4 * PER_PARTITION
-  await waitFor('every message handled', () => coverage(readRecords(record), allMessages(Array(4).fill(PER_PARTITION))).missing.length === 0, 120_000, 250)
-    .catch((error: unknown) => {
-      const stats = holder.stats()
-      throw new Error(`${String(error)}; holder in flight: ${stats.totals.inFlight} messages, ${stats.totals.inFlightBytes} bytes, paused: ${stats.partitions.filter((p) => p.paused).length}`)
-    })
+  await waitFor('every message handled', () => coverage(readRecords(record), allMessages(Array(4).fill(PER_PARTITION))).missing.length === 0, 120_000, 250).catch((error: unknown) => {
+    const stats = holder.stats()
+    throw new Error(`${String(error)}; holder in flight: ${stats.totals.inFlight} messages, ${stats.totals.inFlightBytes} bytes, paused: ${stats.partitions.filter((p) => p.paused).length}`)
+  })
   await waitFor('the holder to be idle', () => holder.stats().totals.inFlight === 0, 30_000)
   const { missing } = coverage(readRecords(record), allMessages(await endOffsets(cluster.bootstrapServers, topic)))
   assert.deepEqual(missing, [], `all ${total} messages handled`)

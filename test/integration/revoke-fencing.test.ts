@@ -94,7 +94,10 @@ describe('revoke fencing', () => {
         await waitFor('B to join and get a share of the partitions', () => partitionsOf(b).length > 0 && partitionsOf(b).length < PARTITIONS.length, 40_000, 50)
         const moved = partitionsOf(b)
         const heldBy = (tag: string, partition: number): boolean => readRecords(record).some((r) => r.tag === tag && r.partition === partition && r.offset === HELD)
-        assert.ok(moved.every((p) => !heldBy('A', p)), 'A was still inside the held message when its partitions were revoked')
+        assert.ok(
+          moved.every((p) => !heldBy('A', p)),
+          'A was still inside the held message when its partitions were revoked',
+        )
 
         // Watch the group's committed offsets from here on.
         const highest = PARTITIONS.map(() => -1)
@@ -116,7 +119,7 @@ describe('revoke fencing', () => {
           // A's handler finishes the held messages now: after the revoke.
           writeFileSync(releaseA, '')
           await waitFor('A to finish the held message of every moved partition', () => moved.every((p) => heldBy('A', p)), 10_000)
-          await waitFor('A\'s acks for the moved partitions to come back (and be dropped as stale)', () => moved.every((p) => stale.some((s) => s.partition === p)), 10_000)
+          await waitFor("A's acks for the moved partitions to come back (and be dropped as stale)", () => moved.every((p) => stale.some((s) => s.partition === p)), 10_000)
           await sleep(1000) // five auto-commit intervals: a stale watermark stored by A would be committed by now
           await a.stop() // the commit on stop is another way out for a stale ack
           await waitFor('B to own every partition once A left', () => partitionsOf(b).length === PARTITIONS.length, 40_000, 50)
@@ -124,15 +127,23 @@ describe('revoke fencing', () => {
 
           for (const p of moved) {
             assert.ok(!heldBy('B', p), `B is still holding offset ${HELD} of partition ${p}`)
-            assert.ok((highest[p] as number) <= HELD, `partition ${p}: the committed offset reached ${highest[p]}, past offset ${HELD}, which only the member it was revoked from had handled: a stale ack was committed`)
+            assert.ok(
+              (highest[p] as number) <= HELD,
+              `partition ${p}: the committed offset reached ${highest[p]}, past offset ${HELD}, which only the member it was revoked from had handled: a stale ack was committed`,
+            )
           }
         } finally {
           writeFileSync(releaseB, '')
           const ends = await endOffsets(cluster.bootstrapServers, topic)
-          await waitFor('B to handle everything and commit the end of every partition', async () => {
-            const committed = await reader.read()
-            return committed.every((offset, p) => offset === ends[p])
-          }, 30_000, 200).finally(() => {
+          await waitFor(
+            'B to handle everything and commit the end of every partition',
+            async () => {
+              const committed = await reader.read()
+              return committed.every((offset, p) => offset === ends[p])
+            },
+            30_000,
+            200,
+          ).finally(() => {
             watching = false
           })
           await watcher

@@ -38,25 +38,65 @@ interface Member {
 const now = (): number => performance.timeOrigin + performance.now()
 
 describe('scale-out on a 12-partition topic', () => {
-  test('three kvp run processes that settled on a split drain a 100k backlog of 12 partitions: every message handled exactly once, and the committed offsets sum to the backlog', { ...needsRealBroker, timeout: 150_000 }, async (t) => {
+  test('three kvp run processes that settled on a split drain a 100k backlog of 12 partitions: every message handled exactly once, and the committed offsets sum to the backlog', {
+    ...needsRealBroker,
+    timeout: 150_000,
+  }, async (t) => {
     const topic = uniqueName('scale12')
     const groupId = uniqueName('group')
     const record = tempFile('handled.tsv')
     await ensureTopic(cluster.bootstrapServers, topic, { partitions: PARTITIONS })
 
-    const members: Member[] = await Promise.all(['p1', 'p2', 'p3'].map(async (tag) => {
-      const events = tempFile(`${tag}-events.jsonl`)
-      const proc = await startKvp(['run', '--brokers', cluster.bootstrapServers, '--group', groupId, '--topic', topic, '--handler', recordingHandler,
-        '--max-partitions', '16', '--threads', '2', '-X', 'auto.commit.interval.ms=200', '--stats-interval-ms', '0'],
-      { KVP_TEST_RECORD: record, KVP_TEST_TAG: tag, ...eventLogEnv(events) })
-      processes.push(proc)
-      return { tag, proc, events }
-    }))
+    const members: Member[] = await Promise.all(
+      ['p1', 'p2', 'p3'].map(async (tag) => {
+        const events = tempFile(`${tag}-events.jsonl`)
+        const proc = await startKvp(
+          [
+            'run',
+            '--brokers',
+            cluster.bootstrapServers,
+            '--group',
+            groupId,
+            '--topic',
+            topic,
+            '--handler',
+            recordingHandler,
+            '--max-partitions',
+            '16',
+            '--threads',
+            '2',
+            '-X',
+            'auto.commit.interval.ms=200',
+            '--stats-interval-ms',
+            '0',
+          ],
+          { KVP_TEST_RECORD: record, KVP_TEST_TAG: tag, ...eventLogEnv(events) },
+        )
+        processes.push(proc)
+        return { tag, proc, events }
+      }),
+    )
     const startedAt = now()
     const owned = (m: Member): Set<number> => ownedPartitions(readEvents(m.events), topic)
     const shares = (): string => members.map((m) => `${m.tag}=[${[...owned(m)].sort((a, b) => a - b).join(',')}]`).join(' ')
-    const timelines = (t0: number): string => members.map((m) => `  ${m.tag}:\n${rebalanceTimeline(readEvents(m.events), t0).map((line) => `    ${line}`).join('\n')}`).join('\n')
-    const lastRebalance = (): number => Math.max(0, ...members.flatMap((m) => readEvents(m.events).filter((e) => e.type === 'rebalance').map((e) => e.t)))
+    const timelines = (t0: number): string =>
+      members
+        .map(
+          (m) =>
+            `  ${m.tag}:\n${rebalanceTimeline(readEvents(m.events), t0)
+              .map((line) => `    ${line}`)
+              .join('\n')}`,
+        )
+        .join('\n')
+    const lastRebalance = (): number =>
+      Math.max(
+        0,
+        ...members.flatMap((m) =>
+          readEvents(m.events)
+            .filter((e) => e.type === 'rebalance')
+            .map((e) => e.t),
+        ),
+      )
     const split = (): boolean => {
       const sets = members.map(owned)
       const all = new Set(sets.flatMap((set) => [...set]))
@@ -80,34 +120,64 @@ describe('scale-out on a 12-partition topic', () => {
     const producedAt = now()
     for (const m of members) m.proc.child.kill('SIGCONT')
     const ends = await endOffsets(cluster.bootstrapServers, topic, PARTITIONS)
-    assert.equal(ends.reduce((a, b) => a + b, 0), BACKLOG, 'the topic holds the backlog')
-    assert.ok(ends.every((end) => end > 0), `librdkafka's partitioner spread the keys over every partition (${ends.join(',')})`)
+    assert.equal(
+      ends.reduce((a, b) => a + b, 0),
+      BACKLOG,
+      'the topic holds the backlog',
+    )
+    assert.ok(
+      ends.every((end) => end > 0),
+      `librdkafka's partitioner spread the keys over every partition (${ends.join(',')})`,
+    )
 
     const reader = await openOffsetReader(cluster.bootstrapServers, groupId, topic, PARTITIONS)
     readers.push(reader)
     let committed: number[] = []
-    await waitFor('the group to commit every partition up to its end offset', async () => {
-      committed = await reader.read()
-      return committed.every((offset, p) => offset === ends[p])
-    }, 90_000, 500).catch(() => assert.fail(`committed ${committed.join(',')} of ends ${ends.join(',')} after 90 s (${shares()})`))
+    await waitFor(
+      'the group to commit every partition up to its end offset',
+      async () => {
+        committed = await reader.read()
+        return committed.every((offset, p) => offset === ends[p])
+      },
+      90_000,
+      500,
+    ).catch(() => assert.fail(`committed ${committed.join(',')} of ends ${ends.join(',')} after 90 s (${shares()})`))
     const drainedAt = now()
     const stoppingAt = drainedAt
     const codes = await Promise.all(members.map((m) => stopProcess(m.proc, 'SIGTERM')))
-    members.forEach((m, i) => assert.equal(codes[i], 0, `${m.tag} stops cleanly on SIGTERM:\n${m.proc.output()}`))
+    for (const [i, m] of members.entries()) assert.equal(codes[i], 0, `${m.tag} stops cleanly on SIGTERM:\n${m.proc.output()}`)
 
     const records = readRecords(record)
     const { missing, duplicates } = coverage(records, allMessages(ends))
-    const handover = members.flatMap((m) => readEvents(m.events).filter((e) => e.type === 'rebalance' && e.t > settledAt && e.t < stoppingAt).map(() => m.tag))
+    const handover = members.flatMap((m) =>
+      readEvents(m.events)
+        .filter((e) => e.type === 'rebalance' && e.t > settledAt && e.t < stoppingAt)
+        .map(() => m.tag),
+    )
     assert.deepEqual(handover, [], `no rebalance between the settled split and the stop; rebalances (seconds from the settled split):\n${timelines(settledAt)}`)
     assert.deepEqual(missing.slice(0, 10), [], `every message handled (${missing.length} missing)`)
     assert.deepEqual(duplicates.slice(0, 10), [], `no message handled twice (${duplicates.length} were)`)
     assert.equal(records.length, BACKLOG, 'as many handler calls as messages')
-    members.forEach((m) => assert.ok(records.some((r) => r.tag === m.tag), `${m.tag} handled part of the backlog (${split3})`))
-    assert.deepEqual(orderViolationsByRun(records, new Map(members.map((m) => [m.tag, assignTimes(readEvents(m.events), topic)]))).slice(0, 10), [], 'same-key messages in offset order within each member\'s partitions')
+    for (const m of members)
+      assert.ok(
+        records.some((r) => r.tag === m.tag),
+        `${m.tag} handled part of the backlog (${split3})`,
+      )
+    assert.deepEqual(
+      orderViolationsByRun(records, new Map(members.map((m) => [m.tag, assignTimes(readEvents(m.events), topic)]))).slice(0, 10),
+      [],
+      "same-key messages in offset order within each member's partitions",
+    )
 
     const final = await reader.read()
-    assert.deepEqual(final, ends, 'after the stop each partition\'s committed offset is its end offset')
-    assert.equal(final.reduce((a, b) => a + b, 0), BACKLOG, 'the committed offsets sum to the backlog')
-    t.diagnostic(`split ${split3}; settled ${((settledAt - startedAt) / 1000).toFixed(1)} s after start; produced in ${((producedAt - settledAt) / 1000).toFixed(1)} s; drained and committed ${((drainedAt - producedAt) / 1000).toFixed(1)} s after the members resumed (${Math.round(BACKLOG / ((drainedAt - producedAt) / 1000))} msg/s with the committed-offset poll every 0.5 s)`)
+    assert.deepEqual(final, ends, "after the stop each partition's committed offset is its end offset")
+    assert.equal(
+      final.reduce((a, b) => a + b, 0),
+      BACKLOG,
+      'the committed offsets sum to the backlog',
+    )
+    t.diagnostic(
+      `split ${split3}; settled ${((settledAt - startedAt) / 1000).toFixed(1)} s after start; produced in ${((producedAt - settledAt) / 1000).toFixed(1)} s; drained and committed ${((drainedAt - producedAt) / 1000).toFixed(1)} s after the members resumed (${Math.round(BACKLOG / ((drainedAt - producedAt) / 1000))} msg/s with the committed-offset poll every 0.5 s)`,
+    )
   })
 })

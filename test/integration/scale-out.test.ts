@@ -49,9 +49,28 @@ const now = (): number => performance.timeOrigin + performance.now()
 
 async function startMember(s: Scenario, tag: string, extraArgs: string[] = []): Promise<Member> {
   const events = tempFile(`${tag}-events.jsonl`)
-  const args = ['run', '--brokers', cluster.bootstrapServers, '--group', s.groupId, '--topic', s.topic, '--handler', recordingHandler,
-    '--max-partitions', '16', '--threads', '2', '-X', 'session.timeout.ms=6000', '-X', 'auto.commit.interval.ms=200',
-    '--stats-interval-ms', '0', ...extraArgs]
+  const args = [
+    'run',
+    '--brokers',
+    cluster.bootstrapServers,
+    '--group',
+    s.groupId,
+    '--topic',
+    s.topic,
+    '--handler',
+    recordingHandler,
+    '--max-partitions',
+    '16',
+    '--threads',
+    '2',
+    '-X',
+    'session.timeout.ms=6000',
+    '-X',
+    'auto.commit.interval.ms=200',
+    '--stats-interval-ms',
+    '0',
+    ...extraArgs,
+  ]
   const env = { KVP_TEST_RECORD: s.record, KVP_TEST_DELAY_MS: '2', KVP_TEST_TAG: tag, ...eventLogEnv(events) }
   const proc = await startKvp(args, env)
   processes.push(proc)
@@ -60,8 +79,7 @@ async function startMember(s: Scenario, tag: string, extraArgs: string[] = []): 
 
 const owned = (s: Scenario, member: Member): Set<number> => ownedPartitions(readEvents(member.events), s.topic)
 const recordsOf = (records: HandledRecord[], member: Member): HandledRecord[] => records.filter((r) => r.tag === member.tag)
-const assignsByTag = (s: Scenario, members: Member[]): Map<string, Array<{ partition: number; at: number }>> =>
-  new Map(members.map((m) => [m.tag, assignTimes(readEvents(m.events), s.topic)]))
+const assignsByTag = (s: Scenario, members: Member[]): Map<string, Array<{ partition: number; at: number }>> => new Map(members.map((m) => [m.tag, assignTimes(readEvents(m.events), s.topic)]))
 
 /** True when the members' assignments are disjoint, each non-empty, and cover every partition. */
 function split(s: Scenario, members: Member[]): boolean {
@@ -85,8 +103,17 @@ async function waitForSplit(s: Scenario, members: Member[], timeoutMs: number, e
   try {
     await waitFor('the members to split the partitions', () => split(s, members) && extra(), timeoutMs, 100)
   } catch {
-    const timelines = members.map((m) => `  ${m.tag}:\n${rebalanceTimeline(readEvents(m.events), t0).map((line) => `    ${line}`).join('\n')}`).join('\n')
-    assert.fail(`the members did not settle into a split of the partitions within ${timeoutMs} ms (now ${describeOwnership(s, members)}); rebalances (seconds from the start of the wait):\n${timelines}`)
+    const timelines = members
+      .map(
+        (m) =>
+          `  ${m.tag}:\n${rebalanceTimeline(readEvents(m.events), t0)
+            .map((line) => `    ${line}`)
+            .join('\n')}`,
+      )
+      .join('\n')
+    assert.fail(
+      `the members did not settle into a split of the partitions within ${timeoutMs} ms (now ${describeOwnership(s, members)}); rebalances (seconds from the start of the wait):\n${timelines}`,
+    )
   }
 }
 
@@ -120,7 +147,11 @@ describe('scale-out across kvp run processes', () => {
       const mine = recordsOf(records, member).filter((r) => r.start > splitAt)
       assert.ok(mine.length > 0, `${member.tag} handled messages after the split (${describeOwnership(s, members)})`)
       const outside = mine.filter((r) => !share.has(r.partition))
-      assert.deepEqual(outside.slice(0, 5).map((r) => `${r.partition}:${r.offset}`), [], `${member.tag} handled only its share [${[...share].join(',')}]`)
+      assert.deepEqual(
+        outside.slice(0, 5).map((r) => `${r.partition}:${r.offset}`),
+        [],
+        `${member.tag} handled only its share [${[...share].join(',')}]`,
+      )
     })
     assert.deepEqual(orderViolationsByRun(records, assignsByTag(s, members)), [], 'each member handled only partitions it was assigned, keys in order')
   })
@@ -145,15 +176,31 @@ describe('scale-out across kvp run processes', () => {
       // when the window closes is left out, and the other member gets every partition
       // (until the next rebalance turns the tables).
       const grabs = [first, second].flatMap((m) => tookEverything(readEvents(m.events), s.topic, joinedAt, PARTITIONS.length).map((t) => `${m.tag} at +${((t - joinedAt) / 1000).toFixed(1)}s`))
-      assert.deepEqual(grabs, [], `while both members were alive no rebalance handed every partition to one of them; rebalances (seconds from p2's start):\n${[first, second].map((m) => `  ${m.tag}:\n${rebalanceTimeline(readEvents(m.events), joinedAt).map((line) => `    ${line}`).join('\n')}`).join('\n')}`)
+      assert.deepEqual(
+        grabs,
+        [],
+        `while both members were alive no rebalance handed every partition to one of them; rebalances (seconds from p2's start):\n${[first, second]
+          .map(
+            (m) =>
+              `  ${m.tag}:\n${rebalanceTimeline(readEvents(m.events), joinedAt)
+                .map((line) => `    ${line}`)
+                .join('\n')}`,
+          )
+          .join('\n')}`,
+      )
 
       assert.equal(await stopProcess(first.proc, 'SIGTERM'), 0, `p1 stops cleanly on SIGTERM:\n${first.proc.output()}`)
       const leftAt = now()
       await waitFor('p2 to own every partition after p1 left', () => owned(s, second).size === 4, 30_000, 100)
-      await waitFor('p2 to handle new messages of every partition', () => {
-        const late = recordsOf(readRecords(s.record), second).filter((r) => r.start > leftAt)
-        return PARTITIONS.every((p) => late.some((r) => r.partition === p))
-      }, 30_000, 100)
+      await waitFor(
+        'p2 to handle new messages of every partition',
+        () => {
+          const late = recordsOf(readRecords(s.record), second).filter((r) => r.start > leftAt)
+          return PARTITIONS.every((p) => late.some((r) => r.partition === p))
+        },
+        30_000,
+        100,
+      )
 
       await stream.stop()
       const expected = await waitUntilAllHandled(s, 60_000)
@@ -161,8 +208,11 @@ describe('scale-out across kvp run processes', () => {
 
       const records = readRecords(s.record)
       assert.deepEqual(coverage(records, expected).missing, [], 'every message handled at least once')
-      assert.ok(recordsOf(records, second).some((r) => r.start < leftAt), `p2 handled messages while both were members (${shared})`)
-      assert.deepEqual(orderViolationsByRun(records, assignsByTag(s, [first, second])), [], 'same-key messages in offset order, one at a time, within each member\'s run of a partition')
+      assert.ok(
+        recordsOf(records, second).some((r) => r.start < leftAt),
+        `p2 handled messages while both were members (${shared})`,
+      )
+      assert.deepEqual(orderViolationsByRun(records, assignsByTag(s, [first, second])), [], "same-key messages in offset order, one at a time, within each member's run of a partition")
     })
   }
 
@@ -174,10 +224,15 @@ describe('scale-out across kvp run processes', () => {
     const [survivor, victim] = await Promise.all([startMember(s, 'survivor'), startMember(s, 'victim')])
     await waitForSplit(s, [survivor, victim], 40_000)
     const splitAt = now()
-    await waitFor('both members to handle messages after the split', () => {
-      const records = readRecords(s.record).filter((r) => r.start > splitAt)
-      return recordsOf(records, survivor).length >= 100 && recordsOf(records, victim).length >= 100
-    }, 30_000, 100)
+    await waitFor(
+      'both members to handle messages after the split',
+      () => {
+        const records = readRecords(s.record).filter((r) => r.start > splitAt)
+        return recordsOf(records, survivor).length >= 100 && recordsOf(records, victim).length >= 100
+      },
+      30_000,
+      100,
+    )
 
     const orphaned = [...owned(s, victim)]
     victim.proc.child.kill('SIGKILL')
@@ -187,10 +242,15 @@ describe('scale-out across kvp run processes', () => {
     await waitFor('the survivor to own every partition', () => owned(s, survivor).size === 4, 45_000, 100)
     const takeover = assignTimes(readEvents(survivor.events), s.topic).filter((a) => a.at > killedAt && orphaned.includes(a.partition))
     const takeoverMs = Math.max(...takeover.map((a) => a.at)) - killedAt
-    await waitFor('the survivor to handle new messages of the orphaned partitions', () => {
-      const late = recordsOf(readRecords(s.record), survivor).filter((r) => r.start > killedAt)
-      return orphaned.every((p) => late.some((r) => r.partition === p))
-    }, 30_000, 100)
+    await waitFor(
+      'the survivor to handle new messages of the orphaned partitions',
+      () => {
+        const late = recordsOf(readRecords(s.record), survivor).filter((r) => r.start > killedAt)
+        return orphaned.every((p) => late.some((r) => r.partition === p))
+      },
+      30_000,
+      100,
+    )
 
     await stream.stop()
     const expected = await waitUntilAllHandled(s, 60_000)
@@ -200,6 +260,6 @@ describe('scale-out across kvp run processes', () => {
     assert.deepEqual(coverage(records, expected).missing, [], 'every message handled at least once')
     // A SIGKILLed member sends no LeaveGroup: the coordinator notices only when its session expires.
     assert.ok(takeoverMs >= 2000, `the orphaned partitions ${orphaned.join(',')} moved only once the dead member's session expired (after ${Math.round(takeoverMs)} ms)`)
-    assert.deepEqual(orderViolationsByRun(records, assignsByTag(s, [survivor, victim])), [], 'same-key messages in offset order within each member\'s run of a partition')
+    assert.deepEqual(orderViolationsByRun(records, assignsByTag(s, [survivor, victim])), [], "same-key messages in offset order within each member's run of a partition")
   })
 })

@@ -56,19 +56,30 @@ function workerGraph(entry: string): Set<string> {
 
 describe('module layout', () => {
   test('nothing in src/ imports from workers/', () => {
-    const offenders = sources('src').flatMap((file) => allImports(file).filter((target) => target.startsWith('workers/')).map((target) => `${file} → ${target}`))
+    const offenders = sources('src').flatMap((file) =>
+      allImports(file)
+        .filter((target) => target.startsWith('workers/'))
+        .map((target) => `${file} → ${target}`),
+    )
     assert.deepEqual(offenders, [])
   })
 
   test('a worker thread loads only the worker, codec, config and error modules, and no Kafka client', () => {
     const graph = [...workerGraph('workers/slice-worker.ts')]
     const allowed = /^(workers\/|src\/worker\/|src\/codec\/|src\/config\/options\.ts$|src\/errors\.ts$|node:|piscina$|protobufjs(\/|$))/
-    assert.deepEqual(graph.filter((module) => !allowed.test(module)), [])
+    assert.deepEqual(
+      graph.filter((module) => !allowed.test(module)),
+      [],
+    )
     assert.ok(graph.includes('src/worker/slice-runner.ts'), `the graph was read (${graph.join(', ')})`)
   })
 
   test('the worker modules do not import the main-thread dispatch, kafka or engine modules, even for types', () => {
-    const offenders = sources('src/worker').flatMap((file) => allImports(file).filter((target) => /^src\/(dispatch|kafka|cli)\/|^src\/engine\.ts$|^node-rdkafka$/.test(target)).map((target) => `${file} → ${target}`))
+    const offenders = sources('src/worker').flatMap((file) =>
+      allImports(file)
+        .filter((target) => /^src\/(dispatch|kafka|cli)\/|^src\/engine\.ts$|^node-rdkafka$/.test(target))
+        .map((target) => `${file} → ${target}`),
+    )
     assert.deepEqual(offenders, [])
   })
 })

@@ -49,7 +49,7 @@ export async function startApacheKafka(options: ApacheKafkaOptions = {}): Promis
   const log = options.log ?? (() => {})
   const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS
   const env = process.env
-  const java = requireOnPath('java', env['PATH'])
+  const java = requireOnPath('java', env.PATH)
   const cacheDir = cacheDirFor(KAFKA_VERSION, env)
   const classpath = await resolveClasspath({ kafkaVersion: KAFKA_VERSION, cacheDir, env, log })
   await removeStaleRecordings(cacheDir)
@@ -68,11 +68,24 @@ export async function startApacheKafka(options: ApacheKafkaOptions = {}): Promis
     await writeFile(files.log4j, log4j2Properties())
 
     log(`formatting the storage in ${dataDir}`)
-    const formatArgs = [...jvmArgs('format', files.log4j), ...classes.sharedArchiveArgs(), '-cp', classpath.join(':'), 'kafka.tools.StorageTool', 'format', '-t', clusterId(randomBytes), '-c', files.serverProperties]
+    const formatArgs = [
+      ...jvmArgs('format', files.log4j),
+      ...classes.sharedArchiveArgs(),
+      '-cp',
+      classpath.join(':'),
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      clusterId(randomBytes),
+      '-c',
+      files.serverProperties,
+    ]
     const formatted = await runLogged(java, formatArgs, dataDir, files.log, env, startTimeoutMs)
     if (formatted !== 0) {
       const what = formatted === 'timeout' ? `did not finish within ${startTimeoutMs} ms` : `failed (exit ${String(formatted)})`
-      throw new ApacheKafkaError(`formatting the Apache Kafka storage (kafka.tools.StorageTool format) ${what}; its log (broker.log in the data folder, removed with it) ended with:\n${await tailOfFile(files.log)}`)
+      throw new ApacheKafkaError(
+        `formatting the Apache Kafka storage (kafka.tools.StorageTool format) ${what}; its log (broker.log in the data folder, removed with it) ended with:\n${await tailOfFile(files.log)}`,
+      )
     }
 
     const launcher: BrokerLauncher = {

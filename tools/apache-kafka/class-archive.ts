@@ -29,7 +29,10 @@ const CLEAN_EXITS: ReadonlySet<number | null> = new Set([0, 128 + 15])
 export function classArchive(cacheDir: string, java: string, classpath: readonly string[]): ClassArchive {
   const javaFile = realpathSync(java)
   const { size, mtimeMs } = statSync(javaFile)
-  const key = createHash('sha256').update(`${javaFile}\n${size}\n${mtimeMs}\n${classpath.join('\n')}`).digest('hex').slice(0, 16)
+  const key = createHash('sha256')
+    .update(`${javaFile}\n${size}\n${mtimeMs}\n${classpath.join('\n')}`)
+    .digest('hex')
+    .slice(0, 16)
   const archive = join(cacheDir, `broker-classes-${key}.jsa`)
   let recording: string | undefined
   let seq = 0
@@ -55,7 +58,10 @@ export function classArchive(cacheDir: string, java: string, classpath: readonly
       const recorded = recording
       recording = undefined
       if (recorded === undefined) return
-      const written = await stat(recorded).then((info) => info.size > 0, () => false)
+      const written = await stat(recorded).then(
+        (info) => info.size > 0,
+        () => false,
+      )
       if (written && CLEAN_EXITS.has(exitCode)) await rename(recorded, archive)
       else await rm(recorded, { force: true })
     },

@@ -42,7 +42,7 @@ export function requireOnPath(command: 'java' | 'mvn', pathVariable: string | un
 
 /** `$XDG_CACHE_HOME/kvp/apache-kafka-<version>`, else `~/.cache/kvp/apache-kafka-<version>`. */
 export function cacheDirFor(kafkaVersion: string, env: NodeJS.ProcessEnv): string {
-  const base = env['XDG_CACHE_HOME'] || join(homedir(), '.cache')
+  const base = env.XDG_CACHE_HOME || join(homedir(), '.cache')
   return join(base, 'kvp', `apache-kafka-${kafkaVersion}`)
 }
 
@@ -54,7 +54,10 @@ export async function readCachedClasspath(file: string, kafkaVersion: string): P
   } catch {
     return undefined
   }
-  const jars = text.trim().split(delimiter).filter((entry) => entry !== '')
+  const jars = text
+    .trim()
+    .split(delimiter)
+    .filter((entry) => entry !== '')
   if (!jars.some((jar) => jar.endsWith(`kafka_2.13-${kafkaVersion}.jar`))) return undefined
   return jars.every((jar) => existsSync(jar)) ? jars : undefined
 }
@@ -72,7 +75,7 @@ export async function resolveClasspath(options: ResolveOptions): Promise<string[
   const cached = await readCachedClasspath(classpathFile, options.kafkaVersion)
   if (cached) return cached
 
-  const mvn = requireOnPath('mvn', options.env['PATH'])
+  const mvn = requireOnPath('mvn', options.env.PATH)
   await mkdir(options.cacheDir, { recursive: true })
   await writeFile(join(options.cacheDir, 'pom.xml'), pomXml(options.kafkaVersion))
   // Several processes may resolve at once: each writes its own file and renames it.
@@ -85,8 +88,7 @@ export async function resolveClasspath(options: ResolveOptions): Promise<string[
     await rm(join(options.cacheDir, partial), { force: true })
     const what = outcome === 'timeout' ? `did not finish within ${RESOLVE_TIMEOUT_MS / 1000} s` : `failed (${outcome})`
     throw new ApacheKafkaError(
-      `Maven could not resolve org.apache.kafka:kafka_2.13:${options.kafkaVersion}: \`mvn dependency:build-classpath\` ${what}; ` +
-        `see ${mavenLog}, which ends with:\n${await tailOfFile(mavenLog)}`,
+      `Maven could not resolve org.apache.kafka:kafka_2.13:${options.kafkaVersion}: \`mvn dependency:build-classpath\` ${what}; ` + `see ${mavenLog}, which ends with:\n${await tailOfFile(mavenLog)}`,
     )
   }
   await rename(join(options.cacheDir, partial), classpathFile)

@@ -9,11 +9,15 @@ const POLL_MS = 100
 /** `count` distinct free ports on 127.0.0.1 (each found by listening on port 0, all held until the last is found). */
 export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-      const server = createServer()
-      server.once('error', reject)
-      server.listen(0, '127.0.0.1', () => resolve(server))
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer()
+          server.once('error', reject)
+          server.listen(0, '127.0.0.1', () => resolve(server))
+        }),
+    ),
   )
   const ports = servers.map((server) => {
     const address = server.address()
@@ -84,9 +88,7 @@ export async function waitUntilReady(input: ReadinessInput): Promise<void> {
     if (started && (await acceptsConnections(input.port))) return
     if (Date.now() > deadline) {
       const missing = started ? `port ${input.port} accepted no connection` : `it did not log "${STARTED_LINE}"`
-      throw new ApacheKafkaError(
-        `${input.what} did not come up within ${input.timeoutMs} ms (${missing}); its log (broker.log in the data folder) ended with:\n${await tailOfFile(input.logFile)}`,
-      )
+      throw new ApacheKafkaError(`${input.what} did not come up within ${input.timeoutMs} ms (${missing}); its log (broker.log in the data folder) ended with:\n${await tailOfFile(input.logFile)}`)
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS))
   }

@@ -20,7 +20,11 @@ test('--brokers takes mock, kafka or host:port addresses', () => {
 
 test('a bad --brokers value is an error that names the flag', () => {
   for (const bad of ['', 'redpanda', 'localhost', 'localhost:', 'host:9092,', 'host:99999', 'a b:1']) {
-    assert.throws(() => readBenchArgs(['--brokers', bad]), (err: Error) => err.name === 'BenchUsageError' && err.message.startsWith('--brokers:'), bad)
+    assert.throws(
+      () => readBenchArgs(['--brokers', bad]),
+      (err: Error) => err.name === 'BenchUsageError' && err.message.startsWith('--brokers:'),
+      bad,
+    )
   }
   assert.throws(() => readBenchArgs(['--brokers']), /brokers/)
 })

@@ -37,12 +37,31 @@ const results: BenchResults = {
   startedAt: '2025-01-01T00:00:00.000Z',
   finishedAt: '2025-01-01T00:02:00.000Z',
   machine: {
-    cpus: 2, cpuModel: 'Test CPU', totalMemoryGiB: 8, platform: 'linux', release: '6', arch: 'x64', node: 'v20.0.0',
-    librdkafka: '2.12.0', nodeRdkafka: '3.6.1', kafkajs: '2.2.4', kvp: '0.1.0', loadAverage: 0.5,
+    cpus: 2,
+    cpuModel: 'Test CPU',
+    totalMemoryGiB: 8,
+    platform: 'linux',
+    release: '6',
+    arch: 'x64',
+    node: 'v20.0.0',
+    librdkafka: '2.12.0',
+    nodeRdkafka: '3.6.1',
+    kafkajs: '2.2.4',
+    kvp: '0.1.0',
+    loadAverage: 0.5,
   },
   settings: {
-    keys: 2000, valueBytes: 80, maxPrefill: 40_000, timeBoxMs: 5000, partitionsSweep: [1], minMeasuredSeconds: 0, threads: 2, maxPartitionsSweep: [1, 64, 256],
-    cpuRounds: 110, cpuMicrosPerMessage: 200, kvpStatsEveryMs: 5,
+    keys: 2000,
+    valueBytes: 80,
+    maxPrefill: 40_000,
+    timeBoxMs: 5000,
+    partitionsSweep: [1],
+    minMeasuredSeconds: 0,
+    threads: 2,
+    maxPartitionsSweep: [1, 64, 256],
+    cpuRounds: 110,
+    cpuMicrosPerMessage: 200,
+    kvpStatsEveryMs: 5,
   },
   runs,
   latency: null,
@@ -50,13 +69,16 @@ const results: BenchResults = {
   micro: null,
 }
 
-test('targets are judged on kvp\'s best lane count, only for scenarios that ran', () => {
+test("targets are judged on kvp's best lane count, only for scenarios that ran", () => {
   const targets = judgeTargets(runs)
-  assert.deepEqual(targets.map((t) => [t.scenario, t.threshold, t.pass]), [
-    ['io', 40, true], // 55,000 / 900 = 61×
-    ['io', 0.5, true], // 55%
-    ['noop', 0.7, false], // 65%
-  ])
+  assert.deepEqual(
+    targets.map((t) => [t.scenario, t.threshold, t.pass]),
+    [
+      ['io', 40, true], // 55,000 / 900 = 61×
+      ['io', 0.5, true], // 55%
+      ['noop', 0.7, false], // 65%
+    ],
+  )
   assert.ok(Math.abs((targets[0]?.ratio ?? 0) - 55_000 / 900) < 1e-9)
 })
 
@@ -66,7 +88,7 @@ test('a target without both sides measured is reported as not measured', () => {
   assert.equal(target?.ratio, null)
 })
 
-test('table rows carry ratios against the same scenario\'s baselines and name errors', () => {
+test("table rows carry ratios against the same scenario's baselines and name errors", () => {
   const rows = throughputRows(results, 'io')
   assert.equal(rows.length, 6)
   assert.deepEqual(rows[4]?.slice(0, 6), ['kvp', '64', '2', '55,000', '61×', '55%'])
@@ -76,7 +98,13 @@ test('table rows carry ratios against the same scenario\'s baselines and name er
 test('the chart draws kvp over its lanes and each baseline as a flat line', async () => {
   const points = ioChartPoints(results)
   const raw = points.filter((p) => p.system.startsWith('raw'))
-  assert.deepEqual(raw.map((p) => [p.maxPartitions, p.msgPerSec]), [[1, 100_000], [64, 100_000]])
+  assert.deepEqual(
+    raw.map((p) => [p.maxPartitions, p.msgPerSec]),
+    [
+      [1, 100_000],
+      [64, 100_000],
+    ],
+  )
   assert.equal(points.filter((p) => p.system.startsWith('kvp')).length, 2) // the failed 256-lane run is left out
   const svg = await renderIoChart(results)
   assert.ok(svg?.startsWith('<svg'))
@@ -112,15 +140,21 @@ const kafkaResults: BenchResults = {
 
 test('targets and ratios on a real broker compare runs on the same partition count only', () => {
   const targets = judgeTargets(kafkaRuns)
-  assert.deepEqual(targets.map((t) => [t.partitions, t.scenario, t.ratio]), [
-    [1, 'io', 30], [1, 'io', 0.15], [8, 'io', 240], [8, 'io', 1.2],
-  ])
+  assert.deepEqual(
+    targets.map((t) => [t.partitions, t.scenario, t.ratio]),
+    [
+      [1, 'io', 30],
+      [1, 'io', 0.15],
+      [8, 'io', 240],
+      [8, 'io', 1.2],
+    ],
+  )
   const rows = throughputRows(kafkaResults, 'io', 8)
   assert.equal(rows.length, 4)
   assert.deepEqual(rows[3]?.slice(0, 6), ['kvp', '256', '2', '240,000', '240×', '120%'])
 })
 
-test('a run on a real broker gets its own section, beside the embedded cluster\'s', () => {
+test("a run on a real broker gets its own section, beside the embedded cluster's", () => {
   const doc = renderReport({ mock: results, kafka: kafkaResults })
   const mockAt = doc.indexOf('## On the embedded cluster')
   const kafkaAt = doc.indexOf('## On a real broker')
@@ -138,8 +172,8 @@ test('a run on a real broker gets its own section, beside the embedded cluster\'
 
 test('results written before real brokers read as embedded-cluster runs on one partition', () => {
   const old = JSON.parse(JSON.stringify(results)) as Record<string, unknown> & { runs: Array<Record<string, unknown>> }
-  delete old['broker']
-  for (const entry of old.runs) delete entry['partitions']
+  delete old.broker
+  for (const entry of old.runs) delete entry.partitions
   const doc = renderReport({ mock: old as unknown as BenchResults, kafka: null })
   assert.match(doc, /on the embedded cluster, 2025-01-01/)
   assert.match(doc, /\| kvp \| 64 \| 2 \| 55,000 \| 61× \| 55% \|/)
@@ -147,15 +181,18 @@ test('results written before real brokers read as embedded-cluster runs on one p
 
 test('the memory section shows every runtime, and judges the target on the first', () => {
   const run = (backlog: number, peak: number) => ({ backlog, drained: true, durationMs: 9000, rate: 3000, startRssMiB: 90, peakRssMiB: peak, hwmMiB: peak })
-  const doc = renderReport({ mock: results, kafka: null }, {
-    at: '2026-01-01T00:00:00.000Z',
-    settings: { maxPartitions: 64, threads: 2, handler: 'slow', partitions: 4 },
-    runtimes: [
-      { runtime: { name: 'image', title: 'as the image runs it' }, runs: [run(10_000, 100), run(100_000, 110)], ratio: 1.1, pass: true },
-      { runtime: { name: 'plain', title: 'with plain node' }, runs: [run(10_000, 110), run(100_000, 140)], ratio: 1.273, pass: false },
-    ],
-    target: 1.15,
-  })
+  const doc = renderReport(
+    { mock: results, kafka: null },
+    {
+      at: '2026-01-01T00:00:00.000Z',
+      settings: { maxPartitions: 64, threads: 2, handler: 'slow', partitions: 4 },
+      runtimes: [
+        { runtime: { name: 'image', title: 'as the image runs it' }, runs: [run(10_000, 100), run(100_000, 110)], ratio: 1.1, pass: true },
+        { runtime: { name: 'plain', title: 'with plain node' }, runs: [run(10_000, 110), run(100_000, 140)], ratio: 1.273, pass: false },
+      ],
+      target: 1.15,
+    },
+  )
   assert.match(doc, /Judged on: `kvp run` as the image runs it\./)
   assert.match(doc, /Also: `kvp run` with plain node\./)
   assert.match(doc, /\*\*1\.1\*\* \(target ≤ 1\.15: met\)/)

@@ -7,7 +7,7 @@ import { IMAGE_RUNTIME } from '../../../bench/lib/runtime.js'
 
 const dockerfile = readFileSync(join(packageRoot, 'Dockerfile'), 'utf8')
 
-test('the memory benchmark\'s image runtime is the Dockerfile\'s: same node flags, same environment', () => {
+test("the memory benchmark's image runtime is the Dockerfile's: same node flags, same environment", () => {
   const entrypoint = dockerfile.match(/^ENTRYPOINT\s+(\[.*\])\s*$/m)
   assert.ok(entrypoint, 'the Dockerfile has an exec-form ENTRYPOINT')
   const argv = JSON.parse(entrypoint[1] as string) as string[]

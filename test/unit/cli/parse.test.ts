@@ -186,22 +186,21 @@ describe('merging run flags over a config file', () => {
     ],
   }
 
-  it('takes every route from the file, handlers resolved from the file\'s folder', () => {
+  it("takes every route from the file, handlers resolved from the file's folder", () => {
     const options = mergeRunOptions({}, file, { cwd, configDir: '/etc/kvp' })
     assert.equal(options.groupId, 'from-file')
     assert.equal(options.brokers, 'kafka:9092')
     assert.equal(options.threads, 4)
-    assert.deepEqual(options.topics.map((route) => route.handler), [url('/etc/kvp/a.js'), url('/abs/b.js')])
+    assert.deepEqual(
+      options.topics.map((route) => route.handler),
+      [url('/etc/kvp/a.js'), url('/abs/b.js')],
+    )
     assert.deepEqual(options.topics[0]?.virtualPartitions, { maxPartitions: 16, partitioner: 'key' })
     assert.equal(options.topics[1]?.virtualPartitions, false)
   })
 
   it('lets flags override the file; -X merges over its kafka settings', () => {
-    const options = mergeRunOptions(
-      { brokers: 'mock', group: 'g2', threads: 1, kafka: { 'client.id': 'flag' }, maxPartitions: 4, maxAttempts: 2 },
-      file,
-      { cwd, configDir: '/etc/kvp' },
-    )
+    const options = mergeRunOptions({ brokers: 'mock', group: 'g2', threads: 1, kafka: { 'client.id': 'flag' }, maxPartitions: 4, maxAttempts: 2 }, file, { cwd, configDir: '/etc/kvp' })
     assert.equal(options.brokers, 'mock')
     assert.equal(options.groupId, 'g2')
     assert.equal(options.threads, 1)
@@ -214,7 +213,7 @@ describe('merging run flags over a config file', () => {
     assert.deepEqual(options.topics[1]?.retry, { maxAttempts: 2 })
   })
 
-  it('with --topic keeps only that route, built over the file\'s route of that name', () => {
+  it("with --topic keeps only that route, built over the file's route of that name", () => {
     const a = mergeRunOptions({ topic: 'a', distribution: 'balanced' }, file, { cwd, configDir: '/etc/kvp' })
     assert.deepEqual(a.topics, [
       {
@@ -233,7 +232,10 @@ describe('merging run flags over a config file', () => {
 
   it('--no-virtual-partitions turns splitting off', () => {
     const options = mergeRunOptions({ virtualPartitions: false }, file, { cwd })
-    assert.deepEqual(options.topics.map((route) => route.virtualPartitions), [false, false])
+    assert.deepEqual(
+      options.topics.map((route) => route.virtualPartitions),
+      [false, false],
+    )
   })
 
   it('never mutates the file options', () => {
@@ -245,12 +247,8 @@ describe('merging run flags over a config file', () => {
 })
 
 describe('backpressure flag', () => {
-  it('--max-in-flight-per-partition sets backpressure.maxInFlightPerPartition and keeps the file\'s other limits', () => {
-    const options = mergeRunOptions(
-      { group: 'g', topic: 't', handler: '/h.js', maxInFlightPerPartition: 2000 },
-      { backpressure: { maxInFlightBytes: 1_000_000 } },
-      { cwd: '/' },
-    )
+  it("--max-in-flight-per-partition sets backpressure.maxInFlightPerPartition and keeps the file's other limits", () => {
+    const options = mergeRunOptions({ group: 'g', topic: 't', handler: '/h.js', maxInFlightPerPartition: 2000 }, { backpressure: { maxInFlightBytes: 1_000_000 } }, { cwd: '/' })
     assert.deepEqual(options.backpressure, { maxInFlightBytes: 1_000_000, maxInFlightPerPartition: 2000 })
   })
 })

@@ -18,7 +18,7 @@ test('a task round-trips through the codec: offsets, null and empty keys, values
   const lane = [
     rdkafkaMessage(2 ** 40 + 5, Buffer.from('k1'), Buffer.from('{"a":1}')),
     rdkafkaMessage(2 ** 40 + 9, null, null),
-    rdkafkaMessage(2 ** 40 + 10, Buffer.alloc(0), Buffer.alloc(0), { headers: [{ trace: Buffer.from('abc') }, { 'über': 'é' }] }),
+    rdkafkaMessage(2 ** 40 + 10, Buffer.alloc(0), Buffer.alloc(0), { headers: [{ trace: Buffer.from('abc') }, { über: 'é' }] }),
     rdkafkaMessage(2 ** 40 + 11, 'string-key', Buffer.from('v')),
   ]
   const records = new RecordColumnsWriter()
@@ -36,7 +36,7 @@ test('a task round-trips through the codec: offsets, null and empty keys, values
   assert.equal(reader.value(0), null, 'a null value stays null')
   assert.equal(reader.key(1)?.length, 0, 'an empty key stays empty, not null')
   assert.equal(reader.value(1)?.length, 0)
-  assert.deepEqual(reader.headers(1), [{ trace: Buffer.from('abc') }, { 'über': Buffer.from('é') }])
+  assert.deepEqual(reader.headers(1), [{ trace: Buffer.from('abc') }, { über: Buffer.from('é') }])
   assert.equal(reader.headers(0), undefined)
   assert.equal(reader.key(2)?.toString(), 'string-key', 'a string key travels as its UTF-8 bytes')
   assert.equal(reader.value(2)?.toString(), 'v')
@@ -50,9 +50,18 @@ test('records of several lanes share one task; each slice finds its own', () => 
   const firstB = records.add(b, 0, 3)
   const reader = new RecordColumnsReader(records.finish())
   assert.deepEqual([firstA, firstB, reader.count], [0, 3, 6])
-  assert.deepEqual([0, 1, 2].map((i) => reader.value(firstA + i)?.toString()), ['value-a2', 'value-a3', 'value-a4'])
-  assert.deepEqual([0, 1, 2].map((i) => reader.key(firstB + i)?.toString()), ['b0', 'b1', 'b2'])
-  assert.deepEqual([0, 1, 2].map((i) => reader.offset(firstB + i)), [1, 3, 5])
+  assert.deepEqual(
+    [0, 1, 2].map((i) => reader.value(firstA + i)?.toString()),
+    ['value-a2', 'value-a3', 'value-a4'],
+  )
+  assert.deepEqual(
+    [0, 1, 2].map((i) => reader.key(firstB + i)?.toString()),
+    ['b0', 'b1', 'b2'],
+  )
+  assert.deepEqual(
+    [0, 1, 2].map((i) => reader.offset(firstB + i)),
+    [1, 3, 5],
+  )
 })
 
 test('packed rows copy into a task unchanged: keys, values, headers, offsets, from several chunks', () => {
@@ -73,13 +82,31 @@ test('packed rows copy into a task unchanged: keys, values, headers, offsets, fr
   assert.equal(records.addRows(two, 0, 1), 3)
   const reader = new RecordColumnsReader(records.finish())
   assert.equal(reader.count, 4)
-  assert.deepEqual([0, 1, 2, 3].map((r) => reader.offset(r)), [1, 11, 12, 20])
-  assert.deepEqual([0, 1, 2, 3].map((r) => reader.key(r)?.toString() ?? null), ['lead', null, '', 'k20'])
-  assert.deepEqual([0, 1, 2, 3].map((r) => reader.value(r)?.toString() ?? null), ['first', null, 'v12', 'value-20'])
+  assert.deepEqual(
+    [0, 1, 2, 3].map((r) => reader.offset(r)),
+    [1, 11, 12, 20],
+  )
+  assert.deepEqual(
+    [0, 1, 2, 3].map((r) => reader.key(r)?.toString() ?? null),
+    ['lead', null, '', 'k20'],
+  )
+  assert.deepEqual(
+    [0, 1, 2, 3].map((r) => reader.value(r)?.toString() ?? null),
+    ['first', null, 'v12', 'value-20'],
+  )
   assert.deepEqual(reader.headers(1), [{ h: Buffer.from('x') }])
   assert.deepEqual(reader.headers(3), [{ a: Buffer.from('b') }, { c: Buffer.from('dd') }])
   assert.equal(reader.timestamp(3), 1_700_000_000_020)
-  assert.deepEqual(two.message(0, 't', 3), { topic: 't', partition: 3, offset: 20, timestamp: 1_700_000_000_020, key: Buffer.from('k20'), value: Buffer.from('value-20'), size: 8, headers: [{ a: Buffer.from('b') }, { c: Buffer.from('dd') }] })
+  assert.deepEqual(two.message(0, 't', 3), {
+    topic: 't',
+    partition: 3,
+    offset: 20,
+    timestamp: 1_700_000_000_020,
+    key: Buffer.from('k20'),
+    value: Buffer.from('value-20'),
+    size: 8,
+    headers: [{ a: Buffer.from('b') }, { c: Buffer.from('dd') }],
+  })
 })
 
 test('truncated record columns are refused, not misread', () => {
@@ -113,7 +140,7 @@ test('encoded buffers own their ArrayBuffer whole, so transferring them moves no
   assert.deepEqual(Buffer.from(owned), pooled)
 })
 
-test('a dispatched slice is transferred, not copied: the sender\'s ArrayBuffer is detached, and its ack comes back', async (t) => {
+test("a dispatched slice is transferred, not copied: the sender's ArrayBuffer is detached, and its ack comes back", async (t) => {
   let received: (acks: WireSliceAck[]) => void = () => {}
   const acked = new Promise<WireSliceAck[]>((resolve) => {
     received = resolve
@@ -130,7 +157,11 @@ test('a dispatched slice is transferred, not copied: the sender\'s ArrayBuffer i
   const buffers = [task.buffer, packed.buffer]
   assert.ok(buffers.every((buffer) => buffer.byteLength > 0))
   pool.send(session, { task, records: packed }, 1, 2)
-  assert.deepEqual(buffers.map((buffer) => buffer.byteLength), [0, 0], 'both buffers detached on send')
+  assert.deepEqual(
+    buffers.map((buffer) => buffer.byteLength),
+    [0, 0],
+    'both buffers detached on send',
+  )
   const [ack] = await acked
   assert.equal(ack?.id, 9)
   assert.equal(ack?.handled, 2)

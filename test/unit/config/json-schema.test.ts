@@ -30,7 +30,8 @@ describe('kvp.schema.json, the JSON Schema of config files', () => {
   test('defaults and limits come from the options schema', () => {
     const schema = configFileJsonSchema() as Json
     assert.equal(schema.properties.batchSize?.default, 1000)
-    const vp = (schema.properties.topics?.items as Json).properties.virtualPartitions as Json
+    const route = schema.properties.topics?.items as Json
+    const vp = route.properties.virtualPartitions as Json
     const split = vp.anyOf.find((alternative) => alternative.type === 'object') as Json
     assert.equal(split.properties.maxPartitions?.maximum, 4096)
     assert.equal(split.properties.maxPartitions?.default, 64)
@@ -43,8 +44,14 @@ describe('kvp.schema.json, the JSON Schema of config files', () => {
     const split = (route.properties.virtualPartitions as Json).anyOf.find((alternative) => alternative.type === 'object') as Json
     const partitioner = split.properties.partitioner as Json
     assert.ok(partitioner.anyOf.some((alternative) => JSON.stringify(alternative) === '{"not":{}}'))
-    assert.ok(partitioner.anyOf.every((alternative) => Object.keys(alternative).length > 0), 'no alternative accepts anything')
+    assert.ok(
+      partitioner.anyOf.every((alternative) => Object.keys(alternative).length > 0),
+      'no alternative accepts anything',
+    )
     const maxAttempts = (route.properties.retry as Json).properties.maxAttempts as Json
-    assert.ok(maxAttempts.anyOf.every((alternative) => Object.keys(alternative).length > 0), 'no alternative accepts anything')
+    assert.ok(
+      maxAttempts.anyOf.every((alternative) => Object.keys(alternative).length > 0),
+      'no alternative accepts anything',
+    )
   })
 })

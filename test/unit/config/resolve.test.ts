@@ -42,41 +42,121 @@ test('virtualPartitions: false gives one lane per partition', () => {
 })
 
 test('wrong or missing options throw a ConfigError naming the field', () => {
-  assert.equal(fieldOf(() => resolveOptions({ topics: base.topics })), 'groupId')
-  assert.equal(fieldOf(() => resolveOptions({ groupId: 'g', topics: [] })), 'topics')
-  assert.equal(fieldOf(() => resolveOptions({ groupId: 'g', topics: [{ topic: 'a' }] })), 'topics[0].handler')
-  assert.equal(fieldOf(() => resolveOptions({ ...base, threads: 0 })), 'threads')
-  assert.equal(fieldOf(() => resolveOptions({ ...base, threads: 1.5 })), 'threads')
-  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { maxPartitions: 0 } }] })), 'topics[0].virtualPartitions.maxPartitions')
-  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { distribution: 'random' } }] })), 'topics[0].virtualPartitions.distribution')
-  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { partitioner: { header: 1 } } }] })), 'topics[0].virtualPartitions.partitioner.header')
-  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { partitioner: 'value' } }] })), 'topics[0].virtualPartitions.partitioner')
-  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { partitioner: { json: 'a..b' } } }] })), 'topics[0].virtualPartitions.partitioner.json')
-  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { maxPartitions: 4097 } }] })), 'topics[0].virtualPartitions.maxPartitions')
-  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', retry: { backoffMs: 500, maxBackoffMs: 100 } }] })), 'topics[0].retry.maxBackoffMs')
-  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { lanes: 4 } }] })), 'topics[0].virtualPartitions.lanes')
-  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', payload: 'xml' }] })), 'topics[0].payload')
-  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', deadLetter: { topic: 'a' } }] })), 'topics[0].deadLetter.topic')
-  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', retry: { maxAttempts: 0 } }] })), 'topics[0].retry.maxAttempts')
-  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { partitioner: { protobuf: 'id' } } }] })), 'topics[0].virtualPartitions.partitioner')
-  assert.equal(fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h' }, { topic: 'a', handler: 'h' }] })), 'topics[1].topic')
-  assert.equal(fieldOf(() => resolveOptions({ ...base, treads: 2 })), 'treads')
-  assert.equal(fieldOf(() => resolveOptions({ ...base, backpressure: { resumeRatio: 2 } })), 'backpressure.resumeRatio')
-  assert.equal(fieldOf(() => resolveOptions({ ...base, kafka: { 'fetch.wait.max.ms': {} } })), 'kafka.fetch.wait.max.ms')
+  assert.equal(
+    fieldOf(() => resolveOptions({ topics: base.topics })),
+    'groupId',
+  )
+  assert.equal(
+    fieldOf(() => resolveOptions({ groupId: 'g', topics: [] })),
+    'topics',
+  )
+  assert.equal(
+    fieldOf(() => resolveOptions({ groupId: 'g', topics: [{ topic: 'a' }] })),
+    'topics[0].handler',
+  )
+  assert.equal(
+    fieldOf(() => resolveOptions({ ...base, threads: 0 })),
+    'threads',
+  )
+  assert.equal(
+    fieldOf(() => resolveOptions({ ...base, threads: 1.5 })),
+    'threads',
+  )
+  assert.equal(
+    fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { maxPartitions: 0 } }] })),
+    'topics[0].virtualPartitions.maxPartitions',
+  )
+  assert.equal(
+    fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { distribution: 'random' } }] })),
+    'topics[0].virtualPartitions.distribution',
+  )
+  assert.equal(
+    fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { partitioner: { header: 1 } } }] })),
+    'topics[0].virtualPartitions.partitioner.header',
+  )
+  assert.equal(
+    fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { partitioner: 'value' } }] })),
+    'topics[0].virtualPartitions.partitioner',
+  )
+  assert.equal(
+    fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { partitioner: { json: 'a..b' } } }] })),
+    'topics[0].virtualPartitions.partitioner.json',
+  )
+  assert.equal(
+    fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { maxPartitions: 4097 } }] })),
+    'topics[0].virtualPartitions.maxPartitions',
+  )
+  assert.equal(
+    fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', retry: { backoffMs: 500, maxBackoffMs: 100 } }] })),
+    'topics[0].retry.maxBackoffMs',
+  )
+  assert.equal(
+    fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { lanes: 4 } }] })),
+    'topics[0].virtualPartitions.lanes',
+  )
+  assert.equal(
+    fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', payload: 'xml' }] })),
+    'topics[0].payload',
+  )
+  assert.equal(
+    fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', deadLetter: { topic: 'a' } }] })),
+    'topics[0].deadLetter.topic',
+  )
+  assert.equal(
+    fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', retry: { maxAttempts: 0 } }] })),
+    'topics[0].retry.maxAttempts',
+  )
+  assert.equal(
+    fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { partitioner: { protobuf: 'id' } } }] })),
+    'topics[0].virtualPartitions.partitioner',
+  )
+  assert.equal(
+    fieldOf(() =>
+      resolveOptions({
+        ...base,
+        topics: [
+          { topic: 'a', handler: 'h' },
+          { topic: 'a', handler: 'h' },
+        ],
+      }),
+    ),
+    'topics[1].topic',
+  )
+  assert.equal(
+    fieldOf(() => resolveOptions({ ...base, treads: 2 })),
+    'treads',
+  )
+  assert.equal(
+    fieldOf(() => resolveOptions({ ...base, backpressure: { resumeRatio: 2 } })),
+    'backpressure.resumeRatio',
+  )
+  assert.equal(
+    fieldOf(() => resolveOptions({ ...base, kafka: { 'fetch.wait.max.ms': {} } })),
+    'kafka.fetch.wait.max.ms',
+  )
 })
 
 test('with group.protocol=consumer (KIP-848), settings the broker owns are refused before anything starts, each named', () => {
   for (const key of ['session.timeout.ms', 'heartbeat.interval.ms', 'partition.assignment.strategy', 'group.protocol.type']) {
-    assert.equal(fieldOf(() => resolveOptions({ ...base, kafka: { 'group.protocol': 'consumer', [key]: 'x' } })), `kafka.${key}`)
+    assert.equal(
+      fieldOf(() => resolveOptions({ ...base, kafka: { 'group.protocol': 'consumer', [key]: 'x' } })),
+      `kafka.${key}`,
+    )
   }
   // The classic protocol still takes them, and the consumer protocol takes the rest.
   resolveOptions({ ...base, kafka: { 'group.protocol': 'classic', 'session.timeout.ms': 6000, 'partition.assignment.strategy': 'cooperative-sticky' } })
   resolveOptions({ ...base, kafka: { 'group.protocol': 'consumer', 'group.remote.assignor': 'uniform', 'max.poll.interval.ms': 300000 } })
-  assert.equal(fieldOf(() => resolveOptions({ ...base, kafka: { 'group.protocol': 'next' } })), 'kafka.group.protocol')
+  assert.equal(
+    fieldOf(() => resolveOptions({ ...base, kafka: { 'group.protocol': 'next' } })),
+    'kafka.group.protocol',
+  )
 })
 
 test('librdkafka settings kvp owns are refused while the options are read, before any handler loads', () => {
-  assert.equal(fieldOf(() => resolveOptions({ ...base, kafka: { 'enable.auto.offset.store': true } })), 'kafka.enable.auto.offset.store')
+  assert.equal(
+    fieldOf(() => resolveOptions({ ...base, kafka: { 'enable.auto.offset.store': true } })),
+    'kafka.enable.auto.offset.store',
+  )
 })
 
 function messageOf(fn: () => unknown): string {
@@ -90,15 +170,42 @@ function messageOf(fn: () => unknown): string {
 }
 
 test('a ConfigError says what was expected and what was given', () => {
-  assert.match(messageOf(() => resolveOptions({ ...base, threads: 0 })), /^threads: expected an integer from 1 to 1024, got 0$/)
-  assert.match(messageOf(() => resolveOptions({ ...base, treads: 2 })), /^treads: unknown option \(expected one of: brokers, groupId, topics, threads, /)
-  assert.match(messageOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { distribution: 'random' } }] })), /expected 'consistent' or 'balanced', got "random"$/)
-  assert.match(messageOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', payload: 'xml' }] })), /expected 'raw', 'json' or \{ protobuf: 'file.proto', type: 'pkg.Message' \}, got "xml"$/)
-  assert.match(messageOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { partitioner: 7 } }] })), /expected 'key', \{ header: 'name' \}, \{ json: 'a.b' \}, \{ protobuf: 'field' \} or a function, got 7$/)
-  assert.match(messageOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { maxPartitions: 4097 } }] })), /expected an integer from 1 to 4096, got 4097$/)
-  assert.match(messageOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', deadLetter: { topic: 'a' } }] })), /must differ from the topic it serves$/)
-  assert.match(messageOf(() => resolveOptions({ ...base, kafka: { 'fetch.wait.max.ms': {} } })), /expected a string, number or boolean, got object$/)
-  assert.match(messageOf(() => resolveOptions('groupId=g')), /^options: expected an object$/)
+  assert.match(
+    messageOf(() => resolveOptions({ ...base, threads: 0 })),
+    /^threads: expected an integer from 1 to 1024, got 0$/,
+  )
+  assert.match(
+    messageOf(() => resolveOptions({ ...base, treads: 2 })),
+    /^treads: unknown option \(expected one of: brokers, groupId, topics, threads, /,
+  )
+  assert.match(
+    messageOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { distribution: 'random' } }] })),
+    /expected 'consistent' or 'balanced', got "random"$/,
+  )
+  assert.match(
+    messageOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', payload: 'xml' }] })),
+    /expected 'raw', 'json' or \{ protobuf: 'file.proto', type: 'pkg.Message' \}, got "xml"$/,
+  )
+  assert.match(
+    messageOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { partitioner: 7 } }] })),
+    /expected 'key', \{ header: 'name' \}, \{ json: 'a.b' \}, \{ protobuf: 'field' \} or a function, got 7$/,
+  )
+  assert.match(
+    messageOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { maxPartitions: 4097 } }] })),
+    /expected an integer from 1 to 4096, got 4097$/,
+  )
+  assert.match(
+    messageOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', deadLetter: { topic: 'a' } }] })),
+    /must differ from the topic it serves$/,
+  )
+  assert.match(
+    messageOf(() => resolveOptions({ ...base, kafka: { 'fetch.wait.max.ms': {} } })),
+    /expected a string, number or boolean, got object$/,
+  )
+  assert.match(
+    messageOf(() => resolveOptions('groupId=g')),
+    /^options: expected an object$/,
+  )
 })
 
 test('schema defaults and computed defaults are filled in', () => {

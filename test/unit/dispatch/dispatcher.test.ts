@@ -111,7 +111,7 @@ const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('Dispatcher', () => {
-  test('one flush sends one slice per lane with messages, each lane\'s messages in offset order', () => {
+  test("one flush sends one slice per lane with messages, each lane's messages in offset order", () => {
     const { dispatcher, pool, partition, recorded } = setup()
     const state = partition()
     dispatcher.accept(state, batch(0, ['a', 'b', 'a', 'c', 'b', 'a']))
@@ -119,7 +119,10 @@ describe('Dispatcher', () => {
     dispatcher.flush()
     const slices = pool.slices()
     assert.equal(pool.sent.length, 1, 'one task carries every lane')
-    assert.equal(slices.reduce((n, s) => n + s.count, 0), 6)
+    assert.equal(
+      slices.reduce((n, s) => n + s.count, 0),
+      6,
+    )
     assert.equal(new Set(slices.map((s) => s.lane)).size, slices.length, 'at most one slice per lane')
     assert.ok(slices.every((s) => s.attempt === 1))
   })
@@ -178,7 +181,7 @@ describe('Dispatcher', () => {
     const retry = pool.slices()[1]
     assert.ok(retry, 'the lane was sent again after the backoff')
     assert.equal(retry.count, 2, 'from the failed message on')
-    assert.equal(retry.attempt, 2, 'the failed message\'s second attempt')
+    assert.equal(retry.attempt, 2, "the failed message's second attempt")
     pool.free(1, 1)
     dispatcher.acks([ack(retry, { handled: 0, marked: 0, failed: true, errorMessage: 'again', errorCode: 'KVP_HANDLER' })])
     await sleep(30)
@@ -199,7 +202,10 @@ describe('Dispatcher', () => {
     dispatcher.flush()
     pool.free(1, 1)
     dispatcher.acks([ack(pool.slices()[0] as WireSlice, { handled: 0, marked: 0, failed: true, errorMessage: 'poison', errorCode: 'KVP_HANDLER' })])
-    assert.deepEqual(recorded.deadLetters.map((d) => [d.offset, d.attempts, d.error.message]), [[0, 1, 'poison']])
+    assert.deepEqual(
+      recorded.deadLetters.map((d) => [d.offset, d.attempts, d.error.message]),
+      [[0, 1, 'poison']],
+    )
     assert.equal(state.tracker.watermark(), 0, 'not done before the delivery report')
     deliver()
     await sleep(1)
@@ -224,7 +230,10 @@ describe('Dispatcher', () => {
     }
     assert.equal(state.tracker.watermark(), 0)
     assert.deepEqual(recorded.watermarks, [])
-    assert.deepEqual(stale.map((e) => [e.topic, e.partition, e.generation, e.handled]), [['t', 0, 3, 1]])
+    assert.deepEqual(
+      stale.map((e) => [e.topic, e.partition, e.generation, e.handled]),
+      [['t', 0, 3, 1]],
+    )
   })
 
   test('a draining partition starts no new slice, and drain() of it waits for its own slices only', async () => {
@@ -246,7 +255,7 @@ describe('Dispatcher', () => {
     })
     dispatcher.acks([ack(otherSlice)])
     await tick()
-    assert.equal(drained, undefined, 'another partition\'s ack does not end the drain')
+    assert.equal(drained, undefined, "another partition's ack does not end the drain")
     dispatcher.acks([ack(mineSlice)])
     await draining
     assert.equal(drained, true)

@@ -111,10 +111,14 @@ describe('FailureHandler', () => {
   test('an undecodable payload is dead-lettered at once: retrying cannot help', () => {
     const { state, lane } = partitionWithLane({ retry: { maxAttempts: 10 }, deadLetter: { topic: 't-dlq' } })
     const writes: string[] = []
-    const handler = new FailureHandler({ resume: () => assert.fail('retried'), deadLettered: () => {}, deadLetter: (_s, _m, error) => {
-      writes.push(error.code)
-      return new Promise(() => {})
-    } })
+    const handler = new FailureHandler({
+      resume: () => assert.fail('retried'),
+      deadLettered: () => {},
+      deadLetter: (_s, _m, error) => {
+        writes.push(error.code)
+        return new Promise(() => {})
+      },
+    })
     handler.failed(state, lane, failure('KVP_DECODE', 'payload is not valid JSON'))
     assert.deepEqual(writes, ['KVP_DECODE'])
     state.revoke()
@@ -139,17 +143,24 @@ describe('FailureHandler', () => {
     }
     assert.equal(tries, 4)
     assert.equal(done, 1)
-    assert.deepEqual(events.map((e) => e.error.code), ['KVP_HANDLER', 'KVP_DEAD_LETTER', 'KVP_DEAD_LETTER', 'KVP_DEAD_LETTER'])
+    assert.deepEqual(
+      events.map((e) => e.error.code),
+      ['KVP_HANDLER', 'KVP_DEAD_LETTER', 'KVP_DEAD_LETTER', 'KVP_DEAD_LETTER'],
+    )
     assert.ok(events.slice(1).every((e) => e.willRetry))
   })
 
   test('a partition revoked while its dead letter is being written counts nothing and schedules nothing', async () => {
     const { state, lane } = partitionWithLane({ retry: { maxAttempts: 1, backoffMs: 1 }, deadLetter: { topic: 't-dlq' } })
     let tries = 0
-    const handler = new FailureHandler({ resume: () => assert.fail('resumed'), deadLettered: () => assert.fail('counted'), deadLetter: () => {
-      tries++
-      return Promise.reject(new Error('broker down'))
-    } })
+    const handler = new FailureHandler({
+      resume: () => assert.fail('resumed'),
+      deadLettered: () => assert.fail('counted'),
+      deadLetter: () => {
+        tries++
+        return Promise.reject(new Error('broker down'))
+      },
+    })
     handler.failed(state, lane, failure())
     state.revoke()
     await sleep(30)

@@ -9,7 +9,15 @@ import { createDistributor } from '../../../src/partitioning/distributor.js'
 import { createKeyExtractor } from '../../../src/partitioning/partitioner.js'
 
 function chunk(offsets: number[]): RecordColumnsReader {
-  const messages: KafkaMessage[] = offsets.map((offset) => ({ topic: 't', partition: 2, offset, key: Buffer.from(`k${offset}`), value: Buffer.from(`value-${offset}`), size: `value-${offset}`.length, timestamp: offset }))
+  const messages: KafkaMessage[] = offsets.map((offset) => ({
+    topic: 't',
+    partition: 2,
+    offset,
+    key: Buffer.from(`k${offset}`),
+    value: Buffer.from(`value-${offset}`),
+    size: `value-${offset}`.length,
+    timestamp: offset,
+  }))
   const writer = new RecordColumnsWriter()
   writer.add(messages, 0, messages.length)
   return new RecordColumnsReader(writer.finish())
@@ -39,11 +47,20 @@ test('a lane packs messages across its chunks in offset order, and advancing dro
   const records = new RecordColumnsWriter()
   records.add([{ topic: 't', partition: 2, offset: 0, key: null, value: null, size: 0 }], 0, 1)
   const first = l.packInto(records, 3)
-  assert.equal(first, 1, 'the lane\'s records follow what the task already held')
+  assert.equal(first, 1, "the lane's records follow what the task already held")
   const task = new RecordColumnsReader(records.finish())
-  assert.deepEqual([1, 2, 3].map((r) => task.offset(r)), [9, 12, 20])
-  assert.deepEqual([1, 2, 3].map((r) => task.value(r)?.toString()), ['value-9', 'value-12', 'value-20'])
-  assert.deepEqual([1, 2, 3].map((r) => task.key(r)?.toString()), ['k9', 'k12', 'k20'])
+  assert.deepEqual(
+    [1, 2, 3].map((r) => task.offset(r)),
+    [9, 12, 20],
+  )
+  assert.deepEqual(
+    [1, 2, 3].map((r) => task.value(r)?.toString()),
+    ['value-9', 'value-12', 'value-20'],
+  )
+  assert.deepEqual(
+    [1, 2, 3].map((r) => task.key(r)?.toString()),
+    ['k9', 'k12', 'k20'],
+  )
 
   l.advance(3)
   assert.deepEqual(l.offsets(), [21])

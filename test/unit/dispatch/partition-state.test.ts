@@ -14,7 +14,14 @@ function route(distribution: 'consistent' | 'balanced', lanes = 4) {
 }
 
 function messages(from: number, count: number, key: (offset: number) => string | null): KafkaMessage[] {
-  return Array.from({ length: count }, (_, i) => ({ topic: 't', partition: 0, offset: from + i, key: key(from + i) === null ? null : Buffer.from(key(from + i) as string), value: Buffer.from('v'), size: 1 }))
+  return Array.from({ length: count }, (_, i) => ({
+    topic: 't',
+    partition: 0,
+    offset: from + i,
+    key: key(from + i) === null ? null : Buffer.from(key(from + i) as string),
+    value: Buffer.from('v'),
+    size: 1,
+  }))
 }
 
 function drainLanes(state: PartitionState): number[] {
@@ -29,12 +36,18 @@ function drainLanes(state: PartitionState): number[] {
   return done
 }
 
-test('consistent: every message lands in its key\'s lane, batches need no barrier', () => {
+test("consistent: every message lands in its key's lane, batches need no barrier", () => {
   const r = route('consistent')
   const state = new PartitionState('t', 0, r, 1, createKeyExtractor('key', 'p'), createDistributor('consistent', 4))
   const touched: Lane[] = []
-  state.accept(messages(0, 40, (o) => `k${o % 8}`), touched)
-  state.accept(messages(40, 40, (o) => `k${o % 8}`), touched)
+  state.accept(
+    messages(0, 40, (o) => `k${o % 8}`),
+    touched,
+  )
+  state.accept(
+    messages(40, 40, (o) => `k${o % 8}`),
+    touched,
+  )
   assert.equal(state.laneMessages, 80, 'the second batch went straight to lanes')
   const laneOfKey = new Map<string, number>()
   for (const lane of state.lanes) {
@@ -50,14 +63,23 @@ test('balanced: the next batch waits behind a barrier until the partition is idl
   const r = route('balanced')
   const state = new PartitionState('t', 0, r, 1, createKeyExtractor('key', 'p'), createDistributor('balanced', 4))
   const touched: Lane[] = []
-  state.accept(messages(0, 20, (o) => (o < 10 ? 'hot' : `k${o}`)), touched)
+  state.accept(
+    messages(0, 20, (o) => (o < 10 ? 'hot' : `k${o}`)),
+    touched,
+  )
   assert.equal(state.laneMessages, 20)
-  state.accept(messages(20, 10, () => 'hot'), touched)
+  state.accept(
+    messages(20, 10, () => 'hot'),
+    touched,
+  )
   assert.equal(state.laneMessages, 20, 'held: a key may change lanes between batches')
   assert.equal(state.inFlight, 30, 'held messages count as in flight')
   state.release(touched)
   assert.equal(state.laneMessages, 20, 'still held while lanes are busy')
-  assert.deepEqual(drainLanes(state).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i))
+  assert.deepEqual(
+    drainLanes(state).sort((a, b) => a - b),
+    Array.from({ length: 20 }, (_, i) => i),
+  )
   state.release(touched)
   assert.equal(state.laneMessages, 10, 'released once idle')
   assert.equal(state.tracker.watermark(), 20)
@@ -71,11 +93,23 @@ test('a partitioner that throws sends its batch to lane 0 alone, behind a barrie
   }, 'p')
   const state = new PartitionState('t', 0, r, 1, extract, createDistributor('consistent', 4))
   const touched: Lane[] = []
-  assert.equal(state.accept(messages(0, 10, (o) => `k${o}`), touched), undefined)
-  const failure = state.accept(messages(10, 10, (o) => `k${o}`), touched)
+  assert.equal(
+    state.accept(
+      messages(0, 10, (o) => `k${o}`),
+      touched,
+    ),
+    undefined,
+  )
+  const failure = state.accept(
+    messages(10, 10, (o) => `k${o}`),
+    touched,
+  )
   assert.equal(failure?.offset, 13)
   assert.equal(state.laneMessages, 10, 'the failed batch waits for the lanes before it')
-  state.accept(messages(20, 5, (o) => `k${o}`), touched)
+  state.accept(
+    messages(20, 5, (o) => `k${o}`),
+    touched,
+  )
   assert.equal(state.laneMessages, 10, 'and later batches wait behind it')
   drainLanes(state)
   state.release(touched)
@@ -92,6 +126,9 @@ test('with virtualPartitions: false everything runs in one lane', () => {
   const r = resolveOptions({ groupId: 'g', topics: [{ topic: 't', handler: 'h.js', virtualPartitions: false }] }).routes[0]
   assert.ok(r)
   const state = new PartitionState('t', 0, r, 1, createKeyExtractor('key', 'p'), createDistributor('consistent', 1))
-  state.accept(messages(0, 30, (o) => `k${o}`), [])
+  state.accept(
+    messages(0, 30, (o) => `k${o}`),
+    [],
+  )
   assert.equal(state.lanes[0]?.size, 30)
 })

@@ -3,11 +3,26 @@ import { test } from 'node:test'
 import { backoffDelay, failureOutcome } from '../../../src/dispatch/retry-policy.js'
 
 test('backoff grows exponentially, is capped, and jitters within the upper half', () => {
-  assert.equal(backoffDelay(1, 100, 10_000, () => 1), 100)
-  assert.equal(backoffDelay(1, 100, 10_000, () => 0), 50)
-  assert.equal(backoffDelay(4, 100, 10_000, () => 1), 800)
-  assert.equal(backoffDelay(30, 100, 10_000, () => 1), 10_000)
-  assert.equal(backoffDelay(1000, 100, 10_000, () => 0.5), 7500)
+  assert.equal(
+    backoffDelay(1, 100, 10_000, () => 1),
+    100,
+  )
+  assert.equal(
+    backoffDelay(1, 100, 10_000, () => 0),
+    50,
+  )
+  assert.equal(
+    backoffDelay(4, 100, 10_000, () => 1),
+    800,
+  )
+  assert.equal(
+    backoffDelay(30, 100, 10_000, () => 1),
+    10_000,
+  )
+  assert.equal(
+    backoffDelay(1000, 100, 10_000, () => 0.5),
+    7500,
+  )
   assert.equal(backoffDelay(3, 0, 0), 0)
 })
 

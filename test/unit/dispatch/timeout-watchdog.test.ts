@@ -63,10 +63,14 @@ function setup() {
   const slices = new Set<WatchedSlice>()
   const aborts: Array<{ session: number; reason: KvpError }> = []
   let looks = 0
-  const watchdog = new TimeoutWatchdog(progress, () => {
-    looks++
-    return slices.values()
-  }, (session, reason) => aborts.push({ session, reason }))
+  const watchdog = new TimeoutWatchdog(
+    progress,
+    () => {
+      looks++
+      return slices.values()
+    },
+    (session, reason) => aborts.push({ session, reason }),
+  )
   const slice = (id: number, session: number, timeoutMs: number | undefined): WatchedSlice => {
     const s: WatchedSlice = { id, slot: progress.acquire(), session, count: 10, timeoutMs, lastProgress: 0, lastProgressAt: 0 }
     slices.add(s)
@@ -105,11 +109,14 @@ test('a slice whose handled count keeps moving is left alone, then aborted once 
   assert.ok(handled >= 9)
   assert.equal(aborts.length, 0, 'progress restarts the clock')
   advance(200 + GRACE_MS + INTERVAL_MS)
-  assert.deepEqual(aborts.map((a) => a.session), [1])
+  assert.deepEqual(
+    aborts.map((a) => a.session),
+    [1],
+  )
   watchdog.stop()
 })
 
-test('only the stuck slice\'s session is aborted; another slice on another session that progresses is not', () => {
+test("only the stuck slice's session is aborted; another slice on another session that progresses is not", () => {
   const { watchdog, report, aborts, slice } = setup()
   const stuck = slice(1, 1, 100)
   const moving = slice(2, 2, 100)
@@ -118,7 +125,10 @@ test('only the stuck slice\'s session is aborted; another slice on another sessi
   assert.equal(active().length, 1, 'one interval watches every slice')
   let handled = 0
   advance(3000, () => report(moving.slot, ++handled))
-  assert.deepEqual(aborts.map((a) => a.session), [1])
+  assert.deepEqual(
+    aborts.map((a) => a.session),
+    [1],
+  )
   watchdog.stop()
 })
 
@@ -127,7 +137,10 @@ test('a slice of a route without handlerTimeoutMs is never aborted, even stuck b
   slice(1, 1, undefined)
   watchdog.sent(slice(2, 2, 100))
   advance(60_000)
-  assert.deepEqual(aborts.map((a) => a.session), [2])
+  assert.deepEqual(
+    aborts.map((a) => a.session),
+    [2],
+  )
   assert.equal(watchdog.culprit(1), undefined)
   watchdog.stop()
 })
@@ -161,7 +174,10 @@ test('the watchdog starts again on the next sent() after stopping itself', () =>
   watchdog.sent(second)
   assert.equal(active().length, 1)
   advance(100 + GRACE_MS + INTERVAL_MS)
-  assert.deepEqual(aborts.map((a) => a.session), [2])
+  assert.deepEqual(
+    aborts.map((a) => a.session),
+    [2],
+  )
   watchdog.stop()
 })
 
@@ -173,9 +189,16 @@ test('the clock of a slice starts when it is sent, not when the watchdog first l
   const late = slice(2, 2, 100)
   watchdog.sent(late)
   advance(100 + GRACE_MS + INTERVAL_MS - 600)
-  assert.deepEqual(aborts.map((a) => a.session), [1], 'the later slice still has time')
+  assert.deepEqual(
+    aborts.map((a) => a.session),
+    [1],
+    'the later slice still has time',
+  )
   advance(600)
-  assert.deepEqual(aborts.map((a) => a.session), [1, 2])
+  assert.deepEqual(
+    aborts.map((a) => a.session),
+    [1, 2],
+  )
   watchdog.stop()
 })
 

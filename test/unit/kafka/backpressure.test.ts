@@ -44,7 +44,14 @@ const nextOffset = new WeakMap<PartitionState, number>()
 function setInFlight(state: PartitionState, count: number): void {
   if (state.inFlight < count) {
     const from = nextOffset.get(state) ?? 0
-    const messages: Kafka.Message[] = Array.from({ length: count - state.inFlight }, (_, i) => ({ topic: 't', partition: state.partition, offset: from + i, key: Buffer.from(`k${i % 8}`), value: Buffer.from('v'), size: 1 }))
+    const messages: Kafka.Message[] = Array.from({ length: count - state.inFlight }, (_, i) => ({
+      topic: 't',
+      partition: state.partition,
+      offset: from + i,
+      key: Buffer.from(`k${i % 8}`),
+      value: Buffer.from('v'),
+      size: 1,
+    }))
     nextOffset.set(state, from + messages.length)
     state.accept(messages, [])
   }
@@ -235,7 +242,7 @@ test('kvp:backpressure events say which partition was paused or resumed and its 
   ])
 })
 
-test('a partition revoked while paused stays listed through other partitions\' acks, so forget() still resumes it in the consumer', () => {
+test("a partition revoked while paused stays listed through other partitions' acks, so forget() still resumes it in the consumer", () => {
   const { backpressure, log } = setup()
   const revoked = partition(0, 95)
   const other = partition(1, 0)

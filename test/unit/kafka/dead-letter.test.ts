@@ -13,9 +13,14 @@ describe('dead-letter headers', { timeout: 5_000 }, () => {
     assert.equal(headers[0]?.a, binary, 'a Buffer is passed on as it is, not copied')
   })
 
-  test('a dead letter carries the original headers first, byte for byte, then kvp\'s, every value a Buffer', () => {
+  test("a dead letter carries the original headers first, byte for byte, then kvp's, every value a Buffer", () => {
     const message: Kafka.Message = {
-      topic: 'orders', partition: 2, offset: 41, size: 1, key: Buffer.from([0x00]), value: Buffer.from([0xff]),
+      topic: 'orders',
+      partition: 2,
+      offset: 41,
+      size: 1,
+      key: Buffer.from([0x00]),
+      value: Buffer.from([0xff]),
       headers: [{ hx: Buffer.from([0x00, 0x01, 0x02]) }, { hx: Buffer.from([0xfe]) }, { empty: Buffer.alloc(0) }],
     }
     const headers = deadLetterHeaders(message, new KvpError('KVP_HANDLER', 'boom \u0000 with a NUL'), 3)

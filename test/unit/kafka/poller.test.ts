@@ -69,7 +69,12 @@ afterEach(() => {
 
 test('only one consume call is in flight at a time, asking for batchSize messages', async () => {
   const fake = fakeConsumer()
-  const poller = new Poller(fake.consumer, 50, () => {}, () => {})
+  const poller = new Poller(
+    fake.consumer,
+    50,
+    () => {},
+    () => {},
+  )
   poller.start()
   poller.start()
   assert.equal(fake.open.length, 1, 'a second start() does not start a second loop')
@@ -85,9 +90,14 @@ test('only one consume call is in flight at a time, asking for batchSize message
 test('the next batch is asked for before the current one is handed on', async () => {
   const fake = fakeConsumer()
   const seen: Array<{ first: number; callsBefore: number; open: number }> = []
-  const poller = new Poller(fake.consumer, 10, (batch) => {
-    seen.push({ first: batch[0]?.offset ?? -1, callsBefore: fake.sizes.length, open: fake.open.length })
-  }, () => {})
+  const poller = new Poller(
+    fake.consumer,
+    10,
+    (batch) => {
+      seen.push({ first: batch[0]?.offset ?? -1, callsBefore: fake.sizes.length, open: fake.open.length })
+    },
+    () => {},
+  )
   poller.start()
   fake.answer(null, messages(0, 2))
   assert.deepEqual(seen, [{ first: 0, callsBefore: 2, open: 1 }], 'the second consume call was made before the first batch was handed on')
@@ -97,7 +107,12 @@ test('the next batch is asked for before the current one is handed on', async ()
 test('batches are handed on in the order they were fetched, and empty ones not at all', async () => {
   const fake = fakeConsumer()
   const batches: number[][] = []
-  const poller = new Poller(fake.consumer, 10, (batch) => batches.push(batch.map((m) => m.offset)), () => {})
+  const poller = new Poller(
+    fake.consumer,
+    10,
+    (batch) => batches.push(batch.map((m) => m.offset)),
+    () => {},
+  )
   poller.start()
   fake.answer(null, messages(0, 3))
   fake.answer(null, [])
@@ -112,7 +127,12 @@ test('an error from consume is reported and polling retries after a delay, not a
   const fake = fakeConsumer()
   const errors: Kafka.LibrdKafkaError[] = []
   const batches: Kafka.Message[][] = []
-  const poller = new Poller(fake.consumer, 10, (batch) => batches.push(batch), (error) => errors.push(error))
+  const poller = new Poller(
+    fake.consumer,
+    10,
+    (batch) => batches.push(batch),
+    (error) => errors.push(error),
+  )
   poller.start()
   const error = kafkaError('broker transport failure')
   fake.answer(error, [])
@@ -131,7 +151,12 @@ test('an error from consume is reported and polling retries after a delay, not a
 test('stop() resolves only once the consume call in progress has returned, and that batch is not handed on', async () => {
   const fake = fakeConsumer()
   const batches: Kafka.Message[][] = []
-  const poller = new Poller(fake.consumer, 10, (batch) => batches.push(batch), () => {})
+  const poller = new Poller(
+    fake.consumer,
+    10,
+    (batch) => batches.push(batch),
+    () => {},
+  )
   poller.start()
   fake.answer(null, messages(0, 1))
   assert.equal(batches.length, 1)
@@ -147,7 +172,12 @@ test('stop() resolves once a consume call that fails has returned, and polling d
   mock.timers.enable({ apis: ['setTimeout'] })
   const fake = fakeConsumer()
   const errors: Kafka.LibrdKafkaError[] = []
-  const poller = new Poller(fake.consumer, 10, () => {}, (error) => errors.push(error))
+  const poller = new Poller(
+    fake.consumer,
+    10,
+    () => {},
+    (error) => errors.push(error),
+  )
   poller.start()
   const stopped = poller.stop()
   assert.equal(await settled(stopped), false)
@@ -161,7 +191,12 @@ test('stop() resolves once a consume call that fails has returned, and polling d
 test('stop() during the retry delay resolves at once and the retry never polls', async () => {
   mock.timers.enable({ apis: ['setTimeout'] })
   const fake = fakeConsumer()
-  const poller = new Poller(fake.consumer, 10, () => {}, () => {})
+  const poller = new Poller(
+    fake.consumer,
+    10,
+    () => {},
+    () => {},
+  )
   poller.start()
   fake.answer(kafkaError('all brokers down'), [])
   const stopped = poller.stop()

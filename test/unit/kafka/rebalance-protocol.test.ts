@@ -55,7 +55,7 @@ test('under an eager protocol the whole assignment is replaced', async () => {
   assert.deepEqual(calls, ['assign 0,1', 'unassign'])
 })
 
-test('the revoke that closing the consumer brings is published under the group\'s protocol, not the NONE a disconnecting consumer reports', async () => {
+test("the revoke that closing the consumer brings is published under the group's protocol, not the NONE a disconnecting consumer reports", async () => {
   const { consumer, disconnect } = fakeConsumer('COOPERATIVE')
   const { rebalance } = handler(consumer)
   const published: Array<{ kind: string; cooperative: boolean }> = []
@@ -73,5 +73,8 @@ test('the revoke that closing the consumer brings is published under the group\'
   } finally {
     diagnosticsChannel.unsubscribe('kvp:rebalance', listener)
   }
-  assert.deepEqual(published, [{ kind: 'assign', cooperative: true }, { kind: 'revoke', cooperative: true }])
+  assert.deepEqual(published, [
+    { kind: 'assign', cooperative: true },
+    { kind: 'revoke', cooperative: true },
+  ])
 })

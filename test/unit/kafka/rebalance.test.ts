@@ -94,7 +94,14 @@ test('eager (and NONE): an assignment reaches the listener first, then consumer.
     const { log, handler } = setup(protocol)
     handler.callback(event(ASSIGN), tps(0, 1))
     await handler.settled()
-    assert.deepEqual(log, [['assigned', tps(0, 1)], ['assign', tps(0, 1)]], protocol)
+    assert.deepEqual(
+      log,
+      [
+        ['assigned', tps(0, 1)],
+        ['assign', tps(0, 1)],
+      ],
+      protocol,
+    )
   }
 })
 
@@ -102,7 +109,10 @@ test('cooperative: an assignment reaches the listener first, then consumer.incre
   const { log, handler } = setup('COOPERATIVE')
   handler.callback(event(ASSIGN), tps(2))
   await handler.settled()
-  assert.deepEqual(log, [['assigned', tps(2)], ['incrementalAssign', tps(2)]])
+  assert.deepEqual(log, [
+    ['assigned', tps(2)],
+    ['incrementalAssign', tps(2)],
+  ])
 })
 
 test('eager: a revoke waits for revoking() to resolve before consumer.unassign()', async () => {
@@ -124,7 +134,10 @@ test('cooperative: a revoke waits for revoking() to resolve before consumer.incr
   assert.deepEqual(log, [['revoking', tps(3)]])
   revoke.resolve()
   await handler.settled()
-  assert.deepEqual(log, [['revoking', tps(3)], ['incrementalUnassign', tps(3)]])
+  assert.deepEqual(log, [
+    ['revoking', tps(3)],
+    ['incrementalUnassign', tps(3)],
+  ])
 })
 
 test('events are handled strictly one after another: an assignment waits for a slow revoke to finish', async () => {
@@ -138,9 +151,12 @@ test('events are handled strictly one after another: an assignment waits for a s
   revoke.resolve()
   await handler.settled()
   assert.deepEqual(log, [
-    ['revoking', tps(0)], ['incrementalUnassign', tps(0)],
-    ['assigned', tps(1)], ['incrementalAssign', tps(1)],
-    ['revoking', tps(1)], ['incrementalUnassign', tps(1)],
+    ['revoking', tps(0)],
+    ['incrementalUnassign', tps(0)],
+    ['assigned', tps(1)],
+    ['incrementalAssign', tps(1)],
+    ['revoking', tps(1)],
+    ['incrementalUnassign', tps(1)],
   ])
 })
 
@@ -158,7 +174,10 @@ test('when revoking() rejects, the partitions are still unassigned and failed() 
     // The chain goes on after a failure.
     handler.callback(event(ASSIGN), tps(0))
     await handler.settled()
-    assert.deepEqual(log.slice(3).map(([what]) => what), ['assigned', protocol === 'EAGER' ? 'assign' : 'incrementalAssign'])
+    assert.deepEqual(
+      log.slice(3).map(([what]) => what),
+      ['assigned', protocol === 'EAGER' ? 'assign' : 'incrementalAssign'],
+    )
   }
 })
 

@@ -120,12 +120,15 @@ describe('OffsetTracker', () => {
     const tracker = new OffsetTracker()
     tracker.register(10)
     for (const bad of [10, 9, 0]) {
-      assert.throws(() => tracker.register(bad), (error: unknown) => {
-        assert.ok(error instanceof KvpError)
-        assert.equal(error.code, 'KVP_KAFKA')
-        assert.match(error.message, new RegExp(`offset ${bad} is not after the last registered offset 10`))
-        return true
-      })
+      assert.throws(
+        () => tracker.register(bad),
+        (error: unknown) => {
+          assert.ok(error instanceof KvpError)
+          assert.equal(error.code, 'KVP_KAFKA')
+          assert.match(error.message, new RegExp(`offset ${bad} is not after the last registered offset 10`))
+          return true
+        },
+      )
     }
     for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {
       assert.throws(() => new OffsetTracker().register(bad), KvpError)

@@ -6,7 +6,11 @@ import { random } from '../../helpers/random.js'
 
 function distribute(distributor: BalancedDistributor, keys: VirtualKey[], firstOffset = 1000): number[] {
   const out = new Uint32Array(keys.length)
-  distributor.distribute(keys, keys.map((_, i) => firstOffset + i), out)
+  distributor.distribute(
+    keys,
+    keys.map((_, i) => firstOffset + i),
+    out,
+  )
   return Array.from(out)
 }
 
@@ -29,7 +33,6 @@ function assertKeysWhole(keys: VirtualKey[], lanes: number[]): Map<string, numbe
   })
   return laneOfKey
 }
-
 
 describe('BalancedDistributor', () => {
   it('needs a batch barrier, since a key may change lanes between batches', () => {

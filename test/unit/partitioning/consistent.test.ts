@@ -6,7 +6,11 @@ import { hashKey } from '../../../src/partitioning/hash.js'
 
 function lanesOf(distributor: ConsistentDistributor, keys: VirtualKey[]): number[] {
   const out = new Uint32Array(keys.length)
-  distributor.distribute(keys, keys.map((_, i) => i), out)
+  distributor.distribute(
+    keys,
+    keys.map((_, i) => i),
+    out,
+  )
   return Array.from(out)
 }
 
@@ -18,7 +22,10 @@ describe('ConsistentDistributor', () => {
 
   it('puts a key in lane hashKey(key) % lanes', () => {
     const keys = ['a', 'b', 'order-7', Buffer.from('user-1'), 99]
-    assert.deepEqual(lanesOf(new ConsistentDistributor(16), keys), keys.map((key) => hashKey(key as string) % 16))
+    assert.deepEqual(
+      lanesOf(new ConsistentDistributor(16), keys),
+      keys.map((key) => hashKey(key as string) % 16),
+    )
   })
 
   it('puts the same key in the same lane in every batch, whatever its neighbours', () => {
@@ -48,7 +55,7 @@ describe('ConsistentDistributor', () => {
     assert.equal(lanes[4], 0)
   })
 
-  it('puts everything in lane 0 when there is one lane, writing only the batch\'s slots', () => {
+  it("puts everything in lane 0 when there is one lane, writing only the batch's slots", () => {
     const out = new Uint32Array(5).fill(7)
     new ConsistentDistributor(1).distribute(['a', 'b', null], [0, 1, 2], out)
     assert.deepEqual(Array.from(out), [0, 0, 0, 7, 7])

@@ -117,7 +117,7 @@ describe('createKeyExtractor', () => {
       longId: { low: 5, high: 0, unsigned: false, toString: () => '5' },
     })
 
-    it('decodes the value with the route\'s type, then reads the dotted path', () => {
+    it("decodes the value with the route's type, then reads the dotted path", () => {
       const extract = createKeyExtractor({ protobuf: 'order.id' }, FIELD, { decodeProtobuf })
       assert.equal(extract(message({ value: Buffer.from('o-17') })), 'o-17')
       assert.equal(createKeyExtractor({ protobuf: 'order.amount' }, FIELD, { decodeProtobuf })(message({ value: Buffer.alloc(1) })), '12')
@@ -164,11 +164,7 @@ describe('createKeyExtractor', () => {
         [{ header: 'a', json: 'b' }, /got an object with "header", "json"/],
       ]
       for (const [option, pattern] of cases) {
-        assertConfigError(
-          () => createKeyExtractor(option as PartitionerOption, FIELD),
-          FIELD,
-          /expected 'key', \{ header: 'name' \}, \{ json: 'a.b' \}, \{ protobuf: 'field' \} or a function/,
-        )
+        assertConfigError(() => createKeyExtractor(option as PartitionerOption, FIELD), FIELD, /expected 'key', \{ header: 'name' \}, \{ json: 'a.b' \}, \{ protobuf: 'field' \} or a function/)
         assertConfigError(() => createKeyExtractor(option as PartitionerOption, FIELD), FIELD, pattern)
       }
     })

@@ -81,7 +81,13 @@ describe('Apache Kafka launcher: generated files', { timeout: 10_000 }, () => {
 
   it('server.properties gives every internal topic replication factor 1 and min ISR 1', () => {
     const props = parseProperties(serverProperties(input))
-    for (const key of ['offsets.topic.replication.factor', 'transaction.state.log.replication.factor', 'transaction.state.log.min.isr', 'share.coordinator.state.topic.replication.factor', 'share.coordinator.state.topic.min.isr']) {
+    for (const key of [
+      'offsets.topic.replication.factor',
+      'transaction.state.log.replication.factor',
+      'transaction.state.log.min.isr',
+      'share.coordinator.state.topic.replication.factor',
+      'share.coordinator.state.topic.min.isr',
+    ]) {
       assert.equal(props.get(key), '1', key)
     }
   })
@@ -135,7 +141,10 @@ describe('Apache Kafka launcher: generated files', { timeout: 10_000 }, () => {
     const id = clusterId((size) => new Uint8Array(size).fill(calls++ === 0 ? 0xf8 : 0))
     assert.equal(calls, 2)
     assert.equal(id, 'AAAAAAAAAAAAAAAAAAAAAA')
-    assert.match(clusterId((size) => new Uint8Array(size).fill(7)), /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/)
+    assert.match(
+      clusterId((size) => new Uint8Array(size).fill(7)),
+      /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/,
+    )
   })
 })
 
@@ -176,7 +185,7 @@ describe('Apache Kafka launcher: the classpath cache and the commands it needs',
   })
 
   it('npm run kafka with java but without mvn and no cached classpath exits 1 with one line naming mvn', async (t) => {
-    const java = findOnPath('java', process.env['PATH'])
+    const java = findOnPath('java', process.env.PATH)
     if (java === undefined) return t.skip('no java on PATH here')
     const onlyJava = tempDir(t)
     symlinkSync(java, join(onlyJava, 'java'))
@@ -191,7 +200,7 @@ describe('Apache Kafka launcher: the classpath cache and the commands it needs',
 describe('Apache Kafka launcher: the class-data sharing archive', { timeout: 10_000 }, () => {
   const flagValue = (args: string[], flag: string): string | undefined => args.find((arg) => arg.startsWith(`${flag}=`))?.slice(flag.length + 1)
 
-  it('the first JVM records an archive that later JVMs map, and a killed JVM\'s recording is dropped', async (t) => {
+  it("the first JVM records an archive that later JVMs map, and a killed JVM's recording is dropped", async (t) => {
     const dir = tempDir(t)
     const java = join(dir, 'java')
     writeFileSync(java, '')
@@ -199,8 +208,8 @@ describe('Apache Kafka launcher: the class-data sharing archive', { timeout: 10_
     assert.deepEqual(archive.sharedArchiveArgs(), [], 'nothing to map yet')
 
     const first = flagValue(archive.jvmArgs(), '-XX:ArchiveClassesAtExit')
-    assert.ok(first !== undefined && first.endsWith('.partial'))
-    writeFileSync(first, 'classes')
+    assert.ok(first?.endsWith('.partial'))
+    writeFileSync(first as string, 'classes')
     await archive.jvmExited(128 + 9)
     assert.deepEqual(readdirSync(dir), ['java'], 'a SIGKILLed JVM may have written half an archive')
 
@@ -242,7 +251,7 @@ describe('Apache Kafka launcher: the process guard', { timeout: 30_000 }, () => 
     t.after(() => polite.terminate(0))
     assert.ok(isAlive(polite.pid))
     const exit = await polite.terminate(5_000)
-    assert.equal(exit.code, 128 + 15, 'java\'s status as the shell reports a SIGTERM')
+    assert.equal(exit.code, 128 + 15, "java's status as the shell reports a SIGTERM")
     assert.equal(isAlive(polite.pid), false)
     assert.ok(existsSync(keptDir), 'a terminate() from a live parent keeps the folder')
 
