@@ -44,6 +44,7 @@ export class PartitionState {
   #deadLettered = 0
   #stored: number | undefined
   #committed: number | undefined
+  #redelivered = 0
   readonly #extract: KeyExtractor
   readonly #distributor: Distributor
   readonly #held: HeldBatch[] = []
@@ -198,7 +199,9 @@ export class PartitionState {
    * Takes a batch of this partition's messages (offset order). Returns the lanes that got
    * messages (for the dispatcher's ready list), and the partitioner's error if it threw.
    */
-  accept(messages: KafkaMessage[], touched: Lane[]): PartitionError | undefined {
+  accept(batch: KafkaMessage[], touched: Lane[]): PartitionError | undefined {
+    const messages = this.#unseen(batch)
+    if (messages.length === 0) return undefined
     const seqs = new Array<number>(messages.length)
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i] as KafkaMessage
@@ -229,6 +232,40 @@ export class PartitionState {
       if (this.idle) this.release(touched)
     }
     return failure
+  }
+
+  /**
+   * The messages of a batch that this assignment has not registered yet. librdkafka
+   * delivers an offset again when a pause purged its prefetch while a consume call was
+   * returning messages from it: on resume it fetches from the application's position,
+   * which that call had not yet moved. Each offset is handled once per assignment.
+   */
+  #unseen(batch: KafkaMessage[]): KafkaMessage[] {
+    let max = this.tracker.lastRegistered ?? -1
+    let i = 0
+    for (; i < batch.length; i++) {
+      const offset = (batch[i] as KafkaMessage).offset
+      if (offset <= max) break
+      max = offset
+    }
+    if (i === batch.length) return batch
+    // A repeat (one batch may even hold messages from both sides of the purge).
+    const unseen = batch.slice(0, i)
+    for (; i < batch.length; i++) {
+      const message = batch[i] as KafkaMessage
+      if (message.offset > max) {
+        unseen.push(message)
+        max = message.offset
+      } else {
+        this.#redelivered++
+      }
+    }
+    return unseen
+  }
+
+  /** Offsets librdkafka delivered again, dropped (see #unseen). */
+  get redelivered(): number {
+    return this.#redelivered
   }
 
   /**

@@ -1,5 +1,6 @@
 import type Kafka from 'node-rdkafka'
 import { channels } from '../diagnostics.js'
+import { wakeFetcher } from './fetch-wakeup.js'
 import type { PartitionState } from '../dispatch/partition-state.js'
 
 export interface BackpressureLimits {
@@ -67,7 +68,9 @@ export class Backpressure {
       this.#consumer.resume([{ topic: state.topic, partition: state.partition }])
     } catch {
       // Not assigned any more: nothing to resume.
+      return
     }
+    wakeFetcher(this.#consumer, state.topic, state.partition)
   }
 
   #pause(state: PartitionState): void {
