@@ -7,73 +7,27 @@
  */
 import { strict as assert } from 'node:assert'
 import { spawn } from 'node:child_process'
-import { performance } from 'node:perf_hooks'
-import { after, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import { needsRealBroker, useBroker } from '../helpers/broker.js'
-import { assignTimes, eventLogEnv, orderViolationsByRun, ownedPartitions, readEvents, rebalanceTimeline, stopProcess, streamMessages } from '../helpers/group.js'
-import type { EngineEvent, RebalanceEvent, StreamProducer } from '../helpers/group.js'
+import { assignTimes, orderViolationsByRun, ownedPartitions, readEvents, rebalanceTimeline, stopProcess, streamMessages } from '../helpers/group.js'
+import type { EngineEvent, RebalanceEvent } from '../helpers/group.js'
 import { allMessages, committedOrZero, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
 import { kvpBin, recordingHandler, tempFile } from '../helpers/paths.js'
 import { ensureTopic, produceMessages } from '../helpers/produce.js'
-import { ensureDead, startKvp } from '../helpers/process.js'
-import type { KvpProcess } from '../helpers/process.js'
+import { now, useMembers } from '../helpers/members.js'
+import type { Member, Scenario } from '../helpers/members.js'
 import { coverage, readRecords } from '../helpers/records.js'
 import type { HandledRecord } from '../helpers/records.js'
 
 const PARTITIONS = 6
 
-const processes: KvpProcess[] = []
-const streams: StreamProducer[] = []
-after(async () => {
-  for (const stream of streams) await stream.stop().catch(() => {})
-  for (const proc of processes) await ensureDead(proc)
-})
+// Members first: after hooks run in order, and the broker must outlive them.
+const members = useMembers(() => cluster.bootstrapServers)
 const cluster = useBroker()
-
-interface Scenario {
-  topic: string
-  groupId: string
-  record: string
-}
-
-interface Member {
-  tag: string
-  proc: KvpProcess
-  events: string
-}
-
-/** The clock the recording handler and the event log use. */
-const now = (): number => performance.timeOrigin + performance.now()
+const streams = members.streams
 
 /** A member on the consumer protocol: no session.timeout.ms or heartbeat.interval.ms, which it refuses. */
-async function startMember(s: Scenario, tag: string): Promise<Member> {
-  const events = tempFile(`${tag}-events.jsonl`)
-  const args = [
-    'run',
-    '--brokers',
-    cluster.bootstrapServers,
-    '--group',
-    s.groupId,
-    '--topic',
-    s.topic,
-    '--handler',
-    recordingHandler,
-    '--max-partitions',
-    '16',
-    '--threads',
-    '2',
-    '-X',
-    'group.protocol=consumer',
-    '-X',
-    'auto.commit.interval.ms=200',
-    '--stats-interval-ms',
-    '0',
-  ]
-  const env = { KVP_TEST_RECORD: s.record, KVP_TEST_DELAY_MS: '2', KVP_TEST_TAG: tag, ...eventLogEnv(events) }
-  const proc = await startKvp(args, env)
-  processes.push(proc)
-  return { tag, proc, events }
-}
+const startMember = (s: Scenario, tag: string): Promise<Member> => members.start(s, tag, { kafka: ['group.protocol=consumer'], env: { KVP_TEST_DELAY_MS: '2' } })
 
 const owned = (s: Scenario, member: Member): Set<number> => ownedPartitions(readEvents(member.events), s.topic)
 const recordsOf = (records: HandledRecord[], member: Member): HandledRecord[] => records.filter((r) => r.tag === member.tag)

@@ -6,76 +6,34 @@
  * and every message must be handled exactly once.
  */
 import { strict as assert } from 'node:assert'
-import { performance } from 'node:perf_hooks'
-import { after, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import { needsRealBroker, useBroker } from '../helpers/broker.js'
-import { assignTimes, eventLogEnv, openOffsetReader, orderViolationsByRun, ownedPartitions, readEvents, rebalanceTimeline, stopProcess } from '../helpers/group.js'
-import type { OffsetReader } from '../helpers/group.js'
-import { allMessages, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
-import { recordingHandler, tempFile } from '../helpers/paths.js'
+import { assignTimes, openOffsetReader, orderViolationsByRun, ownedPartitions, readEvents, rebalanceTimeline, stopProcess } from '../helpers/group.js'
+import { allMessages, endOffsets, waitFor } from '../helpers/kafka.js'
 import { ensureTopic, produceMessages } from '../helpers/produce.js'
-import { ensureDead, startKvp } from '../helpers/process.js'
-import type { KvpProcess } from '../helpers/process.js'
+import { now, scenario, useMembers } from '../helpers/members.js'
+import type { Member } from '../helpers/members.js'
 import { coverage, readRecords } from '../helpers/records.js'
 
 const PARTITIONS = 12
 const BACKLOG = 100_000
 
-const processes: KvpProcess[] = []
-const readers: OffsetReader[] = []
-after(async () => {
-  for (const reader of readers) await reader.close().catch(() => {})
-  for (const proc of processes) await ensureDead(proc)
-})
+// Members first: after hooks run in order, and the broker must outlive them.
+const group = useMembers(() => cluster.bootstrapServers)
 const cluster = useBroker()
-
-interface Member {
-  tag: string
-  proc: KvpProcess
-  events: string
-}
-
-const now = (): number => performance.timeOrigin + performance.now()
+const readers = group.readers
 
 describe('scale-out on a 12-partition topic', () => {
   test('three kvp run processes that settled on a split drain a 100k backlog of 12 partitions: every message handled exactly once, and the committed offsets sum to the backlog', {
     ...needsRealBroker,
     timeout: 150_000,
   }, async (t) => {
-    const topic = uniqueName('scale12')
-    const groupId = uniqueName('group')
-    const record = tempFile('handled.tsv')
+    const s = scenario('scale12')
+    const { topic, groupId, record } = s
     await ensureTopic(cluster.bootstrapServers, topic, { partitions: PARTITIONS })
 
-    const members: Member[] = await Promise.all(
-      ['p1', 'p2', 'p3'].map(async (tag) => {
-        const events = tempFile(`${tag}-events.jsonl`)
-        const proc = await startKvp(
-          [
-            'run',
-            '--brokers',
-            cluster.bootstrapServers,
-            '--group',
-            groupId,
-            '--topic',
-            topic,
-            '--handler',
-            recordingHandler,
-            '--max-partitions',
-            '16',
-            '--threads',
-            '2',
-            '-X',
-            'auto.commit.interval.ms=200',
-            '--stats-interval-ms',
-            '0',
-          ],
-          { KVP_TEST_RECORD: record, KVP_TEST_TAG: tag, ...eventLogEnv(events) },
-        )
-        processes.push(proc)
-        return { tag, proc, events }
-      }),
-    )
+    // The default protocol and settings (no -X session.timeout.ms either).
+    const members: Member[] = await Promise.all(['p1', 'p2', 'p3'].map((tag) => group.start(s, tag, { kafka: [] })))
     const startedAt = now()
     const owned = (m: Member): Set<number> => ownedPartitions(readEvents(m.events), topic)
     const shares = (): string => members.map((m) => `${m.tag}=[${[...owned(m)].sort((a, b) => a - b).join(',')}]`).join(' ')

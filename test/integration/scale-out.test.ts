@@ -5,77 +5,24 @@
  * process, so the checks say which member owned what, and when.
  */
 import { strict as assert } from 'node:assert'
-import { performance } from 'node:perf_hooks'
-import { after, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import { produceMessages } from '../helpers/produce.js'
 import { useBroker } from '../helpers/broker.js'
-import { assignTimes, eventLogEnv, orderViolationsByRun, ownedPartitions, readEvents, rebalanceTimeline, stopProcess, streamMessages, tookEverything } from '../helpers/group.js'
-import type { StreamProducer } from '../helpers/group.js'
-import { allMessages, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
-import { recordingHandler, tempFile } from '../helpers/paths.js'
-import { ensureDead, startKvp } from '../helpers/process.js'
-import type { KvpProcess } from '../helpers/process.js'
+import { assignTimes, orderViolationsByRun, ownedPartitions, readEvents, rebalanceTimeline, stopProcess, streamMessages, tookEverything } from '../helpers/group.js'
+import { allMessages, endOffsets, waitFor } from '../helpers/kafka.js'
+import { now, scenario as newScenario, useMembers } from '../helpers/members.js'
+import type { Member, Scenario } from '../helpers/members.js'
 import { coverage, readRecords } from '../helpers/records.js'
 import type { HandledRecord } from '../helpers/records.js'
 
 const PARTITIONS = [0, 1, 2, 3]
 
-const processes: KvpProcess[] = []
-const streams: StreamProducer[] = []
-after(async () => {
-  for (const stream of streams) await stream.stop().catch(() => {})
-  for (const proc of processes) await ensureDead(proc)
-})
+// Members first: after hooks run in order, and the broker must outlive them.
+const members = useMembers(() => cluster.bootstrapServers)
 const cluster = useBroker()
-
-interface Scenario {
-  topic: string
-  groupId: string
-  record: string
-}
-
-interface Member {
-  tag: string
-  proc: KvpProcess
-  events: string
-}
-
-function scenario(): Scenario {
-  return { topic: uniqueName('scale'), groupId: uniqueName('group'), record: tempFile('handled.tsv') }
-}
-
-/** The clock the recording handler and the event log use. */
-const now = (): number => performance.timeOrigin + performance.now()
-
-async function startMember(s: Scenario, tag: string, extraArgs: string[] = []): Promise<Member> {
-  const events = tempFile(`${tag}-events.jsonl`)
-  const args = [
-    'run',
-    '--brokers',
-    cluster.bootstrapServers,
-    '--group',
-    s.groupId,
-    '--topic',
-    s.topic,
-    '--handler',
-    recordingHandler,
-    '--max-partitions',
-    '16',
-    '--threads',
-    '2',
-    '-X',
-    'session.timeout.ms=6000',
-    '-X',
-    'auto.commit.interval.ms=200',
-    '--stats-interval-ms',
-    '0',
-    ...extraArgs,
-  ]
-  const env = { KVP_TEST_RECORD: s.record, KVP_TEST_DELAY_MS: '2', KVP_TEST_TAG: tag, ...eventLogEnv(events) }
-  const proc = await startKvp(args, env)
-  processes.push(proc)
-  return { tag, proc, events }
-}
+const streams = members.streams
+const scenario = (): Scenario => newScenario('scale')
+const startMember = (s: Scenario, tag: string, extraArgs: string[] = []): Promise<Member> => members.start(s, tag, { args: extraArgs, env: { KVP_TEST_DELAY_MS: '2' } })
 
 const owned = (s: Scenario, member: Member): Set<number> => ownedPartitions(readEvents(member.events), s.topic)
 const recordsOf = (records: HandledRecord[], member: Member): HandledRecord[] => records.filter((r) => r.tag === member.tag)
