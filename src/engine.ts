@@ -257,6 +257,7 @@ class KvpEngine implements Engine {
         paused: state.paused,
         failures: state.failures,
         deadLettered: state.deadLettered,
+        redelivered: state.redelivered,
       })
       totals.fetched += state.fetched
       totals.handled += state.handled

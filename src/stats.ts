@@ -23,6 +23,8 @@ export interface PartitionStats {
   failures: number
   /** Messages sent to the dead-letter topic. */
   deadLettered: number
+  /** Offsets librdkafka delivered a second time in this assignment (after a pause), dropped. */
+  redelivered: number
 }
 
 export interface EngineStats {
