@@ -1,5 +1,6 @@
 /** A node-rdkafka consumer for the baselines: connect, consume a batch as a promise, disconnect. */
 import Kafka from 'node-rdkafka'
+import { FETCH_TUNING } from '../../src/kafka/consumer-config.js'
 
 /** How long one consume call waits for each next message before returning what it has. */
 const CONSUME_TIMEOUT_MS = 100
@@ -12,6 +13,8 @@ export async function connectConsumer(bootstrapServers: string, groupId: string)
       'client.id': `bench-${groupId}`,
       'session.timeout.ms': 6000,
       'enable.auto.commit': true,
+      // Fetched as kvp fetches: the baselines differ from it only in what they do with messages.
+      ...FETCH_TUNING,
       'log_level': 3,
     },
     { 'auto.offset.reset': 'earliest' },

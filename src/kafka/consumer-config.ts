@@ -42,6 +42,21 @@ export function checkConsumerSettings(kafka: Record<string, unknown>): void {
   }
 }
 
+/** How kvp's consumer fetches; the benchmarks' baselines fetch the same way, so they compare fairly. */
+export const FETCH_TUNING = {
+  // librdkafka's prefetch (defaults: 100,000 messages, 64 MiB). kvp keeps its own deep
+  // queue of fetched messages (backpressure's in-flight limits), so a shallow prefetch
+  // costs no throughput and keeps memory flat whatever the backlog.
+  'queued.min.messages': 5_000,
+  'queued.max.messages.kbytes': 4_096,
+  'fetch.wait.max.ms': 100,
+  // librdkafka backs off a partition's fetches for this long once its local queue is
+  // full (default 1 s): with a consumer that drains the queue in bursts that stalls the
+  // stream for a second at a time.
+  'fetch.queue.backoff.ms': 10,
+  'socket.nagle.disable': true,
+} as const
+
 /**
  * The consumer's librdkafka settings: librdkafka's own commit pattern (store the
  * watermark, commit stored offsets on an interval) and a prefetch queue sized so memory
@@ -57,17 +72,7 @@ export function consumerConfig(
   const global: Record<string, unknown> = {
     'client.id': 'kvp',
     'auto.commit.interval.ms': 1000,
-    // librdkafka's prefetch (defaults: 100,000 messages, 64 MiB). kvp keeps its own deep
-    // queue of fetched messages (backpressure's in-flight limits), so a shallow prefetch
-    // costs no throughput and keeps memory flat whatever the backlog.
-    'queued.min.messages': 5_000,
-    'queued.max.messages.kbytes': 4_096,
-    'fetch.wait.max.ms': 100,
-    // librdkafka backs off a partition's fetches for this long once its local queue is
-    // full (default 1 s): with a consumer that drains the queue in bursts that stalls the
-    // stream for a second at a time.
-    'fetch.queue.backoff.ms': 10,
-    'socket.nagle.disable': true,
+    ...FETCH_TUNING,
     log_level: 3,
     ...options.kafka,
     'bootstrap.servers': bootstrapServers,
