@@ -18,8 +18,8 @@ export async function runRaw(run: SystemRun): Promise<Measurement> {
     // librdkafka fills it on its own thread meanwhile: a ceiling no slower than the systems.
     pending = consumeBatch(consumer, Math.min(BATCH, run.count))
     for (;;) {
-      const batch = await pending
-      const left = run.count - meter.handled - batch.length
+      const batch: unknown[] = await pending
+      const left: number = run.count - meter.handled - batch.length
       // Never ask for more than remains: a short batch would wait out the consume timeout.
       pending = left > 0 ? consumeBatch(consumer, Math.min(BATCH, left)) : undefined
       if (meter.add(batch.length) || pending === undefined) break
