@@ -263,6 +263,7 @@ function systemOf(planned: PlannedRun): System {
       return parallelConsumerSystem(peer, planned.maxConcurrency, (started) => {
         peerInfo.info.java = started.java
         peerInfo.info.kafkaClients = started.kafkaClients
+        peerInfo.info.cpuMicrosPerMessage ??= started.cpuMicrosPerMessage
       })
     }
   }

@@ -81,7 +81,7 @@ export function readBenchArgs(argv: string[]): BenchArgs & { help: boolean } {
   }
   if (values.peers && brokers.kind === 'mock') {
     throw new BenchUsageError('--peers: needs a real broker (--brokers kafka or host:port): the Java client reaches the embedded cluster ' +
-      'and joins its group, but is handed no message to consume')
+      'but consumes nothing from it (not a record in 30 s)')
   }
   return {
     quick: values.quick,

@@ -1,9 +1,10 @@
 /**
  * Builds a JVM peer of the benchmark (a folder of bench/peers/ with a pom.xml and one
  * Main.java) the way tools/apache-kafka finds the broker's jars: Maven resolves the pom's
- * runtime classpath once into a cache folder (~/.cache/kvp/<peer>-<hash>), javac compiles
- * the source against it there, and later runs find both and start no Maven at all, so they
- * work offline. The hash covers the pom and the source: editing either builds afresh.
+ * runtime classpath once into a cache folder (~/.cache/kvp/bench-<peer>-<version>-<hash of
+ * the pom>), javac compiles the source against it there (classes-<hash of the source>), and
+ * later runs find both and start no Maven at all, so they work offline. Editing the pom
+ * resolves afresh; editing the source only compiles again.
  */
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -106,8 +107,8 @@ export async function buildPeer(definition: PeerDefinition, options: BuildOption
   const version = pomProperty(pom, definition.versionProperty)
   if (version === undefined) throw new PeerUnavailableError(`bench/peers/${definition.name}/pom.xml sets no <${definition.versionProperty}>`)
   const java = need('java', env)
-  const hash = createHash('sha256').update(pom).update('\0').update(source).digest('hex').slice(0, 12)
-  const cacheDir = kvpCacheDir(`bench-${definition.name}-${version}-${hash}`, env)
+  const hash = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 12)
+  const cacheDir = kvpCacheDir(`bench-${definition.name}-${version}-${hash(pom)}`, env)
   const mavenLog = join(cacheDir, 'maven.log')
   const jar = `${definition.jarPrefix}${version}.jar`
 
@@ -132,7 +133,7 @@ export async function buildPeer(definition: PeerDefinition, options: BuildOption
     if (jars === undefined) throw new PeerUnavailableError(`Maven wrote ${classpathFile}, but it does not list ${jar} or lists missing jars`)
   }
 
-  const classes = join(cacheDir, 'classes')
+  const classes = join(cacheDir, `classes-${hash(source)}`)
   const mainClassFile = join(classes, ...definition.mainClass.split('.')) + '.class'
   if (!existsSync(mainClassFile)) {
     const javac = need('javac', env)

@@ -9,6 +9,8 @@ export interface PeerStarted {
   event: 'started'
   java: string
   kafkaClients: string
+  /** What the `cpu` work takes per message on the JVM (it may differ from Node's for the same digests). */
+  cpuMicrosPerMessage: number | null
 }
 
 /** `progress`: messages handled so far, every 100 ms. */
@@ -58,7 +60,7 @@ export function parsePeerLine(line: string): PeerLine | null {
   switch (value['event']) {
     case 'started':
       return isString(value['java']) && isString(value['kafkaClients'])
-        ? { event: 'started', java: value['java'], kafkaClients: value['kafkaClients'] }
+        ? { event: 'started', java: value['java'], kafkaClients: value['kafkaClients'], cpuMicrosPerMessage: isNumber(value['cpuMicrosPerMessage']) ? value['cpuMicrosPerMessage'] : null }
         : null
     case 'progress':
       return isNumber(value['handled']) ? { event: 'progress', handled: value['handled'] } : null

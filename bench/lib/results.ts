@@ -52,6 +52,8 @@ export interface PeerInfo {
   kafkaClients: string | null
   /** The Java runtime it ran on, as the JVM reported it (null when it did not run). */
   java: string | null
+  /** What the `cpu` work took per message on its runtime, measured by its first run (null before one ran). */
+  cpuMicrosPerMessage?: number | null
   /** The `maxConcurrency` values it ran with. */
   maxConcurrency: number[]
   /** Why it did not run (a missing tool, a failed build); null when it did. */

@@ -6,7 +6,10 @@ import { packageRoot } from '../../../bench/lib/paths.js'
 import { parsePeerLine, peerMeasurement, pomProperty } from '../../../bench/lib/peer-output.js'
 
 test('a peer\'s JSON lines parse into typed events', () => {
-  assert.deepEqual(parsePeerLine('{"event":"started","java":"17.0.15","kafkaClients":"3.9.2"}'), { event: 'started', java: '17.0.15', kafkaClients: '3.9.2' })
+  assert.deepEqual(parsePeerLine('{"event":"started","java":"17.0.15","kafkaClients":"3.9.2","cpuMicrosPerMessage":41.5}'),
+    { event: 'started', java: '17.0.15', kafkaClients: '3.9.2', cpuMicrosPerMessage: 41.5 })
+  assert.deepEqual(parsePeerLine('{"event":"started","java":"17.0.15","kafkaClients":"3.9.2"}'),
+    { event: 'started', java: '17.0.15', kafkaClients: '3.9.2', cpuMicrosPerMessage: null })
   assert.deepEqual(parsePeerLine('  {"event":"progress","handled":1200}\r'), { event: 'progress', handled: 1200 })
   assert.deepEqual(
     parsePeerLine('{"event":"result","handled":46394,"firstCount":12,"seconds":1.500123,"timeBoxed":true,"startupMs":812.5,"peakRssKiB":390144}'),

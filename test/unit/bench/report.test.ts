@@ -193,7 +193,7 @@ test('with peers, the real broker\'s section sets kvp beside Parallel Consumer a
   assert.match(skipped, /Parallel Consumer \(`io\.confluent\.parallelconsumer:parallel-consumer-core:0\.5\.3\.3`, kafka-clients 3\.9\.2\): \*\*not run\*\*: `mvn` was not found/)
   assert.doesNotMatch(skipped, /Each system's best run/)
   // Without --peers there is no such section at all.
-  assert.doesNotMatch(renderReport({ mock: null, kafka: kafkaResults }), /Parallel Consumer/)
+  assert.doesNotMatch(renderReport({ mock: null, kafka: kafkaResults }), /### Against Parallel Consumer/)
 })
 
 test('the chart draws a peer over its maxConcurrency, not as a flat line', () => {
