@@ -1,7 +1,8 @@
 /**
  * The `io` throughput chart: msg/s against kvp's lane count (log x), one line per
  * system (and per partition count, when the run covered several); the baselines do not
- * have lanes, so they are flat lines across the sweep.
+ * have lanes, so they are flat lines across the sweep; a peer (`--peers`) is a line over its
+ * maxConcurrency, set to kvp's lane counts.
  */
 import { parse, View, type Spec } from 'vega'
 import { partitionCounts, rateOf, type BenchResults } from './lib/results.js'
@@ -28,6 +29,11 @@ export function ioChartPoints(results: BenchResults): Point[] {
   for (const run of ioRuns) {
     const rate = rateOf(run)
     if (run.system === 'kvp' || rate === null) continue
+    if (run.maxConcurrency !== undefined) {
+      // A peer (--peers): a line over its maxConcurrency, which is kvp's lane count.
+      points.push({ system: `${run.system} (maxConcurrency)${suffix(run.partitions)}`, maxPartitions: run.maxConcurrency, msgPerSec: rate })
+      continue
+    }
     const system = `${run.system === 'raw' ? 'raw consume (no handler)' : run.system}${suffix(run.partitions)}`
     points.push({ system, maxPartitions: from, msgPerSec: rate }, { system, maxPartitions: to, msgPerSec: rate })
   }

@@ -12,7 +12,9 @@ import { Scenarios, type Scenario } from './handlers/work.js'
 import { formatMs, formatPass, formatPercent, formatRate, formatRatio } from './lib/format.js'
 import { benchmarksDoc, ioChartFile, ioKafkaChartFile, latestKafkaResultsFile, latestResultsFile, packageRoot, resultsDir } from './lib/paths.js'
 import { SWEEP_LANES } from './lib/plan.js'
-import { bestRun, normalizeResults, partitionCounts, ratio, type BenchResults, type MicroResults, type RunResult } from './lib/results.js'
+import {
+  bestRun, normalizeResults, partitionCounts, rateOf, ratio, type BenchResults, type MicroResults, type PeerInfo, type RunResult, type SystemName,
+} from './lib/results.js'
 
 export const SCENARIO_TITLES: Readonly<Record<Scenario, string>> = {
   io: 'io: a 1 ms await per message',
@@ -32,7 +34,7 @@ export function throughputRows(results: BenchResults, scenario: Scenario, partit
   const raw = bestRun(runs, scenario, 'raw')
   return runs.map((run) => [
     run.system,
-    run.kvp === null ? '—' : String(run.kvp.maxPartitions),
+    run.kvp !== null ? String(run.kvp.maxPartitions) : run.maxConcurrency !== undefined ? `${run.maxConcurrency} (maxConcurrency)` : '—',
     run.kvp === null ? '1' : String(run.kvp.threads),
     formatRate(run.measurement?.msgPerSec),
     run.system === 'one-at-a-time' ? '1×' : formatRatio(ratio(run, oneAtATime)),
@@ -50,6 +52,93 @@ function noteOf(run: RunResult): string {
   if (run.repeats && run.repeats.length > 1) notes.push(`median of ${run.repeats.length}: ${run.repeats.map((rate) => formatRate(rate)).join(', ')}`)
   if (run.regrown && run.regrown.length > 0) notes.push(`topic grown after draining it at ${run.regrown.map((rate) => formatRate(rate)).join(', ')} msg/s`)
   return notes.join('; ')
+}
+
+/** The systems of the side-by-side comparison, in its column order. */
+const COMPARED: ReadonlyArray<{ system: SystemName; title: string }> = [
+  { system: 'kvp', title: 'kvp' },
+  { system: 'parallel-consumer', title: 'Parallel Consumer' },
+  { system: 'kafkajs', title: 'KafkaJS' },
+  { system: 'one-at-a-time', title: 'one-at-a-time' },
+  { system: 'raw', title: 'raw' },
+]
+
+export const PEER_COMPARISON_HEADER = ['scenario', 'partitions', ...COMPARED.map(({ title }) => title), 'kvp ÷ Parallel Consumer']
+
+/** A run's msg/s and peak RSS in one cell, with the lanes (kvp) or maxConcurrency (a peer) it was best at. */
+function comparedCell(run: RunResult | undefined): string {
+  if (run === undefined) return '—'
+  const setting = run.kvp !== null ? `, ${run.kvp.maxPartitions} lanes` : run.maxConcurrency !== undefined ? `, ${run.maxConcurrency} in flight` : ''
+  const rss = run.measurement?.peakRssMiB
+  return `${formatRate(rateOf(run))}${setting}${rss === undefined ? '' : ` · ${rss} MiB`}`
+}
+
+/**
+ * `--peers`: per scenario and partition count, each system's best run side by side
+ * (kvp over its lanes, Parallel Consumer over its maxConcurrency), throughput and peak RSS.
+ */
+export function peerComparisonRows(results: BenchResults): string[][] {
+  const rows: string[][] = []
+  for (const partitions of partitionCounts(results.runs)) {
+    for (const scenario of Scenarios) {
+      const runs = results.runs.filter((run) => run.scenario === scenario && run.partitions === partitions)
+      if (runs.length === 0) continue
+      const best = COMPARED.map(({ system }) => bestRun(runs, scenario, system))
+      rows.push([scenario, String(partitions), ...best.map(comparedCell), formatRatio(ratio(best[0], best[1]))])
+    }
+  }
+  return rows
+}
+
+export const PEER_LANES_HEADER = ['scenario', 'partitions', 'lanes = maxConcurrency', 'kvp msg/s', 'Parallel Consumer msg/s', 'kvp ÷ Parallel Consumer', 'kvp peak RSS', 'Parallel Consumer peak RSS']
+
+/** `--peers`: kvp and Parallel Consumer at each lane count both ran with. */
+export function peerLaneRows(results: BenchResults): string[][] {
+  const rows: string[][] = []
+  const mib = (run: RunResult | undefined): string => (run?.measurement?.peakRssMiB === undefined ? '—' : `${run.measurement.peakRssMiB} MiB`)
+  for (const peerRun of results.runs) {
+    if (peerRun.system !== 'parallel-consumer' || peerRun.maxConcurrency === undefined) continue
+    const kvp = results.runs.find((run) => run.system === 'kvp' && run.scenario === peerRun.scenario && run.partitions === peerRun.partitions &&
+      run.kvp?.maxPartitions === peerRun.maxConcurrency && run.kvp?.threads === results.settings.threads)
+    rows.push([
+      peerRun.scenario, String(peerRun.partitions), String(peerRun.maxConcurrency), formatRate(rateOf(kvp)),
+      peerRun.error === null ? formatRate(rateOf(peerRun)) : `error: ${peerRun.error}`, formatRatio(ratio(kvp, peerRun)), mib(kvp), mib(peerRun),
+    ])
+  }
+  return rows
+}
+
+/** The peers section of a broker's results: what ran, or why not, and the side-by-side tables. */
+function peersSection(results: BenchResults): string[] {
+  const peers: PeerInfo[] = results.peers ?? []
+  if (peers.length === 0) return []
+  const out: string[] = ['### Against Parallel Consumer (`--peers`)', '']
+  for (const peer of peers) {
+    const what = `${peer.title} (\`${peer.artifact}:${peer.version}\`, kafka-clients ${peer.kafkaClients ?? '?'}${peer.java === null ? '' : `, Java ${peer.java}`})`
+    if (peer.notRun !== null) {
+      out.push(`${what}: **not run**: ${peer.notRun}`, '')
+      continue
+    }
+    out.push(
+      `${what}:`,
+      'a JVM started per run (bench/peers/parallel-consumer, default JVM flags), one consumer assigned every partition',
+      'of the same shared topic, read from the beginning with a fresh group, `ProcessingOrder.KEY`,',
+      `\`maxConcurrency\` = kvp's lane count (${peer.maxConcurrency.join(', ')}), the same work per record (\`io\`: \`Thread.sleep(1)\`;`,
+      `\`cpu\`: the same ${results.settings.cpuRounds} chained sha256 digests${peer.cpuMicrosPerMessage == null ? '' : `, ${peer.cpuMicrosPerMessage.toFixed(0)} µs per record on the JVM against`
+        + ` ${results.settings.cpuMicrosPerMessage.toFixed(0)} µs in Node here, so \`cpu\` compares the runtimes' hashing too`}; \`noop\`: nothing). It measures itself as the meter here does, on`,
+      'its own clock: from the first handled record to the last, stopped by the same time box, its handled count looked at every',
+      '5 ms. Its peak RSS is its own process\'s VmHWM. The Node systems run inside the benchmark\'s process, so theirs is that',
+      'process\'s highest resident set sampled every 100 ms during the run: everything the benchmark holds is in it too, so it',
+      'is an upper bound (`npm run bench:memory` measures kvp alone).',
+      '',
+    )
+  }
+  if (!results.runs.some((run) => run.system === 'parallel-consumer')) return out
+  out.push('Each system\'s best run, msg/s · peak RSS:', '')
+  out.push(markdownTable(PEER_COMPARISON_HEADER, peerComparisonRows(results)), '')
+  out.push(`At the same concurrency (kvp on ${results.settings.threads} worker threads):`, '')
+  out.push(markdownTable(PEER_LANES_HEADER, peerLaneRows(results)), '')
+  return out
 }
 
 function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -130,7 +219,8 @@ export function renderReport(inputs: ReportInputs, memory: MemorySummary | null 
     '  one partition, a fresh topic of at most 40,000 messages per run.',
     '- [On a real broker](#on-a-real-broker) (`npm run bench -- --brokers kafka`): Apache Kafka started for the run',
     '  (or `--brokers host:port` for a running cluster); 1 and 8 partitions, millions of messages, every measured',
-    '  span at least 5 s.',
+    '  span at least 5 s. With `--peers`, Confluent Parallel Consumer (a JVM started per run, key-ordered,',
+    '  `maxConcurrency` = kvp\'s lane counts) runs the same scenarios on the same topics, side by side with the rest.',
     '',
   )
 
@@ -182,6 +272,7 @@ export function renderReport(inputs: ReportInputs, memory: MemorySummary | null 
     'npm run bench -- --scenario cpu --thread-sweep 1,2,4,8,12   # CPU scaling (on a machine with the cores)',
     'npm run bench -- --brokers kafka   # the same on Apache Kafka, started and stopped by the run, 1 and 8 partitions',
     'npm run bench -- --brokers kafka --quick            # a smoke run of that, under ~2 minutes',
+    'npm run bench -- --brokers kafka --peers            # and Confluent Parallel Consumer beside kvp (needs java, javac, mvn)',
     'npm run bench -- --brokers host:9092 --partitions 1,4,16   # a running cluster (its topics are deleted after)',
     'npm run bench:micro                # hot-path micro-benchmarks',
     'npm run bench:memory               # peak RSS against backlog size',
@@ -194,6 +285,13 @@ export function renderReport(inputs: ReportInputs, memory: MemorySummary | null 
     'ends the run with an error naming its address. Results land in `bench/results/<timestamp>.json` and',
     '`bench/results/latest.json` (the embedded cluster) or `<timestamp>-kafka.json` and `latest-kafka.json`',
     '(a real broker).',
+    '',
+    '`--peers` (a real broker only: with the embedded cluster it exits 2, since the Java client connects to it but',
+    'consumes nothing, not a record in 30 s) adds Confluent Parallel Consumer from bench/peers/parallel-consumer: its first run',
+    'resolves the pom\'s classpath with Maven and compiles Main.java with javac into `~/.cache/kvp/`, and later',
+    'runs start neither. Without `java`, `javac` or `mvn` it is shown as not run and the other systems run as',
+    'usual. LINE Decaton was tried as a second peer and is not here: Maven Central, as this project reaches it,',
+    'has no `com.linecorp.decaton:decaton-processor`.',
     '',
     '## Reading the numbers',
     '',
@@ -292,6 +390,7 @@ function brokerSection(results: BenchResults, chart: string): string[] {
     }
   }
   if (results.runs.some((run) => run.scenario === 'io')) out.push(`![io throughput against lanes](${chart})`, '')
+  out.push(...peersSection(results))
 
   for (const partitions of counts) {
     const sweep = threadScaling(results, partitions)

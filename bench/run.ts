@@ -2,7 +2,8 @@
  * `npm run bench`: every scenario × system in one process against one Kafka, so the
  * ratios compare like with like. `--brokers` picks the Kafka: librdkafka's embedded
  * cluster (`mock`, the default), an Apache Kafka broker started for the run (`kafka`), or
- * a running cluster (`host:port[,host:port]`). Prints a table, writes
+ * a running cluster (`host:port[,host:port]`); `--peers` adds Confluent Parallel Consumer, a
+ * JVM started per run against the same broker. Prints a table, writes
  * bench/results/<timestamp>.json and latest.json (latest-kafka.json on a real broker),
  * the io chart and docs/BENCHMARKS.md.
  */
@@ -14,20 +15,22 @@ import Table from 'cli-table3'
 import { CPU_ROUNDS, cpuWork, type Scenario } from './handlers/work.js'
 import { measureLatency } from './latency.js'
 import { openBroker, type BenchBroker } from './lib/broker.js'
+import { buildPeer, PARALLEL_CONSUMER, peerVersions, PeerUnavailableError, type BuiltPeer } from './lib/jvm-peer.js'
 import { parseBenchArgs } from './lib/cli-args.js'
 import { formatMs, formatPass, formatPercent, formatRate, formatRatio } from './lib/format.js'
 import { STATS_EVERY_MS } from './lib/poll-handled.js'
 import { machineInfo } from './lib/machine.js'
 import { ioChartFile, ioKafkaChartFile, latestKafkaResultsFile, latestResultsFile, packageRoot, resultsDir } from './lib/paths.js'
-import { planRuns, sizing, type PlannedRun } from './lib/plan.js'
+import { peerConcurrencies, planRuns, sizing, type PlannedRun } from './lib/plan.js'
 import { createProgress, type BenchProgress } from './lib/progress.js'
 import {
-  bestRun, partitionCounts, rateOf, type BenchResults, type FilledTopic, type LatencyResult, type MicroResults, type RunResult,
+  bestRun, partitionCounts, rateOf, type BenchResults, type FilledTopic, type LatencyResult, type MicroResults, type PeerInfo, type RunResult,
 } from './lib/results.js'
 import { judgeTargets } from './lib/targets.js'
 import { createdTopics, deleteTopics, freshNames, KEYS, MAX_PREFILL, prefillTopic, SharedTopic, VALUE_BYTES } from './lib/topic-fill.js'
 import { SCENARIO_TITLES, THROUGHPUT_HEADER, throughputRows, writeReport } from './report.js'
 import { kvpSystem } from './systems/kvp.js'
+import { parallelConsumerSystem } from './systems/parallel-consumer.js'
 import { runKafkaJs } from './systems/kafkajs.js'
 import { runOneAtATime } from './systems/one-at-a-time.js'
 import { runRaw } from './systems/raw.js'
@@ -48,8 +51,13 @@ const machine = machineInfo()
 const realBroker = args.brokers.kind !== 'mock'
 const size = sizing(args.quick, realBroker, args.partitions)
 const { timeBoxMs, maxPartitions } = size
+/** How often the benchmark's own resident set is sampled during a run of a system that runs inside it. */
+const RSS_EVERY_MS = 100
+const peerInfo = args.peers ? await preparePeer() : null
+const peer = peerInfo?.built ?? null
 const plan = planRuns({
   scenarios: args.scenarios, quick: args.quick, threads: args.threads, threadSweep: args.threadSweep, realBroker, partitions: args.partitions,
+  peers: peer !== null,
 })
 const withLatency = args.scenarios.includes('io')
 
@@ -110,6 +118,7 @@ const results: BenchResults = {
   },
   ...(realBroker ? { topics: filled } : {}),
   runs,
+  ...(peerInfo === null ? {} : { peers: [peerInfo.info] }),
   latency,
   targets: judgeTargets(runs),
   micro: realBroker ? null : await previousMicro(),
@@ -195,12 +204,15 @@ async function fill(topic: SharedTopic, total: number, bar: BenchProgress, why: 
 
 async function runOnce(planned: PlannedRun, bootstrapServers: string, bar: BenchProgress): Promise<RunResult> {
   const where = realBroker ? ` ${planned.partitions}p` : ''
-  const label = planned.kvp === null
-    ? `${planned.scenario}${where} ${planned.system}`
-    : `${planned.scenario}${where} kvp ${planned.kvp.maxPartitions} lanes ×${planned.kvp.threads} threads`
+  const label = planned.kvp !== null
+    ? `${planned.scenario}${where} kvp ${planned.kvp.maxPartitions} lanes ×${planned.kvp.threads} threads`
+    : planned.maxConcurrency !== undefined
+      ? `${planned.scenario}${where} ${planned.system} maxConcurrency ${planned.maxConcurrency}`
+      : `${planned.scenario}${where} ${planned.system}`
   const result: RunResult = {
-    scenario: planned.scenario, system: planned.system, kvp: planned.kvp, partitions: planned.partitions, prefilled: planned.count,
-    timeBoxMs: planned.timeBoxMs, measurement: null, error: null,
+    scenario: planned.scenario, system: planned.system, kvp: planned.kvp,
+    ...(planned.maxConcurrency === undefined ? {} : { maxConcurrency: planned.maxConcurrency }),
+    partitions: planned.partitions, prefilled: planned.count, timeBoxMs: planned.timeBoxMs, measurement: null, error: null,
   }
   const names = freshNames(`${planned.scenario}-${planned.system}`)
   const began = performance.now()
@@ -215,10 +227,20 @@ async function runOnce(planned: PlannedRun, bootstrapServers: string, bar: Bench
       await prefillTopic(bootstrapServers, topic, planned.count)
     }
     bar.startRun(label, result.prefilled, 'msg')
-    result.measurement = await systemOf(planned)({
-      bootstrapServers, topic, groupId: names.groupId, scenario: planned.scenario, count: result.prefilled, timeBoxMs: planned.timeBoxMs,
-      onProgress: (handled) => bar.update(handled),
-    })
+    // The peak resident set of this process while the system runs in it (a JVM peer measures its own).
+    let peakRss = process.memoryUsage.rss()
+    const rssSampler = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage.rss())
+    }, RSS_EVERY_MS)
+    try {
+      const measurement = await systemOf(planned)({
+        bootstrapServers, topic, groupId: names.groupId, scenario: planned.scenario, count: result.prefilled, timeBoxMs: planned.timeBoxMs,
+        onProgress: (handled) => bar.update(handled),
+      })
+      result.measurement = { ...measurement, peakRssMiB: measurement.peakRssMiB ?? Math.round(peakRss / 2 ** 20) }
+    } finally {
+      clearInterval(rssSampler)
+    }
   } catch (err) {
     result.error = describeError(err)
   }
@@ -236,6 +258,37 @@ function systemOf(planned: PlannedRun): System {
       if (planned.kvp === null) throw new Error('a kvp run without its setup')
       return kvpSystem(planned.kvp)
     }
+    case 'parallel-consumer': {
+      if (peer === null || peerInfo === null || planned.maxConcurrency === undefined) throw new Error('a parallel-consumer run without its build')
+      return parallelConsumerSystem(peer, planned.maxConcurrency, (started) => {
+        peerInfo.info.java = started.java
+        peerInfo.info.kafkaClients = started.kafkaClients
+        peerInfo.info.cpuMicrosPerMessage ??= started.cpuMicrosPerMessage
+      })
+    }
+  }
+}
+
+/**
+ * `--peers`: builds Parallel Consumer (from the cache when it can). A missing `java`,
+ * `javac` or `mvn`, or a failed build, leaves it out of the plan as "not run: <why>".
+ */
+async function preparePeer(): Promise<{ built: BuiltPeer | null; info: PeerInfo }> {
+  const definition = PARALLEL_CONSUMER
+  const versions = await peerVersions(definition)
+  const info: PeerInfo = {
+    name: 'parallel-consumer', title: definition.title, artifact: definition.artifact, version: versions.version ?? '?', kafkaClients: versions.kafkaClients,
+    java: null, maxConcurrency: peerConcurrencies(maxPartitions), notRun: null,
+  }
+  try {
+    const built = await buildPeer(definition, { log: (line) => console.error(`${definition.title}: ${line}`) })
+    console.error(`${definition.title} ${built.version} (kafka-clients ${built.kafkaClients ?? '?'}): maxConcurrency ${info.maxConcurrency.join(', ')}, a JVM per run`)
+    return { built, info }
+  } catch (err) {
+    if (!(err instanceof PeerUnavailableError)) throw err
+    info.notRun = describeError(err)
+    console.error(`${definition.title}: not run: ${info.notRun}`)
+    return { built: null, info }
   }
 }
 
@@ -305,6 +358,9 @@ function printResults(all: BenchResults): void {
       target.scenario, String(target.partitions), target.description,
       target.threshold < 1 ? formatPercent(target.ratio) : formatRatio(target.ratio), formatPass(target.pass),
     ])
+  }
+  for (const peerRun of all.peers ?? []) {
+    if (peerRun.notRun !== null) console.log(`\n${peerRun.title}: not run: ${peerRun.notRun}`)
   }
   console.log(`\ntargets (kvp's best lane count, same run, same partitions)\n${targets.toString()}`)
   if (all.latency !== null) {

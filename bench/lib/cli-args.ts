@@ -18,10 +18,12 @@ export interface BenchArgs {
   brokers: BrokerChoice
   /** Partition counts of the topics (a real broker only); null: the plan's default. */
   partitions: number[] | null
+  /** Also run the JVM peers (Confluent Parallel Consumer) against the same broker. */
+  peers: boolean
 }
 
 export const USAGE = 'usage: npm run bench -- [--quick] [--brokers mock|kafka|host:port[,host:port]] [--partitions 1,8] ' +
-  '[--scenario io|cpu|noop]... [--threads N] [--thread-sweep 1,2,4,8,12]'
+  '[--peers] [--scenario io|cpu|noop]... [--threads N] [--thread-sweep 1,2,4,8,12]'
 
 /** A flag that cannot be used; `npm run bench` prints it with the usage and exits 2. */
 export class BenchUsageError extends Error {
@@ -54,6 +56,7 @@ export function readBenchArgs(argv: string[]): BenchArgs & { help: boolean } {
         'thread-sweep': { type: 'string', default: '' },
         brokers: { type: 'string', default: 'mock' },
         partitions: { type: 'string' },
+        peers: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values
@@ -76,6 +79,10 @@ export function readBenchArgs(argv: string[]): BenchArgs & { help: boolean } {
     partitions = [...new Set(positiveIntegers('--partitions', values.partitions))]
     if (partitions.length === 0) throw new BenchUsageError('--partitions: expected positive integers separated by commas, got nothing')
   }
+  if (values.peers && brokers.kind === 'mock') {
+    throw new BenchUsageError('--peers: needs a real broker (--brokers kafka or host:port): the Java client reaches the embedded cluster ' +
+      'but consumes nothing from it (not a record in 30 s)')
+  }
   return {
     quick: values.quick,
     scenarios: Scenarios.filter((s) => scenarios.includes(s)),
@@ -83,6 +90,7 @@ export function readBenchArgs(argv: string[]): BenchArgs & { help: boolean } {
     threadSweep,
     brokers,
     partitions,
+    peers: values.peers,
     help: values.help,
   }
 }

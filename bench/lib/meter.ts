@@ -15,6 +15,11 @@ export interface Measurement {
   timeBoxed: boolean
   /** From the start of the run (client creation) to the first handled message: join + first fetch. */
   startupMs: number
+  /**
+   * Peak resident set during the run, in MiB: a JVM peer's own process (VmHWM); for the
+   * systems that run inside the benchmark's process, that process's highest sample.
+   */
+  peakRssMiB?: number
 }
 
 export interface MeterOptions {

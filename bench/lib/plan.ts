@@ -8,6 +8,8 @@ export interface PlannedRun {
   scenario: Scenario
   system: SystemName
   kvp: KvpSetup | null
+  /** A peer's `maxConcurrency` (its runs only). */
+  maxConcurrency?: number
   /** Partitions of the topic (the embedded cluster: 1). */
   partitions: number
   /** Messages in the topic: the embedded cluster's prefill, or a real broker's first fill of the shared topic. */
@@ -25,6 +27,8 @@ export interface PlanOptions {
   realBroker?: boolean
   /** Partition counts instead of the sizing's (a real broker only). */
   partitions?: readonly number[] | null
+  /** `--peers`: Parallel Consumer after kvp in every scenario, at PEER_MIN_CONCURRENCY lanes and more of kvp's lane counts. */
+  peers?: boolean
 }
 
 export interface Sizing {
@@ -38,6 +42,17 @@ export interface Sizing {
   partitions: readonly number[]
   /** A real broker: a run that drains its topic faster than this is made again on a grown one (0: never). */
   minSeconds: number
+}
+
+/**
+ * The peers run at kvp's lane counts from this one up: the lower ones show how kvp scales,
+ * and a JVM started per run costs ~10 s each, so the comparison is kept where concurrency pays.
+ */
+export const PEER_MIN_CONCURRENCY = 16
+
+/** The `maxConcurrency` values of a peer: kvp's lane counts of the sizing, from PEER_MIN_CONCURRENCY up. */
+export function peerConcurrencies(lanes: readonly number[]): number[] {
+  return lanes.filter((n) => n >= PEER_MIN_CONCURRENCY)
 }
 
 /** Lanes of the `cpu` thread sweep: enough for every thread to have work. */
@@ -63,8 +78,8 @@ export function sizing(quick: boolean, realBroker = false, partitions: readonly 
 
 /**
  * For each partition count, every scenario runs every baseline, then kvp over the lane
- * sweep. Slow runs (1 ms per message, one at a time) stop on the time box; fast ones
- * handle the whole topic.
+ * sweep, then (`peers`) Parallel Consumer at the same lane counts. Slow runs (1 ms per
+ * message, one at a time) stop on the time box; fast ones handle the whole topic.
  */
 export function planRuns(options: PlanOptions): PlannedRun[] {
   const { count, timeBoxMs, maxPartitions, partitions: partitionCounts } = sizing(options.quick, options.realBroker ?? false, options.partitions ?? null)
@@ -76,6 +91,11 @@ export function planRuns(options: PlanOptions): PlannedRun[] {
       }
       for (const lanes of maxPartitions) {
         runs.push({ scenario, system: 'kvp', kvp: kvpSetup(lanes, options.threads, partitions), partitions, count, timeBoxMs })
+      }
+      if (options.peers === true) {
+        for (const maxConcurrency of peerConcurrencies(maxPartitions)) {
+          runs.push({ scenario, system: 'parallel-consumer', kvp: null, maxConcurrency, partitions, count, timeBoxMs })
+        }
       }
       if (scenario === 'cpu') {
         for (const threads of options.threadSweep ?? []) {

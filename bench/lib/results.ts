@@ -5,7 +5,7 @@ import type { MachineInfo } from './machine.js'
 import type { Measurement } from './meter.js'
 import type { Percentiles } from './percentiles.js'
 
-export const SystemNames = ['raw', 'one-at-a-time', 'kafkajs', 'kvp'] as const
+export const SystemNames = ['raw', 'one-at-a-time', 'kafkajs', 'kvp', 'parallel-consumer'] as const
 export type SystemName = (typeof SystemNames)[number]
 
 /** `mock`: librdkafka's embedded cluster; `apache-kafka`: a broker the run started; `external`: one it was pointed at. */
@@ -22,6 +22,8 @@ export interface RunResult {
   system: SystemName
   /** kvp's lanes and threads; null for the baselines. */
   kvp: KvpSetup | null
+  /** A peer (Parallel Consumer): its `maxConcurrency`, set to one of kvp's lane counts. */
+  maxConcurrency?: number
   /** Partitions of the topic (the embedded cluster: 1, partition 0 of the run's own topic). */
   partitions: number
   /**
@@ -37,6 +39,25 @@ export interface RunResult {
   repeats?: number[]
   /** A real broker: the run drained the topic too fast, so it was grown and the run made again; the drained attempts' msg/s. */
   regrown?: number[]
+}
+
+/** A peer of `--peers`: a library on another runtime, measured against the same broker in the same run. */
+export interface PeerInfo {
+  /** The system's name in the runs. */
+  name: SystemName
+  title: string
+  /** Maven coordinates and version of the library. */
+  artifact: string
+  version: string
+  kafkaClients: string | null
+  /** The Java runtime it ran on, as the JVM reported it (null when it did not run). */
+  java: string | null
+  /** What the `cpu` work took per message on its runtime, measured by its first run (null before one ran). */
+  cpuMicrosPerMessage?: number | null
+  /** The `maxConcurrency` values it ran with. */
+  maxConcurrency: number[]
+  /** Why it did not run (a missing tool, a failed build); null when it did. */
+  notRun: string | null
 }
 
 export interface LatencyResult {
@@ -118,6 +139,8 @@ export interface BenchResults {
   /** A real broker: how the shared topics were filled. */
   topics?: FilledTopic[]
   runs: RunResult[]
+  /** `--peers`: the peers asked for, run or not (absent without the flag). */
+  peers?: PeerInfo[]
   latency: LatencyResult | null
   targets: TargetResult[]
   micro: MicroResults | null

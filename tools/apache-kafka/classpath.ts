@@ -40,10 +40,15 @@ export function requireOnPath(command: 'java' | 'mvn', pathVariable: string | un
   throw new ApacheKafkaError(`\`${command}\` was not found on PATH: ${why}`)
 }
 
+/** `$XDG_CACHE_HOME/kvp/<name>`, else `~/.cache/kvp/<name>`: where kvp's tools keep what Maven resolved. */
+export function kvpCacheDir(name: string, env: NodeJS.ProcessEnv): string {
+  const base = env.XDG_CACHE_HOME || join(homedir(), '.cache')
+  return join(base, 'kvp', name)
+}
+
 /** `$XDG_CACHE_HOME/kvp/apache-kafka-<version>`, else `~/.cache/kvp/apache-kafka-<version>`. */
 export function cacheDirFor(kafkaVersion: string, env: NodeJS.ProcessEnv): string {
-  const base = env.XDG_CACHE_HOME || join(homedir(), '.cache')
-  return join(base, 'kvp', `apache-kafka-${kafkaVersion}`)
+  return kvpCacheDir(`apache-kafka-${kafkaVersion}`, env)
 }
 
 /** The jars of a cached classpath file, or undefined when it is absent, foreign or stale. */

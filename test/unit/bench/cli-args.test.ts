@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert'
 import { test } from 'node:test'
 import { parseBrokers, readBenchArgs } from '../../../bench/lib/cli-args.js'
-import { KAFKA_FULL, KAFKA_QUICK, planRuns, sizing } from '../../../bench/lib/plan.js'
+import { KAFKA_FULL, KAFKA_QUICK, peerConcurrencies, planRuns, sizing } from '../../../bench/lib/plan.js'
 
 test('the benchmark runs on the embedded cluster unless --brokers says otherwise', () => {
   const args = readBenchArgs([])
@@ -62,4 +62,29 @@ test('kvp gets enough concurrency for a slice in flight on every lane of every p
   assert.equal(eight?.kvp?.concurrencyPerThread, 1024)
   const one = plan.find((run) => run.system === 'kvp' && run.partitions === 1 && run.kvp?.maxPartitions === 256)
   assert.equal(one?.kvp?.concurrencyPerThread, 128)
+})
+
+test('--peers needs a real broker and is off by default', () => {
+  assert.equal(readBenchArgs([]).peers, false)
+  assert.equal(readBenchArgs(['--brokers', 'kafka', '--peers']).peers, true)
+  assert.equal(readBenchArgs(['--brokers', 'localhost:9092', '--peers']).peers, true)
+  assert.throws(() => readBenchArgs(['--peers']), /^BenchUsageError: --peers: needs a real broker/)
+})
+
+test('with peers, Parallel Consumer runs after kvp at kvp\'s lane counts from 16 up; without, the plan is unchanged', () => {
+  const options = { scenarios: ['io', 'noop'] as const, quick: false, threads: 2, realBroker: true }
+  const without = planRuns({ ...options, scenarios: [...options.scenarios] })
+  const withPeers = planRuns({ ...options, scenarios: [...options.scenarios], peers: true })
+  assert.deepEqual(planRuns({ ...options, scenarios: [...options.scenarios], peers: false }), without)
+  assert.deepEqual(withPeers.filter((run) => run.system !== 'parallel-consumer'), without)
+  const peers = withPeers.filter((run) => run.system === 'parallel-consumer')
+  assert.deepEqual(peers.map((run) => [run.partitions, run.scenario, run.maxConcurrency]), [
+    [1, 'io', 16], [1, 'io', 64], [1, 'io', 256], [1, 'noop', 16], [1, 'noop', 64], [1, 'noop', 256],
+    [8, 'io', 16], [8, 'io', 64], [8, 'io', 256], [8, 'noop', 16], [8, 'noop', 64], [8, 'noop', 256],
+  ])
+  assert.ok(peers.every((run) => run.kvp === null && run.count === KAFKA_FULL.count && run.timeBoxMs === KAFKA_FULL.timeBoxMs))
+  // Each scenario: baselines, kvp's sweep, then the peer.
+  const firstIo = withPeers.filter((run) => run.partitions === 1 && run.scenario === 'io').map((run) => run.system)
+  assert.deepEqual(firstIo.slice(-4), ['kvp', 'parallel-consumer', 'parallel-consumer', 'parallel-consumer'])
+  assert.deepEqual(peerConcurrencies(KAFKA_QUICK.maxPartitions), [16, 256])
 })
