@@ -59,37 +59,39 @@ function chartSpec(points: Point[], title: string): Spec {
       { orient: 'left', scale: 'y', title: 'messages / second (log)', format: '~s', grid: true },
     ],
     legends: [{ fill: 'color', stroke: 'color', title: 'system', orient: 'bottom-right', symbolType: 'stroke', labelLimit: 300 }],
-    marks: [{
-      type: 'group',
-      from: { facet: { name: 'series', data: 'points', groupby: 'system' } },
-      marks: [
-        {
-          type: 'line',
-          from: { data: 'series' },
-          sort: { field: 'datum.maxPartitions' },
-          encode: {
-            enter: {
-              x: { scale: 'x', field: 'maxPartitions' },
-              y: { scale: 'y', field: 'msgPerSec' },
-              stroke: { scale: 'color', field: 'system' },
-              strokeWidth: { value: 2 },
+    marks: [
+      {
+        type: 'group',
+        from: { facet: { name: 'series', data: 'points', groupby: 'system' } },
+        marks: [
+          {
+            type: 'line',
+            from: { data: 'series' },
+            sort: { field: 'datum.maxPartitions' },
+            encode: {
+              enter: {
+                x: { scale: 'x', field: 'maxPartitions' },
+                y: { scale: 'y', field: 'msgPerSec' },
+                stroke: { scale: 'color', field: 'system' },
+                strokeWidth: { value: 2 },
+              },
             },
           },
-        },
-        {
-          type: 'symbol',
-          from: { data: 'series' },
-          encode: {
-            enter: {
-              x: { scale: 'x', field: 'maxPartitions' },
-              y: { scale: 'y', field: 'msgPerSec' },
-              fill: { scale: 'color', field: 'system' },
-              size: { value: 30 },
+          {
+            type: 'symbol',
+            from: { data: 'series' },
+            encode: {
+              enter: {
+                x: { scale: 'x', field: 'maxPartitions' },
+                y: { scale: 'y', field: 'msgPerSec' },
+                fill: { scale: 'color', field: 'system' },
+                size: { value: 30 },
+              },
             },
           },
-        },
-      ],
-    }],
+        ],
+      },
+    ],
   } as Spec
 }
 

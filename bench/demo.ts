@@ -19,12 +19,15 @@ const ORDER_IDS = 2_000
 const TIME_BOX_MS = 8_000
 const TOPIC = `demo-orders-${Date.now().toString(36)}`
 
-const bar = new cliProgress.SingleBar({
-  format: '{phase} |{bar}| {value}/{total} orders {rate}',
-  barsize: 30,
-  hideCursor: true,
-  clearOnComplete: false,
-}, cliProgress.Presets.shades_classic)
+const bar = new cliProgress.SingleBar(
+  {
+    format: '{phase} |{bar}| {value}/{total} orders {rate}',
+    barsize: 30,
+    hideCursor: true,
+    clearOnComplete: false,
+  },
+  cliProgress.Presets.shades_classic,
+)
 
 console.log('kvp demo: one Kafka partition, a handler that takes 1 ms per order.\n')
 const cluster = await startMockCluster()
@@ -32,7 +35,11 @@ let exitCode = 0
 try {
   bar.start(ORDERS, 0, { phase: label('producing orders'), rate: '' })
   await produceOrders({
-    bootstrapServers: cluster.bootstrapServers, topic: TOPIC, partition: 0, count: ORDERS, keys: ORDER_IDS,
+    bootstrapServers: cluster.bootstrapServers,
+    topic: TOPIC,
+    partition: 0,
+    count: ORDERS,
+    keys: ORDER_IDS,
     onProgress: (delivered) => bar.update(delivered),
   })
   bar.stop()
@@ -43,7 +50,9 @@ try {
 
   const speedup = plain.msgPerSec > 0 ? virtual.msgPerSec / plain.msgPerSec : 0
   console.log('')
-  console.log(`plain Kafka, one lane:           ${formatRate(plain.msgPerSec).padStart(7)} orders/s${plain.timeBoxed ? ` (stopped after ${TIME_BOX_MS / 1000} s, ${plain.handled.toLocaleString('en-US')} orders)` : ''}`)
+  console.log(
+    `plain Kafka, one lane:           ${formatRate(plain.msgPerSec).padStart(7)} orders/s${plain.timeBoxed ? ` (stopped after ${TIME_BOX_MS / 1000} s, ${plain.handled.toLocaleString('en-US')} orders)` : ''}`,
+  )
   console.log(`virtual partitions, 64 lanes:    ${formatRate(virtual.msgPerSec).padStart(7)} orders/s`)
   console.log(`speed-up:                        ${speedup.toFixed(1).padStart(7)}×`)
   console.log('')

@@ -43,7 +43,16 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
     for (const value of (event as { data: number[] }).data) samples.push(value)
   }
   const result: LatencyResult = {
-    kvp, partitions: options.partitions, targetRate: Math.round(rate), producedRate: 0, durationMs, warmupMs, produced: 0, handled: 0, latencyMs: null, error: null,
+    kvp,
+    partitions: options.partitions,
+    targetRate: Math.round(rate),
+    producedRate: 0,
+    durationMs,
+    warmupMs,
+    produced: 0,
+    handled: 0,
+    latencyMs: null,
+    error: null,
   }
   let engine: Engine | undefined
   let producer: KvpProducer | undefined

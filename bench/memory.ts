@@ -147,7 +147,7 @@ const mib = (kib: number): number => Math.round((kib / 1024) * 10) / 10
 
 /** Reads a group's committed offsets without joining it. */
 async function offsetReader(bootstrapServers: string, groupId: string, topic: string): Promise<{ read(): Promise<number[]>; close(): Promise<void> }> {
-  const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': bootstrapServers, 'group.id': groupId, 'enable.auto.commit': false, 'log_level': 3 }, {})
+  const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': bootstrapServers, 'group.id': groupId, 'enable.auto.commit': false, log_level: 3 }, {})
   consumer.on('event.error', () => {})
   await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())))
   const toppars = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition }))
@@ -173,9 +173,30 @@ async function drainOnce(bootstrapServers: string, backlog: number, settings: Se
   }
   const total = Math.floor(perPartition) * PARTITIONS
 
-  const args = [...runtime.nodeArgs, join(packageRoot, 'bin', 'kvp.js'), 'run', '--brokers', bootstrapServers, '--group', groupId, '--topic', topic,
-    '--handler', join(packageRoot, 'dist', 'bench', 'handlers', 'slow.js'), '--max-partitions', String(settings.maxPartitions),
-    '--threads', String(settings.threads), '-X', 'session.timeout.ms=6000', '-X', 'auto.commit.interval.ms=500', '--stats-interval-ms', '0', ...settings.runArgs]
+  const args = [
+    ...runtime.nodeArgs,
+    join(packageRoot, 'bin', 'kvp.js'),
+    'run',
+    '--brokers',
+    bootstrapServers,
+    '--group',
+    groupId,
+    '--topic',
+    topic,
+    '--handler',
+    join(packageRoot, 'dist', 'bench', 'handlers', 'slow.js'),
+    '--max-partitions',
+    String(settings.maxPartitions),
+    '--threads',
+    String(settings.threads),
+    '-X',
+    'session.timeout.ms=6000',
+    '-X',
+    'auto.commit.interval.ms=500',
+    '--stats-interval-ms',
+    '0',
+    ...settings.runArgs,
+  ]
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...runtime.env, KVP_BENCH_DELAY_MS: String(settings.delayMs) } })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
@@ -183,7 +204,20 @@ async function drainOnce(bootstrapServers: string, backlog: number, settings: Se
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)))
   const pid = child.pid as number
 
-  const run: MemoryRun = { runtime: runtime.name, backlog: total, drained: false, durationMs: 0, rate: 0, committed: 0, samples: 0, startRssMiB: 0, peakRssMiB: 0, hwmMiB: 0, exitCode: -1, error: null }
+  const run: MemoryRun = {
+    runtime: runtime.name,
+    backlog: total,
+    drained: false,
+    durationMs: 0,
+    rate: 0,
+    committed: 0,
+    samples: 0,
+    startRssMiB: 0,
+    peakRssMiB: 0,
+    hwmMiB: 0,
+    exitCode: -1,
+    error: null,
+  }
   const reader = await offsetReader(bootstrapServers, groupId, topic)
   let peakKiB = 0
   const sampler = setInterval(() => {

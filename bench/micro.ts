@@ -55,8 +55,14 @@ function buildTask(): { slices: WireSlice[]; records: RecordColumnsWriter } {
   const records = new RecordColumnsWriter()
   for (let start = 0; start < BATCH; start += SLICE) {
     slices.push({
-      id: start, route: 0, partition: 0, lane: (start / SLICE) % LANES, attempt: 1, slot: 0,
-      first: records.add(messages as unknown as KafkaMessage[], start, SLICE), count: SLICE,
+      id: start,
+      route: 0,
+      partition: 0,
+      lane: (start / SLICE) % LANES,
+      attempt: 1,
+      slot: 0,
+      first: records.add(messages as unknown as KafkaMessage[], start, SLICE),
+      count: SLICE,
     })
   }
   return { slices, records }
@@ -189,7 +195,7 @@ if (sink === 0.5) console.log('') // keeps `sink` observably used
 const micro: MicroResults = { at: new Date().toISOString(), machine: machineInfo(), results }
 await mkdir(resultsDir, { recursive: true })
 await writeFile(join(resultsDir, `micro-${micro.at.replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')}.json`), `${JSON.stringify(micro, null, 2)}\n`)
-const latest = existsSync(latestResultsFile) ? JSON.parse(await readFile(latestResultsFile, 'utf8')) as BenchResults : null
+const latest = existsSync(latestResultsFile) ? (JSON.parse(await readFile(latestResultsFile, 'utf8')) as BenchResults) : null
 if (latest === null) {
   console.log('\nno bench/results/latest.json yet: run `npm run bench` to include these in docs/BENCHMARKS.md')
 } else {

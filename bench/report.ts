@@ -12,9 +12,7 @@ import { Scenarios, type Scenario } from './handlers/work.js'
 import { formatMs, formatPass, formatPercent, formatRate, formatRatio } from './lib/format.js'
 import { benchmarksDoc, ioChartFile, ioKafkaChartFile, latestKafkaResultsFile, latestResultsFile, packageRoot, resultsDir } from './lib/paths.js'
 import { SWEEP_LANES } from './lib/plan.js'
-import {
-  bestRun, normalizeResults, partitionCounts, rateOf, ratio, type BenchResults, type MicroResults, type PeerInfo, type RunResult, type SystemName,
-} from './lib/results.js'
+import { bestRun, normalizeResults, partitionCounts, rateOf, ratio, type BenchResults, type MicroResults, type PeerInfo, type RunResult, type SystemName } from './lib/results.js'
 
 export const SCENARIO_TITLES: Readonly<Record<Scenario, string>> = {
   io: 'io: a 1 ms await per message',
@@ -98,11 +96,23 @@ export function peerLaneRows(results: BenchResults): string[][] {
   const mib = (run: RunResult | undefined): string => (run?.measurement?.peakRssMiB === undefined ? '—' : `${run.measurement.peakRssMiB} MiB`)
   for (const peerRun of results.runs) {
     if (peerRun.system !== 'parallel-consumer' || peerRun.maxConcurrency === undefined) continue
-    const kvp = results.runs.find((run) => run.system === 'kvp' && run.scenario === peerRun.scenario && run.partitions === peerRun.partitions &&
-      run.kvp?.maxPartitions === peerRun.maxConcurrency && run.kvp?.threads === results.settings.threads)
+    const kvp = results.runs.find(
+      (run) =>
+        run.system === 'kvp' &&
+        run.scenario === peerRun.scenario &&
+        run.partitions === peerRun.partitions &&
+        run.kvp?.maxPartitions === peerRun.maxConcurrency &&
+        run.kvp?.threads === results.settings.threads,
+    )
     rows.push([
-      peerRun.scenario, String(peerRun.partitions), String(peerRun.maxConcurrency), formatRate(rateOf(kvp)),
-      peerRun.error === null ? formatRate(rateOf(peerRun)) : `error: ${peerRun.error}`, formatRatio(ratio(kvp, peerRun)), mib(kvp), mib(peerRun),
+      peerRun.scenario,
+      String(peerRun.partitions),
+      String(peerRun.maxConcurrency),
+      formatRate(rateOf(kvp)),
+      peerRun.error === null ? formatRate(rateOf(peerRun)) : `error: ${peerRun.error}`,
+      formatRatio(ratio(kvp, peerRun)),
+      mib(kvp),
+      mib(peerRun),
     ])
   }
   return rows
@@ -124,17 +134,21 @@ function peersSection(results: BenchResults): string[] {
       'a JVM started per run (bench/peers/parallel-consumer, default JVM flags), one consumer assigned every partition',
       'of the same shared topic, read from the beginning with a fresh group, `ProcessingOrder.KEY`,',
       `\`maxConcurrency\` = kvp's lane count (${peer.maxConcurrency.join(', ')}), the same work per record (\`io\`: \`Thread.sleep(1)\`;`,
-      `\`cpu\`: the same ${results.settings.cpuRounds} chained sha256 digests${peer.cpuMicrosPerMessage == null ? '' : `, ${peer.cpuMicrosPerMessage.toFixed(0)} µs per record on the JVM against`
-        + ` ${results.settings.cpuMicrosPerMessage.toFixed(0)} µs in Node here, so \`cpu\` compares the runtimes' hashing too`}; \`noop\`: nothing). It measures itself as the meter here does, on`,
+      `\`cpu\`: the same ${results.settings.cpuRounds} chained sha256 digests${
+        peer.cpuMicrosPerMessage == null
+          ? ''
+          : `, ${peer.cpuMicrosPerMessage.toFixed(0)} µs per record on the JVM against` +
+            ` ${results.settings.cpuMicrosPerMessage.toFixed(0)} µs in Node here, so \`cpu\` compares the runtimes' hashing too`
+      }; \`noop\`: nothing). It measures itself as the meter here does, on`,
       'its own clock: from the first handled record to the last, stopped by the same time box, its handled count looked at every',
-      '5 ms. Its peak RSS is its own process\'s VmHWM. The Node systems run inside the benchmark\'s process, so theirs is that',
-      'process\'s highest resident set sampled every 100 ms during the run: everything the benchmark holds is in it too, so it',
+      "5 ms. Its peak RSS is its own process's VmHWM. The Node systems run inside the benchmark's process, so theirs is that",
+      "process's highest resident set sampled every 100 ms during the run: everything the benchmark holds is in it too, so it",
       'is an upper bound (`npm run bench:memory` measures kvp alone).',
       '',
     )
   }
   if (!results.runs.some((run) => run.system === 'parallel-consumer')) return out
-  out.push('Each system\'s best run, msg/s · peak RSS:', '')
+  out.push("Each system's best run, msg/s · peak RSS:", '')
   out.push(markdownTable(PEER_COMPARISON_HEADER, peerComparisonRows(results)), '')
   out.push(`At the same concurrency (kvp on ${results.settings.threads} worker threads):`, '')
   out.push(markdownTable(PEER_LANES_HEADER, peerLaneRows(results)), '')
@@ -142,9 +156,9 @@ function peersSection(results: BenchResults): string[] {
 }
 
 function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const escape = (cell: string): string => cell.replaceAll('|', '\\|')
-  const lines = [`| ${header.map(escape).join(' | ')} |`, `|${header.map(() => '---').join('|')}|`]
-  for (const row of rows) lines.push(`| ${row.map(escape).join(' | ')} |`)
+  const escapeCell = (cell: string): string => cell.replaceAll('|', '\\|')
+  const lines = [`| ${header.map(escapeCell).join(' | ')} |`, `|${header.map(() => '---').join('|')}|`]
+  for (const row of rows) lines.push(`| ${row.map(escapeCell).join(' | ')} |`)
   return lines.join('\n')
 }
 
@@ -180,9 +194,9 @@ const MEMORY_NOTES = [
   'shallow librdkafka prefetch (5,000 messages / 4 MiB), lanes that hold packed record chunks rather than',
   'node-rdkafka message objects (a queued message costs its bytes plus a few dozen, not about a kilobyte), and chunk',
   'buffers reused from a pool instead of left to the GC. What remains under plain `node` is warm-up, not',
-  'backlog: V8 grows the main thread\'s young generation from 1 to 16 MiB semi-spaces under sustained load, and',
+  "backlog: V8 grows the main thread's young generation from 1 to 16 MiB semi-spaces under sustained load, and",
   'glibc gives each thread its own malloc arena, so a run that lasts longer ends higher whatever its backlog.',
-  'The image\'s two settings remove both. They cost no measurable throughput: `npm run bench -- --quick` run',
+  "The image's two settings remove both. They cost no measurable throughput: `npm run bench -- --quick` run",
   'back to back each way on this machine gave io at 256 lanes 54.1k (plain) and 57.5k msg/s (image), noop at',
   '16 lanes 195k and 183k msg/s, inside the run-to-run spread (145k–216k for noop).',
 ]
@@ -215,12 +229,12 @@ export function renderReport(inputs: ReportInputs, memory: MemorySummary | null 
     'systems measured in the same process run against the same Kafka, so that it compares like with like, and',
     'each kind of broker has its own section:',
     '',
-    '- [On the embedded cluster](#on-the-embedded-cluster) (`npm run bench`): librdkafka\'s mock cluster, in process;',
+    "- [On the embedded cluster](#on-the-embedded-cluster) (`npm run bench`): librdkafka's mock cluster, in process;",
     '  one partition, a fresh topic of at most 40,000 messages per run.',
     '- [On a real broker](#on-a-real-broker) (`npm run bench -- --brokers kafka`): Apache Kafka started for the run',
     '  (or `--brokers host:port` for a running cluster); 1 and 8 partitions, millions of messages, every measured',
     '  span at least 5 s. With `--peers`, Confluent Parallel Consumer (a JVM started per run, key-ordered,',
-    '  `maxConcurrency` = kvp\'s lane counts) runs the same scenarios on the same topics, side by side with the rest.',
+    "  `maxConcurrency` = kvp's lane counts) runs the same scenarios on the same topics, side by side with the rest.",
     '',
   )
 
@@ -238,9 +252,13 @@ export function renderReport(inputs: ReportInputs, memory: MemorySummary | null 
     out.push('Not run yet: `npm run bench:micro`.', '')
   } else {
     out.push(`\`npm run bench:micro\`, ${micro.at}, ${micro.machine.cpus} × ${micro.machine.cpuModel}, Node ${micro.machine.node}.`, '')
-    out.push(markdownTable(['hot path', 'ns / message', 'what'], micro.results.map((entry) => [
-      entry.name, entry.nsPerMessage.toFixed(entry.nsPerMessage < 10 ? 1 : 0), entry.note,
-    ])), '')
+    out.push(
+      markdownTable(
+        ['hot path', 'ns / message', 'what'],
+        micro.results.map((entry) => [entry.name, entry.nsPerMessage.toFixed(entry.nsPerMessage < 10 ? 1 : 0), entry.note]),
+      ),
+      '',
+    )
   }
 
   out.push('## Memory against backlog', '')
@@ -254,10 +272,20 @@ export function renderReport(inputs: ReportInputs, memory: MemorySummary | null 
     )
     for (const [index, { runtime, runs, ratio, pass }] of memory.runtimes.entries()) {
       out.push(`${index === 0 ? 'Judged on' : 'Also'}: \`kvp run\` ${runtime.title}.`, '')
-      out.push(markdownTable(['backlog', 'drained', 'time', 'msg/s', 'RSS at start', 'peak RSS'], runs.map((run) => [
-        run.backlog.toLocaleString('en-US'), run.drained ? 'yes' : 'no', `${(run.durationMs / 1000).toFixed(1)} s`, run.rate.toLocaleString('en-US'),
-        `${run.startRssMiB} MiB`, `${run.hwmMiB > 0 ? run.hwmMiB : run.peakRssMiB} MiB`,
-      ])), '')
+      out.push(
+        markdownTable(
+          ['backlog', 'drained', 'time', 'msg/s', 'RSS at start', 'peak RSS'],
+          runs.map((run) => [
+            run.backlog.toLocaleString('en-US'),
+            run.drained ? 'yes' : 'no',
+            `${(run.durationMs / 1000).toFixed(1)} s`,
+            run.rate.toLocaleString('en-US'),
+            `${run.startRssMiB} MiB`,
+            `${run.hwmMiB > 0 ? run.hwmMiB : run.peakRssMiB} MiB`,
+          ]),
+        ),
+        '',
+      )
       out.push(`Peak ratio, largest / smallest backlog: **${ratio ?? '—'}** (target ≤ ${memory.target}: ${pass === null ? 'not measured' : pass ? 'met' : 'missed'}).`, '')
     }
     out.push(...MEMORY_NOTES, '')
@@ -279,7 +307,7 @@ export function renderReport(inputs: ReportInputs, memory: MemorySummary | null 
     'node dist/bench/report.js          # regenerate this page from bench/results/latest*.json',
     '```',
     '',
-    '`--brokers` is `mock` (the default: librdkafka\'s embedded cluster), `kafka` (Apache Kafka 4.1.1 from',
+    "`--brokers` is `mock` (the default: librdkafka's embedded cluster), `kafka` (Apache Kafka 4.1.1 from",
     'tools/apache-kafka, one KRaft node on 127.0.0.1; its jars are fetched once and cached) or',
     '`host:port[,host:port]`. Anything else exits 2; a cluster that does not answer its metadata within 10 s',
     'ends the run with an error naming its address. Results land in `bench/results/<timestamp>.json` and',
@@ -288,15 +316,15 @@ export function renderReport(inputs: ReportInputs, memory: MemorySummary | null 
     '',
     '`--peers` (a real broker only: with the embedded cluster it exits 2, since the Java client connects to it but',
     'consumes nothing, not a record in 30 s) adds Confluent Parallel Consumer from bench/peers/parallel-consumer: its first run',
-    'resolves the pom\'s classpath with Maven and compiles Main.java with javac into `~/.cache/kvp/`, and later',
+    "resolves the pom's classpath with Maven and compiles Main.java with javac into `~/.cache/kvp/`, and later",
     'runs start neither. Without `java`, `javac` or `mvn` it is shown as not run and the other systems run as',
     'usual. LINE Decaton was tried as a second peer and is not here: Maven Central, as this project reaches it,',
     'has no `com.linecorp.decaton:decaton-processor`.',
     '',
     '## Reading the numbers',
     '',
-    '- Everything shares one machine: the broker (the embedded cluster, or Apache Kafka\'s JVM), librdkafka\'s',
-    '  threads, the consumer\'s main thread and kvp\'s workers. `cpu` gains come from cores the main thread does',
+    "- Everything shares one machine: the broker (the embedded cluster, or Apache Kafka's JVM), librdkafka's",
+    "  threads, the consumer's main thread and kvp's workers. `cpu` gains come from cores the main thread does",
     '  not use: with as many cores as worker threads, the workers share them with the main thread and the',
     '  broker, and 2× is out of reach.',
     '- Ratios within one run are the meaningful output; absolute numbers move with the machine and its load.',
@@ -313,23 +341,34 @@ function brokerSection(results: BenchResults, chart: string): string[] {
   const mock = results.broker.kind === 'mock'
   const out: string[] = []
   const took = Math.round((Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 1000)
-  const flags = [mock ? '' : results.broker.kind === 'apache-kafka' ? '--brokers kafka' : '--brokers host:port', results.mode === 'quick' ? '--quick' : '']
-    .filter((flag) => flag !== '').join(' ')
+  const flags = [mock ? '' : results.broker.kind === 'apache-kafka' ? '--brokers kafka' : '--brokers host:port', results.mode === 'quick' ? '--quick' : ''].filter((flag) => flag !== '').join(' ')
   out.push(`Run: **${results.mode}** (\`npm run bench${flags === '' ? '' : ` -- ${flags}`}\`) on ${brokerTitle(results)}, ${results.startedAt}, ${took} s.`, '')
 
   out.push('### Machine', '')
-  out.push(markdownTable(['', ''], [
-    ['CPU', `${machine.cpus} × ${machine.cpuModel}`],
-    ['memory', `${machine.totalMemoryGiB} GiB`],
-    ['OS', `${machine.platform} ${machine.release} (${machine.arch})`],
-    ['Node.js', machine.node],
-    ['librdkafka / node-rdkafka', `${machine.librdkafka} / ${machine.nodeRdkafka}`],
-    ['KafkaJS', machine.kafkajs],
-    ['kvp', machine.kvp],
-    ['broker', mock ? 'librdkafka\'s embedded cluster (1 broker)' : results.broker.kind === 'apache-kafka'
-      ? `Apache Kafka ${results.broker.version ?? '?'}, one KRaft node (broker and controller in one JVM) on this machine` : 'an external cluster'],
-    ['load average at start', String(machine.loadAverage)],
-  ]), '')
+  out.push(
+    markdownTable(
+      ['', ''],
+      [
+        ['CPU', `${machine.cpus} × ${machine.cpuModel}`],
+        ['memory', `${machine.totalMemoryGiB} GiB`],
+        ['OS', `${machine.platform} ${machine.release} (${machine.arch})`],
+        ['Node.js', machine.node],
+        ['librdkafka / node-rdkafka', `${machine.librdkafka} / ${machine.nodeRdkafka}`],
+        ['KafkaJS', machine.kafkajs],
+        ['kvp', machine.kvp],
+        [
+          'broker',
+          mock
+            ? "librdkafka's embedded cluster (1 broker)"
+            : results.broker.kind === 'apache-kafka'
+              ? `Apache Kafka ${results.broker.version ?? '?'}, one KRaft node (broker and controller in one JVM) on this machine`
+              : 'an external cluster',
+        ],
+        ['load average at start', String(machine.loadAverage)],
+      ],
+    ),
+    '',
+  )
 
   out.push('### How it is measured', '')
   if (mock) {
@@ -347,10 +386,10 @@ function brokerSection(results: BenchResults, chart: string): string[] {
     const partitions = settings.partitionsSweep.join(' and ')
     out.push(
       `- One **shared topic per partition count** (${partitions}), created with the admin client (the broker the run`,
-      '  starts has topic auto-creation off) and filled once, spread over its partitions by key (librdkafka\'s default',
+      "  starts has topic auto-creation off) and filled once, spread over its partitions by key (librdkafka's default",
       `  partitioner), with ${settings.keys.toLocaleString('en-US')} distinct keys and ${settings.valueBytes}-byte JSON values. Every run reads it **from the beginning**`,
       '  with a **fresh consumer group** (no committed offsets): the runs share the messages, never their progress,',
-      '  and the topic is filled once instead of once per run (checked after each fill: the partitions\' offsets add up).',
+      "  and the topic is filled once instead of once per run (checked after each fill: the partitions' offsets add up).",
       `- First fill: ${plural(settings.maxPrefill, 'message')} per topic. A run that drains its topic in under`,
       `  **${settings.minMeasuredSeconds} s** grows it to that run's rate × the time box × ${'1.3'} and runs again, so no`,
       '  measured span is short; the table notes which runs did.',
@@ -361,17 +400,28 @@ function brokerSection(results: BenchResults, chart: string): string[] {
     )
     if (results.topics !== undefined && results.topics.length > 0) {
       out.push('- Topic fills (a batching producer: linger.ms 20, 10,000 messages a batch):', '')
-      out.push(markdownTable(['partitions', 'messages', 'took', 'msg/s', 'why'], results.topics.map((fill) => [
-        String(fill.partitions), `${fill.from.toLocaleString('en-US')} → ${fill.to.toLocaleString('en-US')}`, `${fill.seconds.toFixed(1)} s`,
-        formatRate((fill.to - fill.from) / fill.seconds), fill.why,
-      ])).split('\n').map((line) => `  ${line}`).join('\n'), '')
+      out.push(
+        markdownTable(
+          ['partitions', 'messages', 'took', 'msg/s', 'why'],
+          results.topics.map((fill) => [
+            String(fill.partitions),
+            `${fill.from.toLocaleString('en-US')} → ${fill.to.toLocaleString('en-US')}`,
+            `${fill.seconds.toFixed(1)} s`,
+            formatRate((fill.to - fill.from) / fill.seconds),
+            fill.why,
+          ]),
+        )
+          .split('\n')
+          .map((line) => `  ${line}`)
+          .join('\n'),
+        '',
+      )
     }
   }
   out.push(
-    '- Systems, all doing the same work per message (bench/handlers/work.ts)' +
-      (mock ? ':' : '; on several partitions one consumer of each system is assigned all of them:'),
+    `- Systems, all doing the same work per message (bench/handlers/work.ts)${mock ? ':' : '; on several partitions one consumer of each system is assigned all of them:'}`,
     '  - **raw**: node-rdkafka `consume(1000)` in a loop, no handler: the ceiling for kvp, which consumes through node-rdkafka.',
-    '  - **one-at-a-time**: node-rdkafka, each message awaited before the next: Kafka\'s default scaling (one partition, one in flight).',
+    "  - **one-at-a-time**: node-rdkafka, each message awaited before the next: Kafka's default scaling (one partition, one in flight).",
     `  - **kafkajs**: KafkaJS \`eachMessage\`, its default of one message at a time${mock ? ' per partition' : ' (`partitionsConsumedConcurrently` 1)'}.`,
     `  - **kvp**: ${mock ? 'the partition' : 'each partition'} split into \`maxPartitions\` lanes (consistent distribution) on ${settings.threads} worker threads,`,
     `    \`concurrencyPerThread\` = max(8, ${mock ? 'lanes' : 'lanes × partitions'} / threads) so every lane can have a slice in flight.`,
@@ -396,21 +446,35 @@ function brokerSection(results: BenchResults, chart: string): string[] {
     const sweep = threadScaling(results, partitions)
     if (sweep.length <= 1) continue
     out.push(`### CPU scaling over threads${mock ? '' : `, ${plural(partitions, 'partition')}`}`, '')
-    out.push(`kvp on the \`cpu\` work with ${SWEEP_LANES} lanes, by worker threads; speed-up against 1 thread of the same run, and`, 'efficiency = speed-up ÷ threads (the target is ≥ 0.75 up to 12 threads, on a machine with the cores for it).', '')
-    out.push(markdownTable(['threads', 'msg/s', 'speed-up', 'efficiency'], sweep.map((row) => [
-      String(row.threads), formatRate(row.rate), row.speedup === null ? '—' : `${row.speedup.toFixed(2)}×`, row.speedup === null ? '—' : (row.speedup / row.threads).toFixed(2),
-    ])), '')
+    out.push(
+      `kvp on the \`cpu\` work with ${SWEEP_LANES} lanes, by worker threads; speed-up against 1 thread of the same run, and`,
+      'efficiency = speed-up ÷ threads (the target is ≥ 0.75 up to 12 threads, on a machine with the cores for it).',
+      '',
+    )
+    out.push(
+      markdownTable(
+        ['threads', 'msg/s', 'speed-up', 'efficiency'],
+        sweep.map((row) => [String(row.threads), formatRate(row.rate), row.speedup === null ? '—' : `${row.speedup.toFixed(2)}×`, row.speedup === null ? '—' : (row.speedup / row.threads).toFixed(2)]),
+      ),
+      '',
+    )
   }
 
   out.push('### Targets', '')
   out.push(`Judged on kvp's best lane count against the baselines of the same run${mock ? '' : ' on the same partition count'}.`, '')
-  out.push(markdownTable(mock ? ['scenario', 'target', 'measured', 'result'] : ['scenario', 'partitions', 'target', 'measured', 'result'], results.targets.map((target) => [
-    target.scenario,
-    ...(mock ? [] : [String(target.partitions)]),
-    target.description,
-    target.threshold < 1 ? formatPercent(target.ratio) : formatRatio(target.ratio),
-    formatPass(target.pass),
-  ])), '')
+  out.push(
+    markdownTable(
+      mock ? ['scenario', 'target', 'measured', 'result'] : ['scenario', 'partitions', 'target', 'measured', 'result'],
+      results.targets.map((target) => [
+        target.scenario,
+        ...(mock ? [] : [String(target.partitions)]),
+        target.description,
+        target.threshold < 1 ? formatPercent(target.ratio) : formatRatio(target.ratio),
+        formatPass(target.pass),
+      ]),
+    ),
+    '',
+  )
 
   out.push('### Latency', '')
   const latency = results.latency
@@ -433,10 +497,13 @@ function brokerSection(results: BenchResults, chart: string): string[] {
       out.push(`${latency.warmupMs / 1000} s are left out. The consumer runs with kvp's defaults (a real broker answers a waiting fetch as soon as data arrives).`, '')
     }
     const p = latency.latencyMs
-    out.push(markdownTable(['produced', 'msg/s produced', 'handled', 'samples', 'p50', 'p90', 'p99', 'max'], [[
-      formatRate(latency.produced), formatRate(latency.producedRate), formatRate(latency.handled), formatRate(p?.samples),
-      formatMs(p?.p50), formatMs(p?.p90), formatMs(p?.p99), formatMs(p?.max),
-    ]]), '')
+    out.push(
+      markdownTable(
+        ['produced', 'msg/s produced', 'handled', 'samples', 'p50', 'p90', 'p99', 'max'],
+        [[formatRate(latency.produced), formatRate(latency.producedRate), formatRate(latency.handled), formatRate(p?.samples), formatMs(p?.p50), formatMs(p?.p90), formatMs(p?.p99), formatMs(p?.max)]],
+      ),
+      '',
+    )
     if (latency.error !== null) out.push(`Error: ${latency.error}`, '')
   }
   return out
@@ -445,7 +512,10 @@ function brokerSection(results: BenchResults, chart: string): string[] {
 /** Writes docs/BENCHMARKS.md and the io charts from the latest results of each kind of broker. */
 export async function writeReport(): Promise<void> {
   const inputs: ReportInputs = { mock: await readResults(latestResultsFile), kafka: await readResults(latestKafkaResultsFile) }
-  for (const [results, file] of [[inputs.mock, ioChartFile], [inputs.kafka, ioKafkaChartFile]] as const) {
+  for (const [results, file] of [
+    [inputs.mock, ioChartFile],
+    [inputs.kafka, ioKafkaChartFile],
+  ] as const) {
     if (results === null) continue
     const svg = await renderIoChart(normalizeResults(results))
     if (svg !== null) await writeFile(file, svg)

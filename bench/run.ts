@@ -23,9 +23,7 @@ import { machineInfo } from './lib/machine.js'
 import { ioChartFile, ioKafkaChartFile, latestKafkaResultsFile, latestResultsFile, packageRoot, resultsDir } from './lib/paths.js'
 import { peerConcurrencies, planRuns, sizing, type PlannedRun } from './lib/plan.js'
 import { createProgress, type BenchProgress } from './lib/progress.js'
-import {
-  bestRun, partitionCounts, rateOf, type BenchResults, type FilledTopic, type LatencyResult, type MicroResults, type PeerInfo, type RunResult,
-} from './lib/results.js'
+import { bestRun, partitionCounts, rateOf, type BenchResults, type FilledTopic, type LatencyResult, type MicroResults, type PeerInfo, type RunResult } from './lib/results.js'
 import { judgeTargets } from './lib/targets.js'
 import { createdTopics, deleteTopics, freshNames, KEYS, MAX_PREFILL, prefillTopic, SharedTopic, VALUE_BYTES } from './lib/topic-fill.js'
 import { SCENARIO_TITLES, THROUGHPUT_HEADER, throughputRows, writeReport } from './report.js'
@@ -56,21 +54,32 @@ const RSS_EVERY_MS = 100
 const peerInfo = args.peers ? await preparePeer() : null
 const peer = peerInfo?.built ?? null
 const plan = planRuns({
-  scenarios: args.scenarios, quick: args.quick, threads: args.threads, threadSweep: args.threadSweep, realBroker, partitions: args.partitions,
+  scenarios: args.scenarios,
+  quick: args.quick,
+  threads: args.threads,
+  threadSweep: args.threadSweep,
+  realBroker,
+  partitions: args.partitions,
   peers: peer !== null,
 })
 const withLatency = args.scenarios.includes('io')
 
-console.error(`kvp benchmarks (${args.quick ? 'quick' : 'full'}): ${plan.length} runs${withLatency ? ' + latency' : ''}, ` +
-  `${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, librdkafka ${machine.librdkafka}`)
+console.error(
+  `kvp benchmarks (${args.quick ? 'quick' : 'full'}): ${plan.length} runs${withLatency ? ' + latency' : ''}, ` +
+    `${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, librdkafka ${machine.librdkafka}`,
+)
 if (realBroker) {
-  console.error(`Each run: a fresh consumer group reading from the beginning of one shared topic per partition count ` +
-    `(${size.partitions.join(', ')}), created with the admin client and first filled with ${size.count.toLocaleString('en-US')} messages ` +
-    `(grown when a run drains it in under ${size.minSeconds} s), ${KEYS} keys, ${VALUE_BYTES}-byte JSON values, time box ${timeBoxMs / 1000} s.`)
+  console.error(
+    `Each run: a fresh consumer group reading from the beginning of one shared topic per partition count ` +
+      `(${size.partitions.join(', ')}), created with the admin client and first filled with ${size.count.toLocaleString('en-US')} messages ` +
+      `(grown when a run drains it in under ${size.minSeconds} s), ${KEYS} keys, ${VALUE_BYTES}-byte JSON values, time box ${timeBoxMs / 1000} s.`,
+  )
 } else {
-  console.error(`Each run: a fresh topic prefilled into partition 0 (at most ${MAX_PREFILL.toLocaleString('en-US')} messages: ` +
-    `the embedded cluster keeps 5 MiB / 100k per partition), ${KEYS} keys, ${VALUE_BYTES}-byte JSON values, ` +
-    `time box ${timeBoxMs / 1000} s.`)
+  console.error(
+    `Each run: a fresh topic prefilled into partition 0 (at most ${MAX_PREFILL.toLocaleString('en-US')} messages: ` +
+      `the embedded cluster keeps 5 MiB / 100k per partition), ${KEYS} keys, ${VALUE_BYTES}-byte JSON values, ` +
+      `time box ${timeBoxMs / 1000} s.`,
+  )
 }
 
 const cpuMicros = measureCpuWork()
@@ -125,7 +134,10 @@ const results: BenchResults = {
 }
 printResults(results)
 await mkdir(resultsDir, { recursive: true })
-const stamp = startedAt.toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')
+const stamp = startedAt
+  .toISOString()
+  .replaceAll(':', '-')
+  .replace(/\.\d+Z$/, 'Z')
 const stamped = join(resultsDir, `${stamp}${realBroker ? '-kafka' : ''}.json`)
 const latestFile = realBroker ? latestKafkaResultsFile : latestResultsFile
 const json = `${JSON.stringify(results, null, 2)}\n`
@@ -198,21 +210,30 @@ async function fill(topic: SharedTopic, total: number, bar: BenchProgress, why: 
   await topic.grow(total, (delivered) => bar.update(delivered))
   const seconds = (performance.now() - began) / 1000
   filled.push({ partitions: topic.partitions, from, to: total, seconds, why })
-  bar.log(`${topic.partitions}-partition topic: ${from.toLocaleString('en-US')} → ${total.toLocaleString('en-US')} messages in ${seconds.toFixed(1)} s ` +
-    `(${formatRate((total - from) / seconds)} msg/s; ${why})`)
+  bar.log(
+    `${topic.partitions}-partition topic: ${from.toLocaleString('en-US')} → ${total.toLocaleString('en-US')} messages in ${seconds.toFixed(1)} s ` +
+      `(${formatRate((total - from) / seconds)} msg/s; ${why})`,
+  )
 }
 
 async function runOnce(planned: PlannedRun, bootstrapServers: string, bar: BenchProgress): Promise<RunResult> {
   const where = realBroker ? ` ${planned.partitions}p` : ''
-  const label = planned.kvp !== null
-    ? `${planned.scenario}${where} kvp ${planned.kvp.maxPartitions} lanes ×${planned.kvp.threads} threads`
-    : planned.maxConcurrency !== undefined
-      ? `${planned.scenario}${where} ${planned.system} maxConcurrency ${planned.maxConcurrency}`
-      : `${planned.scenario}${where} ${planned.system}`
+  const label =
+    planned.kvp !== null
+      ? `${planned.scenario}${where} kvp ${planned.kvp.maxPartitions} lanes ×${planned.kvp.threads} threads`
+      : planned.maxConcurrency !== undefined
+        ? `${planned.scenario}${where} ${planned.system} maxConcurrency ${planned.maxConcurrency}`
+        : `${planned.scenario}${where} ${planned.system}`
   const result: RunResult = {
-    scenario: planned.scenario, system: planned.system, kvp: planned.kvp,
+    scenario: planned.scenario,
+    system: planned.system,
+    kvp: planned.kvp,
     ...(planned.maxConcurrency === undefined ? {} : { maxConcurrency: planned.maxConcurrency }),
-    partitions: planned.partitions, prefilled: planned.count, timeBoxMs: planned.timeBoxMs, measurement: null, error: null,
+    partitions: planned.partitions,
+    prefilled: planned.count,
+    timeBoxMs: planned.timeBoxMs,
+    measurement: null,
+    error: null,
   }
   const names = freshNames(`${planned.scenario}-${planned.system}`)
   const began = performance.now()
@@ -234,7 +255,12 @@ async function runOnce(planned: PlannedRun, bootstrapServers: string, bar: Bench
     }, RSS_EVERY_MS)
     try {
       const measurement = await systemOf(planned)({
-        bootstrapServers, topic, groupId: names.groupId, scenario: planned.scenario, count: result.prefilled, timeBoxMs: planned.timeBoxMs,
+        bootstrapServers,
+        topic,
+        groupId: names.groupId,
+        scenario: planned.scenario,
+        count: result.prefilled,
+        timeBoxMs: planned.timeBoxMs,
         onProgress: (handled) => bar.update(handled),
       })
       result.measurement = { ...measurement, peakRssMiB: measurement.peakRssMiB ?? Math.round(peakRss / 2 ** 20) }
@@ -251,9 +277,12 @@ async function runOnce(planned: PlannedRun, bootstrapServers: string, bar: Bench
 
 function systemOf(planned: PlannedRun): System {
   switch (planned.system) {
-    case 'raw': return runRaw
-    case 'one-at-a-time': return runOneAtATime
-    case 'kafkajs': return runKafkaJs
+    case 'raw':
+      return runRaw
+    case 'one-at-a-time':
+      return runOneAtATime
+    case 'kafkajs':
+      return runKafkaJs
     case 'kvp': {
       if (planned.kvp === null) throw new Error('a kvp run without its setup')
       return kvpSystem(planned.kvp)
@@ -277,8 +306,14 @@ async function preparePeer(): Promise<{ built: BuiltPeer | null; info: PeerInfo 
   const definition = PARALLEL_CONSUMER
   const versions = await peerVersions(definition)
   const info: PeerInfo = {
-    name: 'parallel-consumer', title: definition.title, artifact: definition.artifact, version: versions.version ?? '?', kafkaClients: versions.kafkaClients,
-    java: null, maxConcurrency: peerConcurrencies(maxPartitions), notRun: null,
+    name: 'parallel-consumer',
+    title: definition.title,
+    artifact: definition.artifact,
+    version: versions.version ?? '?',
+    kafkaClients: versions.kafkaClients,
+    java: null,
+    maxConcurrency: peerConcurrencies(maxPartitions),
+    notRun: null,
   }
   try {
     const built = await buildPeer(definition, { log: (line) => console.error(`${definition.title}: ${line}`) })
@@ -304,13 +339,17 @@ async function runLatency(bootstrapServers: string, bar: BenchProgress): Promise
   const durationMs = args.quick ? 4_000 : 8_000
   bar.startRun(`latency: ${formatRate(peak / 2)} msg/s`, durationMs / 1000, 's')
   const measured = await measureLatency({
-    bootstrapServers, broker: broker.info.kind, partitions, kvp: best.kvp, rate: peak / 2, durationMs, warmupMs: 1_000,
+    bootstrapServers,
+    broker: broker.info.kind,
+    partitions,
+    kvp: best.kvp,
+    rate: peak / 2,
+    durationMs,
+    warmupMs: 1_000,
     onProgress: (ms) => bar.update(Math.floor(ms / 1000)),
   })
   const p = measured.latencyMs
-  bar.finishRun(measured.error === null
-    ? `latency at ${formatRate(measured.producedRate)} msg/s: p50 ${formatMs(p?.p50)}, p99 ${formatMs(p?.p99)}`
-    : `latency: error: ${measured.error}`)
+  bar.finishRun(measured.error === null ? `latency at ${formatRate(measured.producedRate)} msg/s: p50 ${formatMs(p?.p50)}, p99 ${formatMs(p?.p99)}` : `latency: error: ${measured.error}`)
   return measured
 }
 
@@ -354,10 +393,7 @@ function printResults(all: BenchResults): void {
   }
   const targets = new Table({ head: ['scenario', 'partitions', 'target', 'measured', 'result'], style: { head: [], border: [] } })
   for (const target of all.targets) {
-    targets.push([
-      target.scenario, String(target.partitions), target.description,
-      target.threshold < 1 ? formatPercent(target.ratio) : formatRatio(target.ratio), formatPass(target.pass),
-    ])
+    targets.push([target.scenario, String(target.partitions), target.description, target.threshold < 1 ? formatPercent(target.ratio) : formatRatio(target.ratio), formatPass(target.pass)])
   }
   for (const peerRun of all.peers ?? []) {
     if (peerRun.notRun !== null) console.log(`\n${peerRun.title}: not run: ${peerRun.notRun}`)
@@ -365,8 +401,10 @@ function printResults(all: BenchResults): void {
   console.log(`\ntargets (kvp's best lane count, same run, same partitions)\n${targets.toString()}`)
   if (all.latency !== null) {
     const p = all.latency.latencyMs
-    console.log(`\nlatency: kvp io, ${all.latency.kvp.maxPartitions} lanes, producer streaming ${formatRate(all.latency.producedRate)} msg/s: ` +
-      `p50 ${formatMs(p?.p50)}, p90 ${formatMs(p?.p90)}, p99 ${formatMs(p?.p99)} (${formatRate(p?.samples)} samples)` +
-      (all.latency.error === null ? '' : `; error: ${all.latency.error}`))
+    console.log(
+      `\nlatency: kvp io, ${all.latency.kvp.maxPartitions} lanes, producer streaming ${formatRate(all.latency.producedRate)} msg/s: ` +
+        `p50 ${formatMs(p?.p50)}, p90 ${formatMs(p?.p90)}, p99 ${formatMs(p?.p99)} (${formatRate(p?.samples)} samples)` +
+        (all.latency.error === null ? '' : `; error: ${all.latency.error}`),
+    )
   }
 }

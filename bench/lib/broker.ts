@@ -46,13 +46,12 @@ export async function probeBrokers(address: string, timeoutMs: number): Promise<
   const client = new Kafka.Producer({
     'bootstrap.servers': address,
     'client.id': 'kvp-bench-probe',
-    'log_level': 0,
+    log_level: 0,
     'socket.connection.setup.timeout.ms': Math.max(1000, timeoutMs),
   } as Kafka.ProducerGlobalConfig)
   client.on('event.error', () => {})
   client.on('event.log', () => {})
-  const unreachable = (why: string): Error =>
-    new Error(`could not reach the Kafka brokers at ${address} (--brokers) within ${timeoutMs / 1000} s: ${why}`)
+  const unreachable = (why: string): Error => new Error(`could not reach the Kafka brokers at ${address} (--brokers) within ${timeoutMs / 1000} s: ${why}`)
   let timer: NodeJS.Timeout | undefined
   try {
     const metadata = await Promise.race([

@@ -22,8 +22,8 @@ export interface BenchArgs {
   peers: boolean
 }
 
-export const USAGE = 'usage: npm run bench -- [--quick] [--brokers mock|kafka|host:port[,host:port]] [--partitions 1,8] ' +
-  '[--peers] [--scenario io|cpu|noop]... [--threads N] [--thread-sweep 1,2,4,8,12]'
+export const USAGE =
+  'usage: npm run bench -- [--quick] [--brokers mock|kafka|host:port[,host:port]] [--partitions 1,8] ' + '[--peers] [--scenario io|cpu|noop]... [--threads N] [--thread-sweep 1,2,4,8,12]'
 
 /** A flag that cannot be used; `npm run bench` prints it with the usage and exits 2. */
 export class BenchUsageError extends Error {
@@ -45,9 +45,8 @@ export function parseBrokers(value: string): BrokerChoice {
 
 /** The flags as values; throws a BenchUsageError naming the flag that is wrong. */
 export function readBenchArgs(argv: string[]): BenchArgs & { help: boolean } {
-  let values
-  try {
-    values = parseArgs({
+  const parse = () =>
+    parseArgs({
       args: argv,
       options: {
         quick: { type: 'boolean', default: false },
@@ -60,6 +59,9 @@ export function readBenchArgs(argv: string[]): BenchArgs & { help: boolean } {
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values
+  let values: ReturnType<typeof parse>
+  try {
+    values = parse()
   } catch (err) {
     throw new BenchUsageError(err instanceof Error ? err.message : String(err))
   }
@@ -80,8 +82,7 @@ export function readBenchArgs(argv: string[]): BenchArgs & { help: boolean } {
     if (partitions.length === 0) throw new BenchUsageError('--partitions: expected positive integers separated by commas, got nothing')
   }
   if (values.peers && brokers.kind === 'mock') {
-    throw new BenchUsageError('--peers: needs a real broker (--brokers kafka or host:port): the Java client reaches the embedded cluster ' +
-      'but consumes nothing from it (not a record in 30 s)')
+    throw new BenchUsageError('--peers: needs a real broker (--brokers kafka or host:port): the Java client reaches the embedded cluster ' + 'but consumes nothing from it (not a record in 30 s)')
   }
   return {
     quick: values.quick,

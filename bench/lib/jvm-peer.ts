@@ -64,11 +64,11 @@ export class PeerUnavailableError extends Error {
 const NEEDS: Readonly<Record<'java' | 'mvn' | 'javac', string>> = {
   java: 'the JVM peers run on a Java 17+ runtime (e.g. apt-get install openjdk-17-jdk-headless)',
   javac: 'the JVM peers are compiled on their first run (a JDK, e.g. apt-get install openjdk-17-jdk-headless)',
-  mvn: 'Maven resolves the JVM peers\' jars on their first run (e.g. apt-get install maven)',
+  mvn: "Maven resolves the JVM peers' jars on their first run (e.g. apt-get install maven)",
 }
 
 function need(command: 'java' | 'mvn' | 'javac', env: NodeJS.ProcessEnv): string {
-  const found = findOnPath(command, env['PATH'])
+  const found = findOnPath(command, env.PATH)
   if (found === undefined) throw new PeerUnavailableError(`\`${command}\` was not found on PATH: ${NEEDS[command]}`)
   return found
 }
@@ -81,7 +81,10 @@ async function readClasspath(file: string, jar: string): Promise<string[] | unde
   } catch {
     return undefined
   }
-  const jars = text.trim().split(delimiter).filter((entry) => entry !== '')
+  const jars = text
+    .trim()
+    .split(delimiter)
+    .filter((entry) => entry !== '')
   if (!jars.some((entry) => entry.endsWith(jar))) return undefined
   return jars.every((entry) => existsSync(entry)) ? jars : undefined
 }
@@ -125,8 +128,9 @@ export async function buildPeer(definition: PeerDefinition, options: BuildOption
     if (outcome !== 0) {
       await rm(join(cacheDir, partial), { force: true })
       const what = outcome === 'timeout' ? `did not finish within ${RESOLVE_TIMEOUT_MS / 1000} s` : `failed (${outcome})`
-      throw new PeerUnavailableError(`Maven could not resolve ${definition.artifact}:${version}: \`mvn dependency:build-classpath\` ${what}; ` +
-        `see ${mavenLog}, which ends with:\n${await tailOfFile(mavenLog, 8)}`)
+      throw new PeerUnavailableError(
+        `Maven could not resolve ${definition.artifact}:${version}: \`mvn dependency:build-classpath\` ${what}; ` + `see ${mavenLog}, which ends with:\n${await tailOfFile(mavenLog, 8)}`,
+      )
     }
     await rename(join(cacheDir, partial), classpathFile)
     jars = await readClasspath(classpathFile, jar)
@@ -134,7 +138,7 @@ export async function buildPeer(definition: PeerDefinition, options: BuildOption
   }
 
   const classes = join(cacheDir, `classes-${hash(source)}`)
-  const mainClassFile = join(classes, ...definition.mainClass.split('.')) + '.class'
+  const mainClassFile = `${join(classes, ...definition.mainClass.split('.'))}.class`
   if (!existsSync(mainClassFile)) {
     const javac = need('javac', env)
     const sourceFile = join(cacheDir, 'Main.java')
@@ -152,7 +156,10 @@ export async function buildPeer(definition: PeerDefinition, options: BuildOption
     await rename(building, classes)
   }
   return {
-    definition, java, version, kafkaClients: pomProperty(pom, 'kafka-clients.version') ?? null,
+    definition,
+    java,
+    version,
+    kafkaClients: pomProperty(pom, 'kafka-clients.version') ?? null,
     classpath: [classes, ...jars].join(delimiter),
   }
 }

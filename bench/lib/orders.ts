@@ -10,23 +10,18 @@ export function orderKey(i: number, keys: number): string {
 
 /** Order event `i`: a small JSON object, ~90 bytes. */
 export function orderValue(i: number, keys: number): Buffer {
-  return Buffer.from(JSON.stringify({
-    orderId: orderKey(i, keys),
-    event: i < keys ? 'created' : 'updated',
-    seq: i,
-    amount: Math.round((((i * 7919) % 100_000) / 100) * 100) / 100,
-    currency: CURRENCIES[i % CURRENCIES.length],
-  }))
+  return Buffer.from(
+    JSON.stringify({
+      orderId: orderKey(i, keys),
+      event: i < keys ? 'created' : 'updated',
+      seq: i,
+      amount: Math.round((((i * 7919) % 100_000) / 100) * 100) / 100,
+      currency: CURRENCIES[i % CURRENCIES.length],
+    }),
+  )
 }
 
-export async function produceOrders(options: {
-  bootstrapServers: string
-  topic: string
-  partition: number
-  count: number
-  keys: number
-  onProgress?: (delivered: number) => void
-}): Promise<void> {
+export async function produceOrders(options: { bootstrapServers: string; topic: string; partition: number; count: number; keys: number; onProgress?: (delivered: number) => void }): Promise<void> {
   const producer = await createProducer(options.bootstrapServers)
   try {
     let pending: Array<Promise<unknown>> = []

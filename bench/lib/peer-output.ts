@@ -57,20 +57,20 @@ export function parsePeerLine(line: string): PeerLine | null {
   } catch {
     return null
   }
-  switch (value['event']) {
+  switch (value.event) {
     case 'started':
-      return isString(value['java']) && isString(value['kafkaClients'])
-        ? { event: 'started', java: value['java'], kafkaClients: value['kafkaClients'], cpuMicrosPerMessage: isNumber(value['cpuMicrosPerMessage']) ? value['cpuMicrosPerMessage'] : null }
+      return isString(value.java) && isString(value.kafkaClients)
+        ? { event: 'started', java: value.java, kafkaClients: value.kafkaClients, cpuMicrosPerMessage: isNumber(value.cpuMicrosPerMessage) ? value.cpuMicrosPerMessage : null }
         : null
     case 'progress':
-      return isNumber(value['handled']) ? { event: 'progress', handled: value['handled'] } : null
+      return isNumber(value.handled) ? { event: 'progress', handled: value.handled } : null
     case 'result': {
       const { handled, firstCount, seconds, timeBoxed, startupMs, peakRssKiB } = value
       if (!isNumber(handled) || !isNumber(firstCount) || !isNumber(seconds) || typeof timeBoxed !== 'boolean' || !isNumber(startupMs)) return null
       return { event: 'result', handled, firstCount, seconds, timeBoxed, startupMs, peakRssKiB: isNumber(peakRssKiB) ? peakRssKiB : -1 }
     }
     case 'error':
-      return isString(value['message']) ? { event: 'error', message: value['message'] } : null
+      return isString(value.message) ? { event: 'error', message: value.message } : null
     default:
       return null
   }

@@ -72,7 +72,7 @@ export const KAFKA_FULL: Sizing = { count: 2_000_000, timeBoxMs: 6_000, maxParti
 export const KAFKA_QUICK: Sizing = { count: 100_000, timeBoxMs: 1_500, maxPartitions: [16, 256], partitions: [1, 8], minSeconds: 1 }
 
 export function sizing(quick: boolean, realBroker = false, partitions: readonly number[] | null = null): Sizing {
-  const base = realBroker ? (quick ? KAFKA_QUICK : KAFKA_FULL) : (quick ? QUICK : FULL)
+  const base = realBroker ? (quick ? KAFKA_QUICK : KAFKA_FULL) : quick ? QUICK : FULL
   return partitions === null ? base : { ...base, partitions }
 }
 

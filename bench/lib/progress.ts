@@ -19,14 +19,17 @@ export interface BenchProgress {
 export function createProgress(planned: number): BenchProgress {
   let runs = planned
   const tty = process.stderr.isTTY === true
-  const multibar = new cliProgress.MultiBar({
-    format: '{label} |{bar}| {value}/{total} {unit}',
-    barsize: 30,
-    hideCursor: true,
-    clearOnComplete: false,
-    stopOnComplete: false,
-    autopadding: true,
-  }, cliProgress.Presets.shades_classic)
+  const multibar = new cliProgress.MultiBar(
+    {
+      format: '{label} |{bar}| {value}/{total} {unit}',
+      barsize: 30,
+      hideCursor: true,
+      clearOnComplete: false,
+      stopOnComplete: false,
+      autopadding: true,
+    },
+    cliProgress.Presets.shades_classic,
+  )
   const overall = tty ? multibar.create(runs, 0, { label: 'benchmark runs'.padEnd(36), unit: 'runs' }) : undefined
   let current: cliProgress.SingleBar | undefined
   let done = 0

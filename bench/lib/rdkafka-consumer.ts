@@ -15,7 +15,7 @@ export async function connectConsumer(bootstrapServers: string, groupId: string)
       'enable.auto.commit': true,
       // Fetched as kvp fetches: the baselines differ from it only in what they do with messages.
       ...FETCH_TUNING,
-      'log_level': 3,
+      log_level: 3,
     },
     { 'auto.offset.reset': 'earliest' },
   )

@@ -55,13 +55,11 @@ export async function prefillTopic(bootstrapServers: string, topic: string, coun
  */
 export async function createTopic(bootstrapServers: string, topic: string, partitions: number, broker: BrokerKind): Promise<void> {
   if (broker === 'mock') throw new Error('the embedded cluster creates its topics itself (4 partitions, on first use)')
-  const admin = Kafka.AdminClient.create({ 'bootstrap.servers': bootstrapServers, 'client.id': 'kvp-bench-admin', 'log_level': 3 })
+  const admin = Kafka.AdminClient.create({ 'bootstrap.servers': bootstrapServers, 'client.id': 'kvp-bench-admin', log_level: 3 })
   try {
     await new Promise<void>((resolve, reject) => {
-      admin.createTopic(
-        { topic, num_partitions: partitions, replication_factor: broker === 'apache-kafka' ? 1 : -1 },
-        ADMIN_TIMEOUT_MS,
-        (err) => (err ? reject(new Error(`could not create topic ${topic} (${partitions} partitions) at ${bootstrapServers}: ${err.message}`)) : resolve()),
+      admin.createTopic({ topic, num_partitions: partitions, replication_factor: broker === 'apache-kafka' ? 1 : -1 }, ADMIN_TIMEOUT_MS, (err) =>
+        err ? reject(new Error(`could not create topic ${topic} (${partitions} partitions) at ${bootstrapServers}: ${err.message}`)) : resolve(),
       )
     })
   } finally {
@@ -74,7 +72,7 @@ export async function createTopic(bootstrapServers: string, topic: string, parti
 /** Deletes benchmark topics (best effort: an external cluster should not keep gigabytes of them). */
 export async function deleteTopics(bootstrapServers: string, topics: readonly string[]): Promise<void> {
   if (topics.length === 0) return
-  const admin = Kafka.AdminClient.create({ 'bootstrap.servers': bootstrapServers, 'client.id': 'kvp-bench-admin', 'log_level': 3 })
+  const admin = Kafka.AdminClient.create({ 'bootstrap.servers': bootstrapServers, 'client.id': 'kvp-bench-admin', log_level: 3 })
   try {
     await Promise.all(topics.map((topic) => new Promise<void>((resolve) => admin.deleteTopic(topic, ADMIN_TIMEOUT_MS, () => resolve()))))
   } finally {
@@ -118,7 +116,13 @@ export class SharedTopic {
     const count = total - this.#messages
     if (count <= 0) return
     await produceMessages({
-      bootstrapServers: this.#bootstrapServers, topic: this.name, count, keys: KEYS, size: VALUE_BYTES, json: true, kafka: FILL_PRODUCER,
+      bootstrapServers: this.#bootstrapServers,
+      topic: this.name,
+      count,
+      keys: KEYS,
+      size: VALUE_BYTES,
+      json: true,
+      kafka: FILL_PRODUCER,
       ...(onProgress === undefined ? {} : { onProgress }),
     })
     const offsets = await watermarks(this.#bootstrapServers, this.name, this.partitions)
@@ -132,15 +136,21 @@ export class SharedTopic {
 }
 
 async function watermarks(bootstrapServers: string, topic: string, partitions: number): Promise<Kafka.WatermarkOffsets[]> {
-  const client = new Kafka.Producer({ 'bootstrap.servers': bootstrapServers, 'log_level': 3 })
+  const client = new Kafka.Producer({ 'bootstrap.servers': bootstrapServers, log_level: 3 })
   client.on('event.error', () => {})
   await new Promise<void>((resolve, reject) => {
     client.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve()))
   })
   try {
-    return await Promise.all(Array.from({ length: partitions }, (_, partition) => new Promise<Kafka.WatermarkOffsets>((resolve, reject) => {
-      client.queryWatermarkOffsets(topic, partition, 5_000, (err, offsets) => (err ? reject(err) : resolve(offsets)))
-    })))
+    return await Promise.all(
+      Array.from(
+        { length: partitions },
+        (_, partition) =>
+          new Promise<Kafka.WatermarkOffsets>((resolve, reject) => {
+            client.queryWatermarkOffsets(topic, partition, 5_000, (err, offsets) => (err ? reject(err) : resolve(offsets)))
+          }),
+      ),
+    )
   } finally {
     await new Promise<void>((resolve) => client.disconnect(() => resolve()))
   }
@@ -148,7 +158,7 @@ async function watermarks(bootstrapServers: string, topic: string, partitions: n
 
 /** Waits until the topic's metadata shows `partitions` partitions, each with a leader. */
 async function waitForLeaders(bootstrapServers: string, topic: string, partitions: number): Promise<void> {
-  const client = new Kafka.Producer({ 'bootstrap.servers': bootstrapServers, 'log_level': 3 })
+  const client = new Kafka.Producer({ 'bootstrap.servers': bootstrapServers, log_level: 3 })
   client.on('event.error', () => {})
   await new Promise<void>((resolve, reject) => client.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())))
   try {

@@ -26,11 +26,13 @@ export function kvpSystem(setup: KvpSetup): System {
     const engine = await startEngine({
       brokers: run.bootstrapServers,
       groupId: run.groupId,
-      topics: [{
-        topic: run.topic,
-        handler: handlerUrl(run.scenario),
-        virtualPartitions: { maxPartitions: setup.maxPartitions, distribution: 'consistent' },
-      }],
+      topics: [
+        {
+          topic: run.topic,
+          handler: handlerUrl(run.scenario),
+          virtualPartitions: { maxPartitions: setup.maxPartitions, distribution: 'consistent' },
+        },
+      ],
       threads: setup.threads,
       concurrencyPerThread: setup.concurrencyPerThread,
       revokeTimeoutMs: 2000,

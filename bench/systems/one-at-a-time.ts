@@ -21,7 +21,8 @@ export async function runOneAtATime(run: SystemRun): Promise<Measurement> {
       const batch = await consumeBatch(consumer, Math.min(BATCH, run.count - meter.handled))
       for (const message of batch) {
         await handle(message)
-        if ((done = meter.add(1))) break
+        done = meter.add(1)
+        if (done) break
       }
       if (batch.length === 0) meter.checkStall('one-at-a-time')
     }

@@ -71,17 +71,33 @@ test('--peers needs a real broker and is off by default', () => {
   assert.throws(() => readBenchArgs(['--peers']), /^BenchUsageError: --peers: needs a real broker/)
 })
 
-test('with peers, Parallel Consumer runs after kvp at kvp\'s lane counts from 16 up; without, the plan is unchanged', () => {
+test("with peers, Parallel Consumer runs after kvp at kvp's lane counts from 16 up; without, the plan is unchanged", () => {
   const options = { scenarios: ['io', 'noop'] as const, quick: false, threads: 2, realBroker: true }
   const without = planRuns({ ...options, scenarios: [...options.scenarios] })
   const withPeers = planRuns({ ...options, scenarios: [...options.scenarios], peers: true })
   assert.deepEqual(planRuns({ ...options, scenarios: [...options.scenarios], peers: false }), without)
-  assert.deepEqual(withPeers.filter((run) => run.system !== 'parallel-consumer'), without)
+  assert.deepEqual(
+    withPeers.filter((run) => run.system !== 'parallel-consumer'),
+    without,
+  )
   const peers = withPeers.filter((run) => run.system === 'parallel-consumer')
-  assert.deepEqual(peers.map((run) => [run.partitions, run.scenario, run.maxConcurrency]), [
-    [1, 'io', 16], [1, 'io', 64], [1, 'io', 256], [1, 'noop', 16], [1, 'noop', 64], [1, 'noop', 256],
-    [8, 'io', 16], [8, 'io', 64], [8, 'io', 256], [8, 'noop', 16], [8, 'noop', 64], [8, 'noop', 256],
-  ])
+  assert.deepEqual(
+    peers.map((run) => [run.partitions, run.scenario, run.maxConcurrency]),
+    [
+      [1, 'io', 16],
+      [1, 'io', 64],
+      [1, 'io', 256],
+      [1, 'noop', 16],
+      [1, 'noop', 64],
+      [1, 'noop', 256],
+      [8, 'io', 16],
+      [8, 'io', 64],
+      [8, 'io', 256],
+      [8, 'noop', 16],
+      [8, 'noop', 64],
+      [8, 'noop', 256],
+    ],
+  )
   assert.ok(peers.every((run) => run.kvp === null && run.count === KAFKA_FULL.count && run.timeBoxMs === KAFKA_FULL.timeBoxMs))
   // Each scenario: baselines, kvp's sweep, then the peer.
   const firstIo = withPeers.filter((run) => run.partitions === 1 && run.scenario === 'io').map((run) => run.system)

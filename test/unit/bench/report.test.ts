@@ -200,32 +200,46 @@ test('the memory section shows every runtime, and judges the target on the first
   assert.match(doc, /\| 100,000 \| yes \| 9\.0 s \| 3,000 \| 90 MiB \| 140 MiB \|/)
 })
 
-test('with peers, the real broker\'s section sets kvp beside Parallel Consumer and the baselines, throughput and peak RSS', () => {
+test("with peers, the real broker's section sets kvp beside Parallel Consumer and the baselines, throughput and peak RSS", () => {
   const peer = (maxConcurrency: number, msgPerSec: number, partitions: number): RunResult => ({
-    ...run('io', 'parallel-consumer', msgPerSec, undefined, partitions), maxConcurrency,
+    ...run('io', 'parallel-consumer', msgPerSec, undefined, partitions),
+    maxConcurrency,
     measurement: { handled: 1000, seconds: 1, msgPerSec, timeBoxed: true, startupMs: 900, peakRssMiB: 300 },
   })
   const withRss = kafkaRuns.map((r) => (r.measurement === null ? r : { ...r, measurement: { ...r.measurement, peakRssMiB: 200 } }))
   const runs = [...withRss, peer(256, 15_000, 1), peer(16, 5_000, 1), peer(256, 20_000, 8)]
-  const peers = [{
-    name: 'parallel-consumer' as const, title: 'Parallel Consumer', artifact: 'io.confluent.parallelconsumer:parallel-consumer-core', version: '0.5.3.3',
-    kafkaClients: '3.9.2', java: '17.0.15', maxConcurrency: [16, 256], notRun: null,
-  }]
+  const peers = [
+    {
+      name: 'parallel-consumer' as const,
+      title: 'Parallel Consumer',
+      artifact: 'io.confluent.parallelconsumer:parallel-consumer-core',
+      version: '0.5.3.3',
+      kafkaClients: '3.9.2',
+      java: '17.0.15',
+      maxConcurrency: [16, 256],
+      notRun: null,
+    },
+  ]
   const withPeers: BenchResults = { ...kafkaResults, runs, peers }
   assert.deepEqual(peerComparisonRows(withPeers), [
     ['io', '1', '30,000, 256 lanes · 200 MiB', '15,000, 256 in flight · 300 MiB', '900 · 200 MiB', '1,000 · 200 MiB', '200,000 · 200 MiB', '2.00×'],
     ['io', '8', '240,000, 256 lanes · 200 MiB', '20,000, 256 in flight · 300 MiB', '900 · 200 MiB', '1,000 · 200 MiB', '200,000 · 200 MiB', '12×'],
   ])
   // Like for like: only lane counts both ran (kvp has no 16-lane run here).
-  assert.deepEqual(peerLaneRows(withPeers).map((row) => row.slice(0, 6)), [
-    ['io', '1', '256', '30,000', '15,000', '2.00×'], ['io', '1', '16', '—', '5,000', '—'], ['io', '8', '256', '240,000', '20,000', '12×'],
-  ])
+  assert.deepEqual(
+    peerLaneRows(withPeers).map((row) => row.slice(0, 6)),
+    [
+      ['io', '1', '256', '30,000', '15,000', '2.00×'],
+      ['io', '1', '16', '—', '5,000', '—'],
+      ['io', '8', '256', '240,000', '20,000', '12×'],
+    ],
+  )
   const doc = renderReport({ mock: null, kafka: withPeers })
   assert.match(doc, /### Against Parallel Consumer \(`--peers`\)/)
   assert.match(doc, /parallel-consumer-core:0\.5\.3\.3`, kafka-clients 3\.9\.2, Java 17\.0\.15/)
   assert.match(doc, /\| parallel-consumer \| 256 \(maxConcurrency\) \| 1 \| 15,000 \|/)
 
-  const notRun: BenchResults = { ...kafkaResults, peers: [{ ...peers[0]!, java: null, notRun: '`mvn` was not found on PATH' }] }
+  const notRun: BenchResults = { ...kafkaResults, peers: [{ ...(peers[0] as NonNullable<(typeof peers)[0]>), java: null, notRun: '`mvn` was not found on PATH' }] }
   const skipped = renderReport({ mock: null, kafka: notRun })
   assert.match(skipped, /Parallel Consumer \(`io\.confluent\.parallelconsumer:parallel-consumer-core:0\.5\.3\.3`, kafka-clients 3\.9\.2\): \*\*not run\*\*: `mvn` was not found/)
   assert.doesNotMatch(skipped, /Each system's best run/)
@@ -236,7 +250,8 @@ test('with peers, the real broker\'s section sets kvp beside Parallel Consumer a
 test('the chart draws a peer over its maxConcurrency, not as a flat line', () => {
   const peerRun: RunResult = { ...run('io', 'parallel-consumer', 15_000), maxConcurrency: 64 }
   const points = ioChartPoints({ ...results, runs: [...runs, peerRun] })
-  assert.deepEqual(points.filter((point) => point.system.startsWith('parallel-consumer')), [
-    { system: 'parallel-consumer (maxConcurrency)', maxPartitions: 64, msgPerSec: 15_000 },
-  ])
+  assert.deepEqual(
+    points.filter((point) => point.system.startsWith('parallel-consumer')),
+    [{ system: 'parallel-consumer (maxConcurrency)', maxPartitions: 64, msgPerSec: 15_000 }],
+  )
 })

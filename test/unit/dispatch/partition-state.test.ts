@@ -136,11 +136,17 @@ test('with virtualPartitions: false everything runs in one lane', () => {
 test('an offset librdkafka delivers again (a pause purged its prefetch mid-consume) is dropped: each offset is taken once per assignment', () => {
   const r = route('consistent')
   const state = new PartitionState('t', 0, r, 1, createKeyExtractor(r.partitioner, 'p'), createDistributor(r.distribution, r.lanes))
-  state.accept(messages(0, 10, (o) => `k${o % 3}`), [])
+  state.accept(
+    messages(0, 10, (o) => `k${o % 3}`),
+    [],
+  )
   // The refetch starts below what was taken; one batch can even hold both sides of the purge.
   state.accept([...messages(5, 10, (o) => `k${o % 3}`), ...messages(12, 6, (o) => `k${o % 3}`)], [])
   assert.equal(state.fetched, 18, 'offsets 0..17, each once')
   assert.equal(state.redelivered, 5 + 3)
-  assert.deepEqual(drainLanes(state).sort((a, b) => a - b), Array.from({ length: 18 }, (_, i) => i))
+  assert.deepEqual(
+    drainLanes(state).sort((a, b) => a - b),
+    Array.from({ length: 18 }, (_, i) => i),
+  )
   assert.equal(state.tracker.watermark(), 18)
 })
