@@ -134,12 +134,9 @@ function peersSection(results: BenchResults): string[] {
       'a JVM started per run (bench/peers/parallel-consumer, default JVM flags), one consumer assigned every partition',
       'of the same shared topic, read from the beginning with a fresh group, `ProcessingOrder.KEY`,',
       `\`maxConcurrency\` = kvp's lane count (${peer.maxConcurrency.join(', ')}), the same work per record (\`io\`: \`Thread.sleep(1)\`;`,
-      `\`cpu\`: the same ${results.settings.cpuRounds} chained sha256 digests${
-        peer.cpuMicrosPerMessage == null
-          ? ''
-          : `, ${peer.cpuMicrosPerMessage.toFixed(0)} µs per record on the JVM against` +
-            ` ${results.settings.cpuMicrosPerMessage.toFixed(0)} µs in Node here, so \`cpu\` compares the runtimes' hashing too`
-      }; \`noop\`: nothing). It measures itself as the meter here does, on`,
+      `\`cpu\`: chained sha256 digests, as many as take the JVM as long per record as the ${results.settings.cpuRounds} of Node (${results.settings.cpuMicrosPerMessage.toFixed(0)} µs here${
+        peer.cpuMicrosPerMessage == null ? '' : `; the JVM's: ${peer.cpuMicrosPerMessage.toFixed(0)} µs`
+      }): the JVM hashes far faster, and the same round count would compare the runtimes' sha256, not the consumers; \`noop\`: nothing). It measures itself as the meter here does, on`,
       'its own clock: from the first handled record to the last, stopped by the same time box, its handled count looked at every',
       "5 ms. Its peak RSS is its own process's VmHWM. The Node systems run inside the benchmark's process, so theirs is that",
       "process's highest resident set sampled every 100 ms during the run: everything the benchmark holds is in it too, so it",

@@ -289,7 +289,7 @@ function systemOf(planned: PlannedRun): System {
     }
     case 'parallel-consumer': {
       if (peer === null || peerInfo === null || planned.maxConcurrency === undefined) throw new Error('a parallel-consumer run without its build')
-      return parallelConsumerSystem(peer, planned.maxConcurrency, (started) => {
+      return parallelConsumerSystem(peer, planned.maxConcurrency, cpuMicros, (started) => {
         peerInfo.info.java = started.java
         peerInfo.info.kafkaClients = started.kafkaClients
         peerInfo.info.cpuMicrosPerMessage ??= started.cpuMicrosPerMessage

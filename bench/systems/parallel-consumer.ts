@@ -17,7 +17,8 @@ const EXTRA_MS = 60_000
 const EXIT_GRACE_MS = 8_000
 const STDERR_KEPT = 4_000
 
-export function parallelConsumerSystem(peer: BuiltPeer, maxConcurrency: number, onStarted?: (started: PeerStarted) => void): System {
+/** `cpuMicros`: what a `cpu` record costs Node here; the JVM scales its rounds to take as long. */
+export function parallelConsumerSystem(peer: BuiltPeer, maxConcurrency: number, cpuMicros: number, onStarted?: (started: PeerStarted) => void): System {
   return (run) =>
     new Promise<Measurement>((resolve, reject) => {
       const args = [
@@ -32,6 +33,7 @@ export function parallelConsumerSystem(peer: BuiltPeer, maxConcurrency: number, 
         String(run.count),
         String(run.timeBoxMs),
         String(CPU_ROUNDS),
+        String(cpuMicros),
       ]
       const child = spawn(peer.java, args, { stdio: ['ignore', 'pipe', 'pipe'] })
       let stderr = ''

@@ -28,7 +28,9 @@ import org.apache.kafka.common.utils.AppInfoParser;
  * (from the first handled record to the last, stopped by a time box or the whole topic) and
  * prints JSON lines on stdout: `started`, `progress` every 100 ms, then `result` or `error`.
  *
- * Args: bootstrap topic group scenario(io|cpu|noop) maxConcurrency count timeBoxMs cpuRounds
+ * Args: bootstrap topic group scenario(io|cpu|noop) maxConcurrency count timeBoxMs cpuRounds cpuMicrosTarget
+ * (cpuMicrosTarget > 0: as many sha256 rounds as take that long here, so a `cpu` record costs the
+ * JVM the time it costs Node; 0: exactly cpuRounds rounds)
  */
 public final class Main {
   /** How often the handled count is looked at: as often as the benchmark reads kvp's stats. */
@@ -58,7 +60,7 @@ public final class Main {
   }
 
   private static void run(String[] args) throws Exception {
-    if (args.length != 8) throw new IllegalArgumentException("expected 8 args: bootstrap topic group scenario maxConcurrency count timeBoxMs cpuRounds");
+    if (args.length != 9) throw new IllegalArgumentException("expected 9 args: bootstrap topic group scenario maxConcurrency count timeBoxMs cpuRounds cpuMicrosTarget");
     String bootstrap = args[0];
     String topic = args[1];
     String group = args[2];
@@ -66,7 +68,10 @@ public final class Main {
     int maxConcurrency = Integer.parseInt(args[4]);
     long count = Long.parseLong(args[5]);
     long timeBoxMs = Long.parseLong(args[6]);
-    int cpuRounds = Integer.parseInt(args[7]);
+    double cpuMicrosTarget = Double.parseDouble(args[8]);
+    // The JVM hashes far faster than Node's crypto calls: the same rounds would compare the
+    // runtimes' sha256, not the consumers. Scale them to the same time per record.
+    int cpuRounds = calibratedRounds(Integer.parseInt(args[7]), cpuMicrosTarget);
     if (!List.of("io", "cpu", "noop").contains(scenario)) throw new IllegalArgumentException("scenario: expected io, cpu or noop, got " + scenario);
 
     long createdAt = System.nanoTime();
@@ -89,8 +94,8 @@ public final class Main {
         .commitMode(CommitMode.PERIODIC_CONSUMER_ASYNCHRONOUS)
         .build();
     ParallelStreamProcessor<byte[], byte[]> processor = ParallelStreamProcessor.createEosStreamProcessor(options);
-    emit(String.format(Locale.ROOT, "{\"event\":\"started\",\"java\":%s,\"kafkaClients\":%s,\"cpuMicrosPerMessage\":%.3f}",
-        quote(System.getProperty("java.version")), quote(AppInfoParser.getVersion()), cpuMicros(cpuRounds)));
+    emit(String.format(Locale.ROOT, "{\"event\":\"started\",\"java\":%s,\"kafkaClients\":%s,\"cpuMicrosPerMessage\":%.3f,\"cpuRounds\":%d}",
+        quote(System.getProperty("java.version")), quote(AppInfoParser.getVersion()), cpuMicros(cpuRounds), cpuRounds));
 
     AtomicLong handled = new AtomicLong();
     processor.subscribe(List.of(topic));
@@ -173,6 +178,13 @@ public final class Main {
       default:
         return 0;
     }
+  }
+
+  /** `rounds`, or as many as take `targetMicros` per record here when that is above 0. */
+  static int calibratedRounds(int rounds, double targetMicros) throws InterruptedException {
+    if (targetMicros <= 0) return rounds;
+    double perRound = cpuMicros(rounds) / rounds;
+    return Math.max(1, (int) Math.round(targetMicros / perRound));
   }
 
   /** Microseconds the `cpu` work takes per message here, as bench/run.ts measures it for Node: best of 5 rounds of 200. */
