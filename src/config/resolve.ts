@@ -49,6 +49,13 @@ export interface ResolvedOptions {
 /** Defaults that are not in the schema because other fields or the machine decide them. */
 const DEFAULTS = {
   concurrencyPerThread: 32,
+  /** Messages asked per poll, per lane of the widest route, and the bounds of that default. */
+  batchPerLane: 16,
+  minBatchSize: 1000,
+  maxBatchSize: 4000,
+  /** Per-partition in-flight limit: this many polls, and at least minInFlightPerPartition. */
+  inFlightBatches: 5,
+  minInFlightPerPartition: 5000,
   maxBackoffMs: 30_000,
   maxAttemptsWithDeadLetter: 10,
 } as const
@@ -103,6 +110,11 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   const threads = options.threads ?? Math.max(2, availableParallelism())
   // By default every lane of a partition can have its slice in flight at once.
   const widest = Math.max(...routes.map((route) => route.lanes))
+  // Many lanes share each poll's messages: with too small a poll every slice carries a
+  // message or two, and the engine's cost per slice sets the pace (measured on Apache
+  // Kafka, 256 lanes: noop 207k → 256k msg/s, io 1 ms 95k → 110k with 4000 a poll).
+  const batchSize = options.batchSize ?? Math.min(DEFAULTS.maxBatchSize, Math.max(DEFAULTS.minBatchSize, DEFAULTS.batchPerLane * widest))
+  const maxInFlightPerPartition = options.backpressure.maxInFlightPerPartition ?? Math.max(DEFAULTS.minInFlightPerPartition, DEFAULTS.inFlightBatches * batchSize)
   return {
     brokers: options.brokers,
     mockBrokers: options.mockBrokers,
@@ -112,9 +124,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     concurrencyPerThread: options.concurrencyPerThread ?? Math.max(DEFAULTS.concurrencyPerThread, Math.ceil(widest / threads)),
     maxSliceMessages: options.maxSliceMessages,
     maxTaskMessages: Math.max(options.maxSliceMessages, 2048),
-    batchSize: options.batchSize,
+    batchSize,
     pollTimeoutMs: options.pollTimeoutMs,
-    maxInFlightPerPartition: options.backpressure.maxInFlightPerPartition,
+    maxInFlightPerPartition,
     maxInFlightBytes: options.backpressure.maxInFlightBytes,
     resumeRatio: options.backpressure.resumeRatio,
     revokeTimeoutMs: options.revokeTimeoutMs,

@@ -29,7 +29,7 @@ describe('kvp.schema.json, the JSON Schema of config files', () => {
 
   test('defaults and limits come from the options schema', () => {
     const schema = configFileJsonSchema() as Json
-    assert.equal(schema.properties.batchSize?.default, 1000)
+    assert.equal(schema.properties.maxSliceMessages?.default, 512)
     const route = schema.properties.topics?.items as Json
     const vp = route.properties.virtualPartitions as Json
     const split = vp.anyOf.find((alternative) => alternative.type === 'object') as Json

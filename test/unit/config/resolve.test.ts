@@ -211,8 +211,8 @@ test('a ConfigError says what was expected and what was given', () => {
 test('schema defaults and computed defaults are filled in', () => {
   const options = resolveOptions({ ...base, threads: 2, topics: [{ topic: 'a', handler: 'h', retry: { backoffMs: 40_000 }, virtualPartitions: { maxPartitions: 256 } }] })
   assert.equal(options.maxSliceMessages, 512)
-  assert.equal(options.batchSize, 1000)
-  assert.equal(options.maxInFlightPerPartition, 5000)
+  assert.equal(options.batchSize, 4000, '16 messages a poll per lane, at most 4000')
+  assert.equal(options.maxInFlightPerPartition, 20_000, 'five polls in flight per partition')
   assert.equal(options.resumeRatio, 0.5)
   assert.equal(options.revokeTimeoutMs, 10_000)
   assert.equal(options.concurrencyPerThread, 128, 'every lane of the widest route can be in flight: 256 lanes over 2 threads')
@@ -229,4 +229,17 @@ test('a handler path becomes a file: URL and a URL is kept as it is', () => {
   assert.equal(url('file:///srv/h.js'), 'file:///srv/h.js')
   assert.equal(url('/srv/h.js'), 'file:///srv/h.js')
   assert.match(url('h.js') ?? '', /^file:\/\/\/.+\/h\.js$/)
+})
+
+test("the poll size follows the widest route's lanes, within 1000..4000, and the in-flight limit follows the poll", () => {
+  const sized = (lanes: number | false, extra: Record<string, unknown> = {}) => {
+    const options = resolveOptions({ ...base, ...extra, topics: [{ topic: 'a', handler: 'h', virtualPartitions: lanes === false ? false : { maxPartitions: lanes } }] })
+    return [options.batchSize, options.maxInFlightPerPartition]
+  }
+  assert.deepEqual(sized(false), [1000, 5000])
+  assert.deepEqual(sized(16), [1000, 5000])
+  assert.deepEqual(sized(64), [1024, 5120])
+  assert.deepEqual(sized(4096), [4000, 20_000])
+  assert.deepEqual(sized(256, { batchSize: 500 }), [500, 5000], 'a given batchSize is kept')
+  assert.deepEqual(sized(256, { backpressure: { maxInFlightPerPartition: 700 } }), [4000, 700], 'a given limit is kept')
 })
