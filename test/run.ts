@@ -14,7 +14,7 @@ import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
-const TEST_TIMEOUT_MS = Number(process.env.KVP_TEST_TIMEOUT_MS ?? 180_000)
+let TEST_TIMEOUT_MS = Number(process.env.KVP_TEST_TIMEOUT_MS ?? 180_000)
 const root = fileURLToPath(new URL('.', import.meta.url))
 const guard = pathToFileURL(join(root, 'helpers', 'file-guard.js')).href
 
@@ -30,7 +30,17 @@ function testFiles(dir: string): string[] {
 
 const args = process.argv.slice(2)
 const unitOnly = args.includes('--unit')
-const filters = args.filter((arg) => arg !== '--unit')
+// `--test-timeout=MS` (as package.json's scripts pass it) sets every test's default limit.
+const timeoutArg = args.find((arg) => arg.startsWith('--test-timeout='))
+if (timeoutArg !== undefined) {
+  const ms = Number(timeoutArg.slice('--test-timeout='.length))
+  if (!Number.isInteger(ms) || ms < 1) {
+    process.stderr.write(`${timeoutArg}: expected a positive number of milliseconds\n`)
+    process.exit(2)
+  }
+  TEST_TIMEOUT_MS = ms
+}
+const filters = args.filter((arg) => arg !== '--unit' && arg !== timeoutArg)
 let files = testFiles(unitOnly ? join(root, 'unit') : root)
 if (filters.length > 0) files = files.filter((file) => filters.some((filter) => relative(root, file).includes(filter)))
 if (files.length === 0) {

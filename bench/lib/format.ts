@@ -23,3 +23,13 @@ export function formatMs(value: number | null | undefined): string {
 export function formatPass(pass: boolean | null): string {
   return pass === null ? 'not measured' : pass ? 'pass' : 'FAIL'
 }
+
+/** A Markdown table; `|` inside a cell is escaped. */
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const escapeCell = (cell: string): string => cell.replaceAll('|', '\\|')
+  const lines = [`| ${header.map(escapeCell).join(' | ')} |`, `|${header.map(() => '---').join('|')}|`]
+  for (const row of rows) lines.push(`| ${row.map(escapeCell).join(' | ')} |`)
+  return lines.join('\n')
+}
+
+/** kvp `cpu` runs on SWEEP_LANES lanes by thread count, with speed-up over 1 thread. */

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { delimiter, join } from 'node:path'
-import { findOnPath, kvpCacheDir, runLogged } from '../../tools/apache-kafka/classpath.js'
+import { findOnPath, kvpCacheDir, readCachedClasspath, runLogged } from '../../tools/apache-kafka/classpath.js'
 import { tailOfFile } from '../../tools/apache-kafka/errors.js'
 import { packageRoot } from './paths.js'
 import { pomProperty } from './peer-output.js'
@@ -73,22 +73,6 @@ function need(command: 'java' | 'mvn' | 'javac', env: NodeJS.ProcessEnv): string
   return found
 }
 
-/** The jars of a cached classpath file, or undefined when it is absent, foreign or stale. */
-async function readClasspath(file: string, jar: string): Promise<string[] | undefined> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch {
-    return undefined
-  }
-  const jars = text
-    .trim()
-    .split(delimiter)
-    .filter((entry) => entry !== '')
-  if (!jars.some((entry) => entry.endsWith(jar))) return undefined
-  return jars.every((entry) => existsSync(entry)) ? jars : undefined
-}
-
 export interface BuildOptions {
   env?: NodeJS.ProcessEnv
   log?: (line: string) => void
@@ -116,7 +100,7 @@ export async function buildPeer(definition: PeerDefinition, options: BuildOption
   const jar = `${definition.jarPrefix}${version}.jar`
 
   const classpathFile = join(cacheDir, 'classpath.txt')
-  let jars = await readClasspath(classpathFile, jar)
+  let jars = await readCachedClasspath(classpathFile, jar)
   if (jars === undefined) {
     const mvn = need('mvn', env)
     await mkdir(cacheDir, { recursive: true })
@@ -133,7 +117,7 @@ export async function buildPeer(definition: PeerDefinition, options: BuildOption
       )
     }
     await rename(join(cacheDir, partial), classpathFile)
-    jars = await readClasspath(classpathFile, jar)
+    jars = await readCachedClasspath(classpathFile, jar)
     if (jars === undefined) throw new PeerUnavailableError(`Maven wrote ${classpathFile}, but it does not list ${jar} or lists missing jars`)
   }
 

@@ -51,8 +51,14 @@ export function cacheDirFor(kafkaVersion: string, env: NodeJS.ProcessEnv): strin
   return kvpCacheDir(`apache-kafka-${kafkaVersion}`, env)
 }
 
-/** The jars of a cached classpath file, or undefined when it is absent, foreign or stale. */
-export async function readCachedClasspath(file: string, kafkaVersion: string): Promise<string[] | undefined> {
+/** The broker's own jar, by which a cached classpath is known to be Kafka's. */
+export const kafkaJar = (kafkaVersion: string): string => `kafka_2.13-${kafkaVersion}.jar`
+
+/**
+ * The jars of a cached classpath file, or undefined when it is absent, foreign (no jar
+ * ending in `requiredJar`) or stale (a jar is gone).
+ */
+export async function readCachedClasspath(file: string, requiredJar: string): Promise<string[] | undefined> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
@@ -63,7 +69,7 @@ export async function readCachedClasspath(file: string, kafkaVersion: string): P
     .trim()
     .split(delimiter)
     .filter((entry) => entry !== '')
-  if (!jars.some((jar) => jar.endsWith(`kafka_2.13-${kafkaVersion}.jar`))) return undefined
+  if (!jars.some((jar) => jar.endsWith(requiredJar))) return undefined
   return jars.every((jar) => existsSync(jar)) ? jars : undefined
 }
 
@@ -77,7 +83,7 @@ export interface ResolveOptions {
 /** The broker's classpath (jar paths), from the cache or else from Maven. */
 export async function resolveClasspath(options: ResolveOptions): Promise<string[]> {
   const classpathFile = join(options.cacheDir, 'classpath.txt')
-  const cached = await readCachedClasspath(classpathFile, options.kafkaVersion)
+  const cached = await readCachedClasspath(classpathFile, kafkaJar(options.kafkaVersion))
   if (cached) return cached
 
   const mvn = requireOnPath('mvn', options.env.PATH)
@@ -97,7 +103,7 @@ export async function resolveClasspath(options: ResolveOptions): Promise<string[
     )
   }
   await rename(join(options.cacheDir, partial), classpathFile)
-  const resolved = await readCachedClasspath(classpathFile, options.kafkaVersion)
+  const resolved = await readCachedClasspath(classpathFile, kafkaJar(options.kafkaVersion))
   if (!resolved) throw new ApacheKafkaError(`Maven wrote ${classpathFile}, but it does not list kafka_2.13-${options.kafkaVersion}.jar or lists missing jars`)
   return resolved
 }

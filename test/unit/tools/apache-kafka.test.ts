@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { describe, it, type TestContext } from 'node:test'
 import { KAFKA_VERSION } from '../../../tools/apache-kafka/broker.js'
 import { classArchive, removeStaleRecordings } from '../../../tools/apache-kafka/class-archive.js'
-import { findOnPath, readCachedClasspath, requireOnPath } from '../../../tools/apache-kafka/classpath.js'
+import { findOnPath, kafkaJar, readCachedClasspath, requireOnPath } from '../../../tools/apache-kafka/classpath.js'
 import { brokerSettings, clusterId, jvmArgs, log4j2Properties, pomXml, serverProperties, STARTED_LINE } from '../../../tools/apache-kafka/config-files.js'
 import { GuardedJvm } from '../../../tools/apache-kafka/guarded-jvm.js'
 
@@ -151,17 +151,17 @@ describe('Apache Kafka launcher: generated files', { timeout: 10_000 }, () => {
 describe('Apache Kafka launcher: the classpath cache and the commands it needs', { timeout: 30_000 }, () => {
   it('a cached classpath is used only while it lists the kafka jar and every jar exists', async (t) => {
     const dir = tempDir(t)
-    const kafkaJar = join(dir, `kafka_2.13-${KAFKA_VERSION}.jar`)
+    const kafkaPath = join(dir, `kafka_2.13-${KAFKA_VERSION}.jar`)
     const otherJar = join(dir, 'other.jar')
-    writeFileSync(kafkaJar, '')
+    writeFileSync(kafkaPath, '')
     writeFileSync(otherJar, '')
     const file = join(dir, 'classpath.txt')
-    assert.equal(await readCachedClasspath(file, KAFKA_VERSION), undefined, 'no file')
-    writeFileSync(file, `${kafkaJar}:${otherJar}\n`)
-    assert.deepEqual(await readCachedClasspath(file, KAFKA_VERSION), [kafkaJar, otherJar])
-    assert.equal(await readCachedClasspath(file, '0.0.1'), undefined, 'another version')
+    assert.equal(await readCachedClasspath(file, kafkaJar(KAFKA_VERSION)), undefined, 'no file')
+    writeFileSync(file, `${kafkaPath}:${otherJar}\n`)
+    assert.deepEqual(await readCachedClasspath(file, kafkaJar(KAFKA_VERSION)), [kafkaPath, otherJar])
+    assert.equal(await readCachedClasspath(file, kafkaJar('0.0.1')), undefined, 'another version')
     rmSync(otherJar)
-    assert.equal(await readCachedClasspath(file, KAFKA_VERSION), undefined, 'a jar is gone')
+    assert.equal(await readCachedClasspath(file, kafkaJar(KAFKA_VERSION)), undefined, 'a jar is gone')
   })
 
   it('findOnPath finds executables only, in PATH order', (t) => {
