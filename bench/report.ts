@@ -13,6 +13,8 @@ import { formatMs, formatPass, formatPercent, formatRate, formatRatio, markdownT
 import { benchmarksDoc, ioChartFile, ioKafkaChartFile, latestKafkaResultsFile, latestResultsFile, packageRoot, resultsDir } from './lib/paths.js'
 import { SWEEP_LANES } from './lib/plan.js'
 import { peersSection } from './report-peers.js'
+import { profileSection } from './report-profile.js'
+import type { ProfileResults } from './profile.js'
 import { bestRun, normalizeResults, partitionCounts, ratio, type BenchResults, type MicroResults, type RunResult } from './lib/results.js'
 
 export { peerComparisonRows, peerLaneRows } from './report-peers.js'
@@ -110,7 +112,7 @@ export function brokerTitle(results: BenchResults): string {
   return 'an external Kafka cluster'
 }
 
-export function renderReport(inputs: ReportInputs, memory: MemorySummary | null = null): string {
+export function renderReport(inputs: ReportInputs, memory: MemorySummary | null = null, profile: ProfileResults | null = null): string {
   const mock = inputs.mock === null ? null : normalizeResults(inputs.mock)
   const kafka = inputs.kafka === null ? null : normalizeResults(inputs.kafka)
   const out: string[] = []
@@ -137,6 +139,8 @@ export function renderReport(inputs: ReportInputs, memory: MemorySummary | null 
   out.push('## On a real broker', '')
   if (kafka === null) out.push('Not run yet: `npm run bench -- --brokers kafka`.', '')
   else out.push(...brokerSection(kafka, relative(`${packageRoot}/docs`, ioKafkaChartFile).replaceAll('\\', '/')))
+
+  out.push(...profileSection(profile))
 
   out.push('## Micro-benchmarks', '')
   const micro: MicroResults | null = mock?.micro ?? kafka?.micro ?? null
@@ -412,7 +416,15 @@ export async function writeReport(): Promise<void> {
     const svg = await renderIoChart(normalizeResults(results))
     if (svg !== null) await writeFile(file, svg)
   }
-  await writeFile(benchmarksDoc, renderReport(inputs, await readMemoryResults()))
+  await writeFile(benchmarksDoc, renderReport(inputs, await readMemoryResults(), await readProfileResults()))
+}
+
+async function readProfileResults(): Promise<ProfileResults | null> {
+  try {
+    return JSON.parse(await readFile(join(resultsDir, 'profile.json'), 'utf8')) as ProfileResults
+  } catch {
+    return null
+  }
 }
 
 async function readMemoryResults(): Promise<MemorySummary | null> {
