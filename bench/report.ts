@@ -15,7 +15,7 @@ import { SWEEP_LANES } from './lib/plan.js'
 import { peersSection } from './report-peers.js'
 import { profileSection } from './report-profile.js'
 import type { ProfileResults } from './profile.js'
-import { bestRun, normalizeResults, partitionCounts, ratio, type BenchResults, type MicroResults, type RunResult } from './lib/results.js'
+import { bestRun, normalizeResults, partitionCounts, rateOf, ratio, type BenchResults, type MicroResults, type RunResult } from './lib/results.js'
 
 export { peerComparisonRows, peerLaneRows } from './report-peers.js'
 
@@ -52,7 +52,11 @@ function noteOf(run: RunResult): string {
   if (run.error !== null) return `error: ${run.error}`
   const notes: string[] = []
   if (run.measurement?.timeBoxed) notes.push(`time box ${run.timeBoxMs / 1000} s`)
-  if (run.repeats && run.repeats.length > 1) notes.push(`median of ${run.repeats.length}: ${run.repeats.map((rate) => formatRate(rate)).join(', ')}`)
+  if (run.repeats && run.repeats.length > 1) {
+    const median = rateOf(run) ?? 0
+    const spread = median === 0 ? 0 : (Math.max(...run.repeats) - Math.min(...run.repeats)) / median
+    notes.push(`median of ${run.repeats.length}: ${run.repeats.map((rate) => formatRate(rate)).join(', ')} (spread ${Math.round(spread * 100)}%)`)
+  }
   if (run.regrown && run.regrown.length > 0) notes.push(`topic grown after draining it at ${run.regrown.map((rate) => formatRate(rate)).join(', ')} msg/s`)
   return notes.join('; ')
 }
@@ -357,7 +361,7 @@ function brokerSection(results: BenchResults, chart: string): string[] {
   }
 
   out.push('### Targets', '')
-  out.push(`Judged on kvp's best lane count against the baselines of the same run${mock ? '' : ' on the same partition count'}.`, '')
+  out.push(`Judged on kvp at the lane count a target names (else its best one) against the baselines of the same run${mock ? '' : ' on the same partition count'}.`, '')
   out.push(
     markdownTable(
       mock ? ['scenario', 'target', 'measured', 'result'] : ['scenario', 'partitions', 'target', 'measured', 'result'],

@@ -20,10 +20,15 @@ export interface BenchArgs {
   partitions: number[] | null
   /** Also run the JVM peers (Confluent Parallel Consumer) against the same broker. */
   peers: boolean
+  /**
+   * Runs per cell on a real broker, the median kept and the spread reported (`--repeats`);
+   * default 3 for a full run, 1 for `--quick`. The embedded cluster repeats short runs anyway.
+   */
+  repeats: number
 }
 
 export const USAGE =
-  'usage: npm run bench -- [--quick] [--brokers mock|kafka|host:port[,host:port]] [--partitions 1,8] ' + '[--peers] [--scenario io|cpu|noop]... [--threads N] [--thread-sweep 1,2,4,8,12]'
+  'usage: npm run bench -- [--quick] [--brokers mock|kafka|host:port[,host:port]] [--partitions 1,8] ' + '[--peers] [--repeats N] [--scenario io|cpu|noop]... [--threads N] [--thread-sweep 1,2,4,8,12]'
 
 /** A flag that cannot be used; `npm run bench` prints it with the usage and exits 2. */
 export class BenchUsageError extends Error {
@@ -56,6 +61,7 @@ export function readBenchArgs(argv: string[]): BenchArgs & { help: boolean } {
         brokers: { type: 'string', default: 'mock' },
         partitions: { type: 'string' },
         peers: { type: 'boolean', default: false },
+        repeats: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values
@@ -84,8 +90,14 @@ export function readBenchArgs(argv: string[]): BenchArgs & { help: boolean } {
   if (values.peers && brokers.kind === 'mock') {
     throw new BenchUsageError('--peers: needs a real broker (--brokers kafka or host:port): the Java client reaches the embedded cluster ' + 'but consumes nothing from it (not a record in 30 s)')
   }
+  const repeats = values.repeats === undefined ? (values.quick ? 1 : 3) : Number(values.repeats)
+  if (!Number.isInteger(repeats) || repeats < 1 || repeats > 9) throw new BenchUsageError(`--repeats: expected an integer 1..9, got ${values.repeats}`)
+  if (values.repeats !== undefined && brokers.kind === 'mock') {
+    throw new BenchUsageError('--repeats: needs a real broker; on the embedded cluster every run shorter than 1.5 s is repeated 3 times already')
+  }
   return {
     quick: values.quick,
+    repeats,
     scenarios: Scenarios.filter((s) => scenarios.includes(s)),
     threads,
     threadSweep,

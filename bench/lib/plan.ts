@@ -55,6 +55,9 @@ export function peerConcurrencies(lanes: readonly number[]): number[] {
   return lanes.filter((n) => n >= PEER_MIN_CONCURRENCY)
 }
 
+/** kvp with balanced distribution runs `io` at kvp's lane counts from this one up. */
+export const BALANCED_MIN_LANES = 64
+
 /** Lanes of the `cpu` thread sweep: enough for every thread to have work. */
 export const SWEEP_LANES = 64
 
@@ -91,6 +94,12 @@ export function planRuns(options: PlanOptions): PlannedRun[] {
       }
       for (const lanes of maxPartitions) {
         runs.push({ scenario, system: 'kvp', kvp: kvpSetup(lanes, options.threads, partitions), partitions, count, timeBoxMs })
+      }
+      // Balanced distribution where many lanes meet skewed keys (io): what `consistent` loses to the busiest lane.
+      if (scenario === 'io' && !options.quick) {
+        for (const lanes of maxPartitions.filter((n) => n >= BALANCED_MIN_LANES)) {
+          runs.push({ scenario, system: 'kvp-balanced', kvp: kvpSetup(lanes, options.threads, partitions, 'balanced'), partitions, count, timeBoxMs })
+        }
       }
       if (options.peers === true) {
         for (const maxConcurrency of peerConcurrencies(maxPartitions)) {

@@ -13,11 +13,14 @@ export interface KvpSetup {
   threads: number
   /** Slices one worker runs at once; enough for every lane to have one in flight. */
   concurrencyPerThread: number
+  /** How keys map to lanes (default consistent). */
+  distribution?: 'consistent' | 'balanced'
 }
 
 /** `partitions`: the topic's; each of them is split into `maxPartitions` lanes. */
-export function kvpSetup(maxPartitions: number, threads: number, partitions = 1): KvpSetup {
-  return { maxPartitions, threads, concurrencyPerThread: Math.max(8, Math.ceil((maxPartitions * partitions) / threads)) }
+export function kvpSetup(maxPartitions: number, threads: number, partitions = 1, distribution: 'consistent' | 'balanced' = 'consistent'): KvpSetup {
+  const setup: KvpSetup = { maxPartitions, threads, concurrencyPerThread: Math.max(8, Math.ceil((maxPartitions * partitions) / threads)) }
+  return distribution === 'consistent' ? setup : { ...setup, distribution }
 }
 
 export function kvpSystem(setup: KvpSetup): System {
@@ -30,7 +33,7 @@ export function kvpSystem(setup: KvpSetup): System {
         {
           topic: run.topic,
           handler: handlerUrl(run.scenario),
-          virtualPartitions: { maxPartitions: setup.maxPartitions, distribution: 'consistent' },
+          virtualPartitions: { maxPartitions: setup.maxPartitions, distribution: setup.distribution ?? 'consistent' },
         },
       ],
       threads: setup.threads,

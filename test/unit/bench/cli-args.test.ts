@@ -41,13 +41,21 @@ test('the embedded cluster plan stays one partition of at most 40,000 messages',
   const plan = planRuns({ scenarios: ['io'], quick: false, threads: 2 })
   assert.deepEqual([...new Set(plan.map((run) => run.partitions))], [1])
   assert.ok(plan.every((run) => run.count === 40_000 && run.timeBoxMs === 5_000))
-  assert.equal(plan.length, 3 + 5)
+  // 3 baselines, kvp at 5 lane counts, kvp balanced at the 2 from 64 up.
+  assert.equal(plan.length, 3 + 5 + 2)
+  assert.deepEqual(
+    plan.filter((run) => run.system === 'kvp-balanced').map((run) => [run.kvp?.maxPartitions, run.kvp?.distribution]),
+    [
+      [64, 'balanced'],
+      [256, 'balanced'],
+    ],
+  )
 })
 
 test('a real broker plan covers 1 and 8 partitions with realistic sizes, quick a short smoke of it', () => {
   const plan = planRuns({ scenarios: ['io', 'noop'], quick: false, threads: 2, realBroker: true })
   assert.deepEqual([...new Set(plan.map((run) => run.partitions))], [1, 8])
-  assert.equal(plan.length, 2 * 2 * (3 + 5))
+  assert.equal(plan.length, 2 * 2 * (3 + 5) + 2 * 2)
   assert.ok(KAFKA_FULL.count >= 500_000 && KAFKA_FULL.minSeconds >= 5 && KAFKA_FULL.timeBoxMs >= KAFKA_FULL.minSeconds * 1000)
   assert.ok(plan.every((run) => run.count === KAFKA_FULL.count && run.timeBoxMs === KAFKA_FULL.timeBoxMs))
   const quick = planRuns({ scenarios: ['io', 'cpu', 'noop'], quick: true, threads: 2, realBroker: true })
@@ -62,6 +70,14 @@ test('kvp gets enough concurrency for a slice in flight on every lane of every p
   assert.equal(eight?.kvp?.concurrencyPerThread, 1024)
   const one = plan.find((run) => run.system === 'kvp' && run.partitions === 1 && run.kvp?.maxPartitions === 256)
   assert.equal(one?.kvp?.concurrencyPerThread, 128)
+})
+
+test('--repeats: 3 on a full real-broker run, 1 when quick, and it needs a real broker', () => {
+  assert.equal(readBenchArgs(['--brokers', 'kafka']).repeats, 3)
+  assert.equal(readBenchArgs(['--brokers', 'kafka', '--quick']).repeats, 1)
+  assert.equal(readBenchArgs(['--brokers', 'kafka', '--repeats', '5']).repeats, 5)
+  assert.throws(() => readBenchArgs(['--brokers', 'kafka', '--repeats', '0']), /^BenchUsageError: --repeats: expected an integer 1..9/)
+  assert.throws(() => readBenchArgs(['--repeats', '2']), /^BenchUsageError: --repeats: needs a real broker/)
 })
 
 test('--peers needs a real broker and is off by default', () => {
@@ -99,8 +115,8 @@ test("with peers, Parallel Consumer runs after kvp at kvp's lane counts from 16 
     ],
   )
   assert.ok(peers.every((run) => run.kvp === null && run.count === KAFKA_FULL.count && run.timeBoxMs === KAFKA_FULL.timeBoxMs))
-  // Each scenario: baselines, kvp's sweep, then the peer.
+  // Each scenario: baselines, kvp's sweep (io: balanced too), then the peer.
   const firstIo = withPeers.filter((run) => run.partitions === 1 && run.scenario === 'io').map((run) => run.system)
-  assert.deepEqual(firstIo.slice(-4), ['kvp', 'parallel-consumer', 'parallel-consumer', 'parallel-consumer'])
+  assert.deepEqual(firstIo.slice(-5), ['kvp-balanced', 'kvp-balanced', 'parallel-consumer', 'parallel-consumer', 'parallel-consumer'])
   assert.deepEqual(peerConcurrencies(KAFKA_QUICK.maxPartitions), [16, 256])
 })

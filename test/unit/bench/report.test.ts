@@ -69,17 +69,21 @@ const results: BenchResults = {
   micro: null,
 }
 
-test("targets are judged on kvp's best lane count, only for scenarios that ran", () => {
-  const targets = judgeTargets(runs)
+test('targets are judged on kvp at their lane count (or its best one), only for scenarios that ran', () => {
+  const targets = judgeTargets([...runs, run('cpu', 'one-at-a-time', 1_000), run('cpu', 'kvp', 1_500, 16), run('cpu', 'kvp', 1_900, 64)])
   assert.deepEqual(
     targets.map((t) => [t.scenario, t.threshold, t.pass]),
     [
-      ['io', 40, true], // 55,000 / 900 = 61×
-      ['io', 0.5, true], // 55%
-      ['noop', 0.7, false], // 65%
+      ['io', 80, null], // the 256-lane run failed: not measured, even though 64 lanes ran
+      ['io', 0.6, null],
+      ['noop', 0.85, false], // 16 lanes: 65%
+      ['noop', 0.85, null], // no 64-lane run
+      ['noop', 0.85, null],
+      ['cpu', 1.7, true], // best lane count: 1.9×
     ],
   )
-  assert.ok(Math.abs((targets[0]?.ratio ?? 0) - 55_000 / 900) < 1e-9)
+  assert.ok(Math.abs((targets[2]?.ratio ?? 0) - 0.65) < 1e-9)
+  assert.ok(Math.abs((targets[5]?.ratio ?? 0) - 1.9) < 1e-9)
 })
 
 test('a target without both sides measured is reported as not measured', () => {
@@ -164,7 +168,7 @@ test("a run on a real broker gets its own section, beside the embedded cluster's
   assert.match(kafka, /#### io: a 1 ms await per message, 1 partition\n/)
   assert.match(kafka, /#### io: a 1 ms await per message, 8 partitions\n/)
   assert.match(kafka, /\| 1 \| 0 → 2,000,000 \| 8\.0 s \| 250,000 \| first fill \|/)
-  assert.match(kafka, /\| io \| 8 \| kvp ≥ 40× one-at-a-time \| 240× \| pass \|/)
+  assert.match(kafka, /\| io \| 8 \| kvp at 256 lanes ≥ 80× one-at-a-time \| 240× \| pass \|/)
   assert.match(kafka, /io-throughput-kafka\.svg/)
   // The embedded cluster's section is still there, with its own figures.
   assert.match(doc.slice(mockAt, kafkaAt), /\| kvp \| 64 \| 2 \| 55,000 \| 61× \| 55% \|/)
