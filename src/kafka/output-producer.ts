@@ -124,8 +124,10 @@ export class OutputProducer {
             continue
           }
           const message = (err as { message?: string }).message ?? String(err)
-          this.#recordDone(batch, i, new KvpError(ErrorCodes.PRODUCE, `producing a record to topic '${record.topic}' failed: ${message}`, { cause: err }))
-          break
+          const error = new KvpError(ErrorCodes.PRODUCE, `producing a record to topic '${record.topic}' failed: ${message}`, { cause: err })
+          // The rest is not sent: the messages from this one on run again, so they would be duplicates.
+          for (let j = i; j < records.length; j++) this.#recordDone(batch, j, error)
+          return
         }
       }
     }
