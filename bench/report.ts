@@ -116,7 +116,7 @@ export function brokerTitle(results: BenchResults): string {
   return 'an external Kafka cluster'
 }
 
-export function renderReport(inputs: ReportInputs, memory: MemorySummary | null = null, profile: ProfileResults | null = null): string {
+export function renderReport(inputs: ReportInputs, memory: MemorySummary | null = null, profile: ProfileResults | null = null, produce: string | null = null): string {
   const mock = inputs.mock === null ? null : normalizeResults(inputs.mock)
   const kafka = inputs.kafka === null ? null : normalizeResults(inputs.kafka)
   const out: string[] = []
@@ -145,6 +145,7 @@ export function renderReport(inputs: ReportInputs, memory: MemorySummary | null 
   else out.push(...brokerSection(kafka, relative(`${packageRoot}/docs`, ioKafkaChartFile).replaceAll('\\', '/')))
 
   out.push(...profileSection(profile))
+  if (produce !== null) out.push(produce.trimEnd(), '')
 
   out.push('## Micro-benchmarks', '')
   const micro: MicroResults | null = mock?.micro ?? kafka?.micro ?? null
@@ -420,7 +421,16 @@ export async function writeReport(): Promise<void> {
     const svg = await renderIoChart(normalizeResults(results))
     if (svg !== null) await writeFile(file, svg)
   }
-  await writeFile(benchmarksDoc, renderReport(inputs, await readMemoryResults(), await readProfileResults()))
+  await writeFile(benchmarksDoc, renderReport(inputs, await readMemoryResults(), await readProfileResults(), await readProduceSection()))
+}
+
+/** The consume → produce section, as `npm run bench:produce`'s last run left it in bench/results/produce.md. */
+async function readProduceSection(): Promise<string | null> {
+  try {
+    return await readFile(join(resultsDir, 'produce.md'), 'utf8')
+  } catch {
+    return null
+  }
 }
 
 async function readProfileResults(): Promise<ProfileResults | null> {

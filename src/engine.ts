@@ -16,6 +16,7 @@ import { FetchPositions } from './kafka/fetch-positions.js'
 import { DeadLetterWriter, warnIfDeadLettersLoseBinaryHeaders } from './kafka/dead-letter.js'
 import { startMockCluster } from './kafka/mock-cluster.js'
 import type { MockCluster } from './kafka/mock-cluster.js'
+import { OutputProducer } from './kafka/output-producer.js'
 import { Poller } from './kafka/poller.js'
 import { RebalanceHandler } from './kafka/rebalance.js'
 import { createDistributor } from './partitioning/distributor.js'
@@ -82,6 +83,7 @@ class KvpEngine implements Engine {
   readonly #positions: FetchPositions
   readonly #states = new Map<string, Array<PartitionState | undefined>>()
   readonly #deadLetters: DeadLetterWriter
+  readonly #producer: OutputProducer
   #stopping: Promise<void> | undefined
   #resolveStopped!: () => void
   #finalStats: EngineStats | undefined
@@ -109,13 +111,16 @@ class KvpEngine implements Engine {
     this.#committer = committer
     this.#consumer.on('offset.commit', (err, offsets) => committer.committed(this.#state, err, offsets))
     this.#backpressure = new Backpressure(this.#consumer, options)
-    const deadLetters = new DeadLetterWriter(bootstrapServers)
+    const producer = new OutputProducer(bootstrapServers, options.producer)
+    this.#producer = producer
+    const deadLetters = new DeadLetterWriter(bootstrapServers, producer)
     this.#deadLetters = deadLetters
     this.#dispatcher = new Dispatcher(options, pool, progress, {
       watermarkMoved: (state) => this.#committer.watermarkMoved(state),
       fetched: (state) => this.#backpressure.afterFetch(state, this.#inFlightBytes(), () => this.#allStates()),
       acksApplied: () => this.#backpressure.afterAcks(this.#inFlightBytes()),
       deadLetter: (state, message, error, attempts) => deadLetters.write(state, message, error, attempts),
+      produce: (records, counts, done) => producer.send(records, counts, done),
     })
     this.#positions = new FetchPositions(this.#consumer, (state) => this.#committer.watermarkMoved(state))
     this.#poller = new Poller(
@@ -294,6 +299,7 @@ class KvpEngine implements Engine {
     await disconnect(this.#consumer)
     await this.#pool.close()
     await this.#deadLetters.close()
+    await this.#producer.close()
     await this.#mock?.stop()
     if (channels.lifecycle.hasSubscribers) channels.lifecycle.publish({ state: 'stopped', drained })
     this.#resolveStopped()

@@ -13,13 +13,23 @@ export const ErrorCodes = {
   WORKER_CRASH: 'KVP_WORKER_CRASH',
   DEAD_LETTER: 'KVP_DEAD_LETTER',
   KAFKA: 'KVP_KAFKA',
+  PRODUCE: 'KVP_PRODUCE',
+  TRANSACTION: 'KVP_TRANSACTION',
   COMMIT: 'KVP_COMMIT',
   STOPPED: 'KVP_STOPPED',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
 
-const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([ErrorCodes.HANDLER, ErrorCodes.TIMEOUT, ErrorCodes.WORKER_CRASH, ErrorCodes.DEAD_LETTER, ErrorCodes.KAFKA, ErrorCodes.COMMIT])
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCodes.HANDLER,
+  ErrorCodes.TIMEOUT,
+  ErrorCodes.WORKER_CRASH,
+  ErrorCodes.DEAD_LETTER,
+  ErrorCodes.KAFKA,
+  ErrorCodes.COMMIT,
+  ErrorCodes.PRODUCE,
+])
 
 export interface KvpErrorOptions {
   cause?: unknown

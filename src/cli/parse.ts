@@ -192,7 +192,17 @@ export function mergeRunOptions(flags: RunFlags, file: Partial<EngineOptions>, c
   if (flags.maxInFlightPerPartition !== undefined) {
     options.backpressure = { ...file.backpressure, maxInFlightPerPartition: flags.maxInFlightPerPartition }
   }
-  if (flags.kafka !== undefined) options.kafka = { ...file.kafka, ...flags.kafka }
+  if (flags.kafka !== undefined) {
+    // `-X producer.key=value` is a setting of the engine's producer; the rest are the consumer's.
+    const consumer: KafkaSettings = {}
+    const producer: KafkaSettings = {}
+    for (const [key, value] of Object.entries(flags.kafka)) {
+      if (key.startsWith('producer.')) producer[key.slice('producer.'.length)] = value
+      else consumer[key] = value
+    }
+    if (Object.keys(consumer).length > 0) options.kafka = { ...file.kafka, ...consumer }
+    if (Object.keys(producer).length > 0) options.producer = { ...file.producer, ...producer }
+  }
   return options
 }
 

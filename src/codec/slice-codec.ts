@@ -32,6 +32,10 @@ export interface WireSliceAck {
   errorCode: string
   errorStack: string
   durationMs: number
+  /** Packed output records of the handled messages (output-records.ts); absent or empty when none. */
+  outputs?: Uint8Array
+  /** Output records per handled message, in order (absent when none produced any). */
+  outputCounts?: number[]
 }
 
 export interface WireTaskAck {

@@ -3,6 +3,7 @@ import { isAbsolute, resolve as resolvePath } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../errors.js'
 import { checkConsumerSettings } from '../kafka/consumer-config.js'
+import { checkProducerSettings } from '../kafka/output-producer.js'
 import type { DeadLetterOptions, Distribution, PartitionerOption, PayloadOption } from './options.js'
 import { engineOptionsSchema, firstIssue } from './schema.js'
 import type { ParsedRoute } from './schema.js'
@@ -44,6 +45,8 @@ export interface ResolvedOptions {
   revokeTimeoutMs: number
   fromBeginning: boolean
   kafka: Record<string, string | number | boolean>
+  /** librdkafka settings of the engine's producer. */
+  producer: Record<string, string | number | boolean>
 }
 
 /** Defaults that are not in the schema because other fields or the machine decide them. */
@@ -106,6 +109,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   }
   const options = parsed.data
   checkConsumerSettings(options.kafka)
+  checkProducerSettings(options.producer)
   const routes = options.topics.map(resolveRoute)
   const threads = options.threads ?? Math.max(2, availableParallelism())
   // By default every lane of a partition can have its slice in flight at once.
@@ -132,5 +136,6 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     revokeTimeoutMs: options.revokeTimeoutMs,
     fromBeginning: options.fromBeginning,
     kafka: options.kafka,
+    producer: options.producer,
   }
 }

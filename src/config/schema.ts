@@ -190,6 +190,11 @@ export const engineOptionsSchema = object(
     revokeTimeoutMs: integer(0).default(10_000).describe('How long a revoke waits for in-flight slices before committing and letting go.'),
     fromBeginning: boolean.default(true).describe('Start at the earliest offset when the group has no committed offset.'),
     kafka: kafkaSettings('librdkafka settings').default({}).describe("librdkafka consumer settings passed through ('session.timeout.ms': 6000, ...)."),
+    producer: kafkaSettings('librdkafka producer settings')
+      .default({})
+      .describe(
+        "librdkafka settings of the engine's producer, which sends what handlers produce with ctx.produce() and the dead letters ('linger.ms': 5, 'compression.type': 'lz4', ...). Idempotence is always on.",
+      ),
     mockBrokers: integer(1, 16).default(1).describe("Brokers in the embedded cluster when brokers is 'mock'."),
   },
   'an object',

@@ -2,6 +2,8 @@ import type { Message as KafkaMessage } from 'node-rdkafka'
 import { encodeTask } from '../codec/slice-codec.js'
 import type { WireSlice, WireSliceAck } from '../codec/slice-codec.js'
 import { RecordColumnsWriter } from '../codec/record-columns.js'
+import { decodeOutputRecords } from '../codec/output-records.js'
+import type { DecodedOutput } from '../codec/output-records.js'
 import type { ResolvedOptions } from '../config/resolve.js'
 import { channels } from '../diagnostics.js'
 import { ErrorCodes, KvpError, describeError } from '../errors.js'
@@ -23,6 +25,12 @@ export interface DispatcherHooks {
   acksApplied(): void
   /** Produce a message to the route's dead-letter topic; resolves on its delivery report. */
   deadLetter(state: PartitionState, message: KafkaMessage, error: KvpError, attempts: number): Promise<void>
+  /**
+   * Sends what a slice's handlers produced (`counts[i]` records of its message `i`); `done`
+   * gets the first message with an undelivered record and the error, or undefined when all
+   * are delivered.
+   */
+  produce?(records: DecodedOutput[], counts: readonly number[], done: (failedAt: number | undefined, error: KvpError | undefined) => void): void
 }
 
 /** What the dispatcher uses of the worker pool (./pool.ts); tests give it a fake. */
@@ -84,7 +92,7 @@ export class Dispatcher {
   }
 
   get slicesInFlight(): number {
-    return this.#slices.size
+    return this.#slices.size + this.#awaitingDelivery
   }
 
   /** Takes one poll's messages of one partition (offset order). */
@@ -227,11 +235,49 @@ export class Dispatcher {
     this.#slices.delete(ack.id)
     this.#progress.release(slice.slot)
     this.#pool.done(slice.session, slice.count)
+    const outputs = ack.outputs
+    if (outputs === undefined || outputs.length <= 4 || this.#hooks.produce === undefined || slice.state.revoked) {
+      this.#applyAck(slice, ack)
+      return
+    }
+    // The worker is free; the lane keeps its slice in flight until every record is delivered.
+    this.#awaitingDelivery++
+    let records: DecodedOutput[]
+    try {
+      records = decodeOutputRecords(outputs)
+    } catch (error) {
+      this.#delivered(slice, ack, 0, new KvpError(ErrorCodes.PRODUCE, `the slice's output records could not be read: ${describeError(error).message}`))
+      return
+    }
+    this.#hooks.produce(records, ack.outputCounts ?? [], (failedAt, error) => this.#delivered(slice, ack, failedAt, error))
+  }
+
+  /** The delivery reports of a slice's records are in: the ack applies, cut short at the first message whose records did not all land. */
+  #delivered(slice: InFlightSlice, ack: WireSliceAck, failedAt: number | undefined, error: KvpError | undefined): void {
+    this.#awaitingDelivery--
+    if (failedAt !== undefined && failedAt <= ack.handled) {
+      const handled = Math.min(ack.handled, failedAt)
+      ack = {
+        id: ack.id,
+        handled,
+        marked: Math.min(ack.marked, handled),
+        failed: true,
+        errorMessage: error?.message ?? 'a produced record was not delivered',
+        errorCode: ErrorCodes.PRODUCE,
+        errorStack: error?.stack ?? '',
+        durationMs: ack.durationMs,
+      }
+    }
+    this.#applyAck(slice, ack)
+    this.#afterAcks()
+  }
+
+  #applyAck(slice: InFlightSlice, ack: WireSliceAck): void {
     const { lane, state } = slice
     const handled = Math.min(ack.handled, slice.count)
     lane.sliceReturned(handled, ack.failed)
-    this.#sliceEnded(state)
     if (state.revoked) {
+      this.#sliceEnded(state)
       // Invariant 5: an ack for a revoked partition (or an older assignment of it) is never committed.
       if (channels.staleAck.hasSubscribers) channels.staleAck.publish({ topic: state.topic, partition: state.partition, generation: state.generation, handled: ack.handled })
       return
@@ -244,7 +290,12 @@ export class Dispatcher {
     if (moved) this.#hooks.watermarkMoved(state)
     if (state.idle) state.release(this.#touched)
     this.#list(lane)
+    // Last: a drain waiting on this partition wakes only once the watermark includes the slice.
+    this.#sliceEnded(state)
   }
+
+  /** Slices whose records are being delivered. */
+  #awaitingDelivery = 0
 
   #touched: Lane[] = []
 

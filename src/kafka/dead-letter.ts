@@ -4,6 +4,7 @@ import type { KvpError } from '../errors.js'
 import type { PartitionState } from '../dispatch/partition-state.js'
 import { bufferHeaders, createProducer, producerKeepsBinaryHeaders } from './produce.js'
 import type { KvpProducer } from './produce.js'
+import type { OutputProducer } from './output-producer.js'
 
 /** Headers kvp adds to a dead-lettered message, beside the original ones. */
 export const DeadLetterHeaders = {
@@ -65,14 +66,21 @@ export class DeadLetterWriter {
   readonly #bootstrapServers: string
   /** One producer per route (routes may set their own producer settings), made on first use. */
   readonly #producers = new Map<number, Promise<KvpProducer>>()
+  /** The engine's producer: dead letters of routes without settings of their own share it. */
+  readonly #shared: OutputProducer | undefined
 
-  constructor(bootstrapServers: string) {
+  constructor(bootstrapServers: string, shared?: OutputProducer) {
     this.#bootstrapServers = bootstrapServers
+    this.#shared = shared
   }
 
   async write(state: PartitionState, message: Kafka.Message, error: KvpError, attempts: number): Promise<void> {
     const deadLetter = state.route.deadLetter
     if (deadLetter === undefined) throw new Error(`route '${state.topic}' has no dead-letter topic`)
+    if (this.#shared !== undefined && deadLetter.kafka === undefined) {
+      await this.#shared.produce(deadLetter.topic, message.value ?? null, message.key ?? null, deadLetterHeaders(message, error, attempts))
+      return
+    }
     const producer = await this.#producer(state.route.index, deadLetter.kafka ?? {})
     await producer.produce(deadLetter.topic, null, message.value ?? null, message.key ?? null, deadLetterHeaders(message, error, attempts))
   }

@@ -205,7 +205,7 @@ export async function produceMessages(options: ProduceMessagesOptions): Promise<
   }
 }
 
-async function connectProducer(bootstrapServers: string, extraConfig: KafkaSettings): Promise<Kafka.Producer> {
+export async function connectProducer(bootstrapServers: string, extraConfig: KafkaSettings): Promise<Kafka.Producer> {
   const client = new Kafka.Producer({
     ...PRODUCER_DEFAULTS,
     ...extraConfig,
@@ -227,7 +227,7 @@ async function connectProducer(bootstrapServers: string, extraConfig: KafkaSetti
   return client
 }
 
-function flushProducer(client: Kafka.Producer, timeoutMs: number): Promise<void> {
+export function flushProducer(client: Kafka.Producer, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     if (!client.isConnected()) {
       resolve()
@@ -240,7 +240,7 @@ function flushProducer(client: Kafka.Producer, timeoutMs: number): Promise<void>
   })
 }
 
-async function closeProducer(client: Kafka.Producer): Promise<void> {
+export async function closeProducer(client: Kafka.Producer): Promise<void> {
   if (!client.isConnected()) return
   try {
     await flushProducer(client, 10_000)
@@ -253,12 +253,12 @@ async function closeProducer(client: Kafka.Producer): Promise<void> {
 }
 
 /** Lets librdkafka send and report before the next attempt. */
-async function waitForRoom(client: Kafka.Producer): Promise<void> {
+export async function waitForRoom(client: Kafka.Producer): Promise<void> {
   client.poll()
   await sleep(1)
 }
 
-function isQueueFull(err: unknown): boolean {
+export function isQueueFull(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === QUEUE_FULL
 }
 

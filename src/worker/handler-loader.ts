@@ -1,3 +1,4 @@
+import type { OutputRecord } from '../codec/output-records.js'
 import { ErrorCodes, KvpError } from '../errors.js'
 
 /** The context a handler gets beside the message. */
@@ -10,6 +11,12 @@ export interface HandlerContext {
   readonly signal: AbortSignal | undefined
   /** Manual offsets: marks this message and every earlier message of its lane as done. */
   markAsConsumed(): void
+  /**
+   * Enqueues records for the engine's producer and returns at once. They are sent after the
+   * call succeeds (a failed call's records are discarded), and the message counts as done
+   * only once every one of them is delivered. A bad record shape throws `KVP_PRODUCE`.
+   */
+  produce(records: OutputRecord | readonly OutputRecord[]): void
 }
 
 export type Handler = (message: unknown, ctx: HandlerContext) => unknown

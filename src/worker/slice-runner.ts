@@ -7,6 +7,7 @@ import type { PayloadDecoder } from '../codec/payload-codec.js'
 import type { PayloadOption } from '../config/options.js'
 import { ErrorCodes, KvpError, describeError } from '../errors.js'
 import { progressReporter } from '../codec/slice-progress.js'
+import { OutputRecordsWriter } from '../codec/output-records.js'
 import { loadHandler } from './handler-loader.js'
 import type { Handler, HandlerContext } from './handler-loader.js'
 
@@ -102,11 +103,22 @@ export class SliceRunner {
     }
     const manual = route.manualOffsets
     const timeoutMs = route.handlerTimeoutMs
+    // Records of handled messages; a failed call's records are discarded (its retry produces them again).
+    let outputs: OutputRecordsWriter | undefined
+    let counts: number[] | undefined
+    const done = (ack: WireSliceAck): WireSliceAck => {
+      if (outputs !== undefined && outputs.count > 0) {
+        ack.outputs = outputs.finish()
+        ack.outputCounts = (counts as number[]).slice(0, ack.handled)
+      }
+      return ack
+    }
     for (let i = 0; i < slice.count; i++) {
       const r = slice.first + i
       const offset = records.offset(r)
       const attempt = i === 0 ? slice.attempt : 1
       let markedHere = false
+      let call: OutputRecordsWriter | undefined
       const controller = timeoutMs === undefined ? undefined : new AbortController()
       const ctx: HandlerContext = {
         signal: controller?.signal,
@@ -116,6 +128,11 @@ export class SliceRunner {
         attempt,
         markAsConsumed() {
           markedHere = true
+        },
+        produce(records) {
+          call ??= new OutputRecordsWriter()
+          if (Array.isArray(records)) for (const record of records) call.add(record)
+          else call.add(records)
         },
       }
       try {
@@ -136,14 +153,20 @@ export class SliceRunner {
         else await withTimeout(handler(message, ctx), timeoutMs as number, controller, offset)
       } catch (error) {
         if (markedHere) marked = i + 1
-        return failure(slice.id, handled, marked, error, started)
+        return done(failure(slice.id, handled, marked, error, started))
+      }
+      if (call !== undefined || outputs !== undefined) {
+        outputs ??= new OutputRecordsWriter()
+        counts ??= new Array<number>(i).fill(0)
+        counts.push(call?.count ?? 0)
+        if (call !== undefined) outputs.take(call)
       }
       handled = i + 1
       this.#report(slice.slot, handled)
       if (!manual || markedHere) marked = handled
     }
     // Only set fields travel: a successful ack carries no error strings.
-    return { id: slice.id, handled, marked, durationMs: performance.now() - started } as WireSliceAck
+    return done({ id: slice.id, handled, marked, durationMs: performance.now() - started } as WireSliceAck)
   }
 }
 

@@ -213,6 +213,16 @@ describe('merging run flags over a config file', () => {
     assert.deepEqual(options.topics[1]?.retry, { maxAttempts: 2 })
   })
 
+  it("-X producer.key=value sets the engine producer, merged over the file's producer section; other -X keys stay consumer settings", () => {
+    const options = mergeRunOptions(
+      { group: 'g', kafka: { 'client.id': 'flag', 'producer.linger.ms': 20, 'producer.compression.type': 'lz4' } },
+      { ...file, producer: { 'linger.ms': 5, acks: 'all' } },
+      { cwd, configDir: '/etc/kvp' },
+    )
+    assert.deepEqual(options.kafka, { 'session.timeout.ms': 6000, 'client.id': 'flag' })
+    assert.deepEqual(options.producer, { 'linger.ms': 20, acks: 'all', 'compression.type': 'lz4' })
+  })
+
   it("with --topic keeps only that route, built over the file's route of that name", () => {
     const a = mergeRunOptions({ topic: 'a', distribution: 'balanced' }, file, { cwd, configDir: '/etc/kvp' })
     assert.deepEqual(a.topics, [

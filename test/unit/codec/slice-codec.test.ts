@@ -122,7 +122,16 @@ test('truncated record columns are refused, not misread', () => {
 
 test('an ack round-trips through the codec', () => {
   const ack = { id: 3, handled: 5, marked: 4, failed: true, errorMessage: 'boom', errorCode: 'KVP_HANDLER', errorStack: 'Error: boom', durationMs: 1.5 }
-  assert.deepEqual({ ...decodeTaskAck(encodeTaskAck({ acks: [ack] })).acks[0] }, ack)
+  // A repeated field decodes as an empty array when nothing was set.
+  assert.deepEqual({ ...decodeTaskAck(encodeTaskAck({ acks: [ack] })).acks[0] }, { ...ack, outputCounts: [] })
+})
+
+test("an ack's output records and per-message counts round-trip through the codec", () => {
+  const outputs = new Uint8Array([1, 0, 0, 0, 9, 8, 7])
+  const ack = { id: 4, handled: 3, marked: 3, failed: false, errorMessage: '', errorCode: '', errorStack: '', durationMs: 2, outputs, outputCounts: [1, 0, 2] }
+  const decoded = decodeTaskAck(encodeTaskAck({ acks: [ack] })).acks[0]
+  assert.deepEqual([...(decoded?.outputs ?? [])], [...outputs])
+  assert.deepEqual(decoded?.outputCounts, [1, 0, 2])
 })
 
 test('encoded buffers own their ArrayBuffer whole, so transferring them moves nothing else', () => {

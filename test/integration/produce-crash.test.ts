@@ -1,0 +1,51 @@
+import { strict as assert } from 'node:assert'
+import { after, test } from 'node:test'
+import { useBroker } from '../helpers/broker.js'
+import { committedOrZero, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
+import { producingHandler } from '../helpers/paths.js'
+import { ensureDead, startKvp } from '../helpers/process.js'
+import type { KvpProcess } from '../helpers/process.js'
+import { ensureTopic, produceMessages } from '../helpers/produce.js'
+import { readTopic } from '../helpers/read-topic.js'
+
+const processes: KvpProcess[] = []
+after(async () => {
+  for (const proc of processes) await ensureDead(proc)
+})
+const cluster = useBroker()
+
+const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0)
+
+test("a kvp run process that produces and is killed with SIGKILL mid-stream, then restarted, loses no input's output (duplicates allowed)", { timeout: 170_000 }, async () => {
+  const input = uniqueName('orders')
+  const output = uniqueName('orders-enriched')
+  const groupId = uniqueName('group')
+  const count = 8000
+  await ensureTopic(cluster.bootstrapServers, output)
+  await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic: input, count, keys: 500, size: 20 })
+  const args = ['run', '--brokers', cluster.bootstrapServers, '--group', groupId, '--topic', input, '--handler', producingHandler, '--max-partitions', '32', '--threads', '2']
+  args.push('-X', 'session.timeout.ms=6000', '-X', 'auto.commit.interval.ms=200', '-X', 'producer.linger.ms=20', '--stats-interval-ms', '0')
+  const env = { KVP_TEST_OUTPUT: output, KVP_TEST_DELAY_MS: '2' }
+
+  const first = await startKvp(args, env)
+  processes.push(first)
+  await waitFor('a third of the outputs written', async () => sum(await endOffsets(cluster.bootstrapServers, output)) >= count / 3, 60_000, 100)
+  first.child.kill('SIGKILL')
+  assert.equal(await first.exited, 'SIGKILL')
+  const writtenBeforeKill = sum(await endOffsets(cluster.bootstrapServers, output))
+  assert.ok(writtenBeforeKill < count, 'killed mid-stream')
+
+  const ends = await endOffsets(cluster.bootstrapServers, input)
+  const second = await startKvp(args, env)
+  processes.push(second)
+  await waitFor('the committed offsets reach the end', async () => (await committedOrZero(cluster.bootstrapServers, groupId, input)).every((offset, p) => offset >= (ends[p] as number)), 120_000, 250)
+  second.child.kill('SIGTERM')
+  assert.equal(await second.exited, 0, `clean stop on SIGTERM:\n${second.output()}`)
+
+  const records = await readTopic(cluster.bootstrapServers, output, sum(await endOffsets(cluster.bootstrapServers, output)), 30_000)
+  const seen = new Set(records.map((record) => record.value))
+  const missing: string[] = []
+  for (let p = 0; p < ends.length; p++) for (let offset = 0; offset < (ends[p] as number); offset++) if (!seen.has(`${p}:${offset}`)) missing.push(`${p}:${offset}`)
+  assert.deepEqual(missing, [], 'every input has its output')
+  assert.ok(records.length - seen.size < count / 2, `duplicates bounded (${records.length - seen.size})`)
+})

@@ -1,0 +1,158 @@
+import { strict as assert } from 'node:assert'
+import { describe, test } from 'node:test'
+import { startEngine } from '../../src/index.js'
+import type { Engine } from '../../src/index.js'
+import { DeadLetterHeaders } from '../../src/kafka/dead-letter.js'
+import { brokerKind, needsRealBroker, useBroker } from '../helpers/broker.js'
+import { committedOffsets, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
+import { producingHandler } from '../helpers/paths.js'
+import { ensureTopic, produceMessages } from '../helpers/produce.js'
+import { readTopic } from '../helpers/read-topic.js'
+import type { ReadMessage } from '../helpers/read-topic.js'
+
+const cluster = useBroker()
+
+const ENV = ['KVP_TEST_OUTPUT', 'KVP_TEST_FAIL_AFTER_PRODUCE', 'KVP_TEST_BAD_OFFSET', 'KVP_TEST_BIG_OFFSET', 'KVP_TEST_LOST_OFFSET', 'KVP_TEST_LOST_TOPIC']
+
+interface Run {
+  input: string
+  output: string
+  deadLetter: string
+  groupId: string
+  engine: Engine
+}
+
+async function start(count: number, env: Record<string, string>, extra: Record<string, unknown> = {}): Promise<Run> {
+  const input = uniqueName('orders')
+  const output = uniqueName('orders-enriched')
+  const deadLetter = uniqueName('orders-dlq')
+  const groupId = uniqueName('group')
+  for (const name of ENV) delete process.env[name]
+  Object.assign(process.env, { KVP_TEST_OUTPUT: output }, env)
+  await ensureTopic(cluster.bootstrapServers, output)
+  await ensureTopic(cluster.bootstrapServers, deadLetter)
+  await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic: input, count, keys: 50, size: 20 })
+  const engine = await startEngine({
+    brokers: cluster.bootstrapServers,
+    groupId,
+    topics: [{ topic: input, handler: producingHandler, virtualPartitions: { maxPartitions: 16 }, retry: { maxAttempts: 3, backoffMs: 10 }, deadLetter: { topic: deadLetter } }],
+    threads: 2,
+    kafka: { 'session.timeout.ms': 6000 },
+    ...extra,
+  })
+  return { input, output, deadLetter, groupId, engine }
+}
+
+/** Every record of the output topic (duplicates included). */
+async function readOutput(run: Run): Promise<ReadMessage[]> {
+  const total = (await endOffsets(cluster.bootstrapServers, run.output)).reduce((a, b) => a + b, 0)
+  return readTopic(cluster.bootstrapServers, run.output, total, 30_000)
+}
+
+/** Output values (`partition:offset` of the source) with how often each arrived. */
+function counts(records: ReadMessage[]): Map<string, number> {
+  const seen = new Map<string, number>()
+  for (const record of records) seen.set(record.value as string, (seen.get(record.value as string) ?? 0) + 1)
+  return seen
+}
+
+/** Per key, the source offsets of its outputs must rise within each source partition. */
+function orderViolations(records: ReadMessage[]): number {
+  const last = new Map<string, number>()
+  let violations = 0
+  for (const record of records) {
+    const [partition, offset] = (record.value as string).split(':').map(Number)
+    const id = `${record.key}@${partition}`
+    if ((last.get(id) ?? -1) >= (offset as number)) violations++
+    last.set(id, offset as number)
+  }
+  return violations
+}
+
+async function sourceEnds(run: Run): Promise<number[]> {
+  return endOffsets(cluster.bootstrapServers, run.input)
+}
+
+async function stopAndCommitted(run: Run): Promise<number[]> {
+  await run.engine.stop()
+  return committedOffsets(cluster.bootstrapServers, run.groupId, run.input)
+}
+
+describe(`ctx.produce() on ${brokerKind === 'kafka' ? 'Apache Kafka' : 'the embedded cluster'}`, () => {
+  test('every input has exactly one output when nothing fails, in per-key order, and the committed offset reaches the end only with its outputs delivered', { timeout: 90_000 }, async () => {
+    const run = await start(4000, {})
+    await waitFor('4000 done', () => run.engine.stats().totals.handled >= 4000, 60_000)
+    const committed = await stopAndCommitted(run)
+    assert.deepEqual(committed, await sourceEnds(run))
+    const records = await readOutput(run)
+    const seen = counts(records)
+    assert.equal(seen.size, 4000)
+    assert.ok(
+      [...seen.values()].every((n) => n === 1),
+      'no output twice',
+    )
+    assert.equal(orderViolations(records), 0)
+    assert.ok(
+      records.every((r) => r.headers['kvp-source'] === r.value),
+      'headers travel with the record',
+    )
+  })
+
+  test("a handler call that fails after producing has its records discarded: its retry's records are the only ones", { timeout: 90_000 }, async () => {
+    const run = await start(2000, { KVP_TEST_FAIL_AFTER_PRODUCE: '7' })
+    await waitFor('2000 done', () => run.engine.stats().totals.handled >= 2000, 60_000)
+    const failures = run.engine.stats().totals.failures
+    const committed = await stopAndCommitted(run)
+    assert.deepEqual(committed, await sourceEnds(run))
+    assert.ok(failures > 0, 'some calls failed after producing')
+    const records = await readOutput(run)
+    const seen = counts(records)
+    assert.equal(seen.size, 2000)
+    assert.ok(
+      [...seen.values()].every((n) => n === 1),
+      'a failed call produced nothing',
+    )
+    assert.equal(orderViolations(records), 0)
+  })
+
+  test('a record of a bad shape fails its handler call with KVP_PRODUCE naming the field, and the message is dead-lettered with nothing lost', { timeout: 90_000 }, async () => {
+    const run = await start(500, { KVP_TEST_BAD_OFFSET: '3' })
+    await waitFor('500 done', () => run.engine.stats().totals.handled >= 500, 60_000)
+    const committed = await stopAndCommitted(run)
+    assert.deepEqual(committed, await sourceEnds(run))
+    const dead = await readTopic(cluster.bootstrapServers, run.deadLetter, 1, 20_000)
+    assert.equal(dead.length, 1)
+    assert.equal(dead[0]?.headers[DeadLetterHeaders.errorCode], 'KVP_PRODUCE')
+    assert.match(dead[0]?.headers[DeadLetterHeaders.errorMessage] ?? '', /record\.topic/)
+    assert.equal(dead[0]?.headers[DeadLetterHeaders.offset], '3')
+    const seen = counts(await readOutput(run))
+    assert.equal(seen.size, 499)
+    assert.ok(!seen.has('0:3'))
+  })
+
+  test('an oversized record fails with KVP_PRODUCE and its message is dead-lettered; every other output is delivered', { timeout: 90_000 }, async () => {
+    const run = await start(500, { KVP_TEST_BIG_OFFSET: '5' }, { producer: { 'message.max.bytes': 1_000_000 } })
+    await waitFor('500 done', () => run.engine.stats().totals.handled >= 500, 60_000)
+    const committed = await stopAndCommitted(run)
+    assert.deepEqual(committed, await sourceEnds(run))
+    const dead = await readTopic(cluster.bootstrapServers, run.deadLetter, 1, 20_000)
+    assert.equal(dead.length, 1)
+    assert.equal(dead[0]?.headers[DeadLetterHeaders.errorCode], 'KVP_PRODUCE')
+    assert.match(dead[0]?.headers[DeadLetterHeaders.errorMessage] ?? '', /too large|size/i)
+    const seen = counts(await readOutput(run))
+    assert.equal(seen.size, 499)
+  })
+
+  test('a record to a topic that does not exist (auto-create off) fails with KVP_PRODUCE and its message is dead-lettered', { ...needsRealBroker, timeout: 120_000 }, async () => {
+    const run = await start(200, { KVP_TEST_LOST_OFFSET: '2', KVP_TEST_LOST_TOPIC: uniqueName('missing') }, { producer: { 'topic.metadata.propagation.max.ms': 1000, 'message.timeout.ms': 5000 } })
+    await waitFor('200 done', () => run.engine.stats().totals.handled >= 200, 90_000)
+    const committed = await stopAndCommitted(run)
+    assert.deepEqual(committed, await sourceEnds(run))
+    const dead = await readTopic(cluster.bootstrapServers, run.deadLetter, 1, 20_000)
+    assert.equal(dead.length, 1)
+    assert.equal(dead[0]?.headers[DeadLetterHeaders.errorCode], 'KVP_PRODUCE')
+    assert.match(dead[0]?.headers[DeadLetterHeaders.errorMessage] ?? '', /Unknown topic|not delivered/)
+    const seen = counts(await readOutput(run))
+    assert.equal(seen.size, 199)
+  })
+})
