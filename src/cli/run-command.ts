@@ -24,6 +24,8 @@ interface RunCommandOptions extends Omit<RunFlags, 'virtualPartitions' | 'kafka'
   config?: string
   statsIntervalMs: number
   metricsPort?: number
+  httpPort?: number
+  httpHost: string
 }
 
 export function addRunCommand(program: Command, context: CliContext): Command {
@@ -53,6 +55,8 @@ export function addRunCommand(program: Command, context: CliContext): Command {
     .option('-X, --kafka-setting <key=value>', 'librdkafka setting, repeatable (e.g. -X session.timeout.ms=6000)', kafkaSettingFlag)
     .option('--config <file>', 'JSON file shaped like the options of startEngine()')
     .option('--metrics-port <port>', 'serve Prometheus metrics on http://0.0.0.0:<port>/metrics', flagParser('--metrics-port', parseNonNegativeInt))
+    .option('--http-port <port>', 'serve /healthz, /readyz, /status and /metrics on this port (off unless given)', flagParser('--http-port', parseNonNegativeInt))
+    .option('--http-host <host>', 'address the --http-port server binds', '127.0.0.1')
     .option('--stats-interval-ms <ms>', 'log engine stats to stderr this often; 0 turns it off', flagParser('--stats-interval-ms', parseNonNegativeInt), DEFAULT_STATS_INTERVAL_MS)
     .action(async (options: RunCommandOptions, self: Command) => {
       context.exitCode = await runCommand(options, self, context)
@@ -94,6 +98,14 @@ async function runCommand(options: RunCommandOptions, command: Command, context:
     context.stderr.write(`kvp: metrics on http://0.0.0.0:${typeof address === 'object' && address ? address.port : options.metricsPort}/metrics\n`)
   }
 
+  let operations: { close(): Promise<void> } | undefined
+  if (options.httpPort !== undefined) {
+    const { serveOperations } = await import('../ops/http-server.js')
+    const served = await serveOperations(engine, { port: options.httpPort, host: options.httpHost })
+    operations = served
+    context.stderr.write(`kvp: operations on http://${served.host}:${served.port}/ (healthz, readyz, status, metrics)\n`)
+  }
+
   let timer: NodeJS.Timeout | undefined
   if (options.statsIntervalMs > 0) {
     let lastHandled = 0
@@ -121,6 +133,7 @@ async function runCommand(options: RunCommandOptions, command: Command, context:
   stopLogging()
   metrics?.close()
   metricsServer?.close()
+  await operations?.close()
   context.stderr.write('kvp: stopped\n')
   return 0
 }
