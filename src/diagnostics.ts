@@ -87,6 +87,14 @@ export interface StaleAckEvent extends TopicPartitionRef {
 /** `kvp:lifecycle`: the engine is running, stopping or stopped. */
 export type LifecycleEvent = { state: 'running'; bootstrapServers: string; groupId: string } | { state: 'stopping' } | { state: 'stopped'; drained: boolean }
 
+/**
+ * `kvp:transaction` (exactly-once): a transaction ended. A commit carries the offsets it
+ * committed with its records; an abort carries the error, and the partitions it rewound.
+ */
+export type TransactionEvent =
+  | { outcome: 'commit'; reason: string; offsets: Array<TopicPartitionRef & { offset: number }>; durationMs: number }
+  | { outcome: 'abort'; reason: string; error: unknown; rewound: Array<TopicPartitionRef & { offset: number }>; durationMs: number }
+
 /** `kvp:kafka-error`: librdkafka reported a client error. */
 export interface KafkaErrorEvent {
   error: unknown
@@ -144,6 +152,7 @@ export const channels = {
   staleAck: new EventChannel<StaleAckEvent>('kvp:stale-ack'),
   lifecycle: new EventChannel<LifecycleEvent>('kvp:lifecycle'),
   kafkaError: new EventChannel<KafkaErrorEvent>('kvp:kafka-error'),
+  transaction: new EventChannel<TransactionEvent>('kvp:transaction'),
 } as const
 
 export type ChannelName = keyof typeof channels

@@ -19,6 +19,7 @@ import type { MockCluster } from './kafka/mock-cluster.js'
 import { OutputProducer } from './kafka/output-producer.js'
 import { Poller } from './kafka/poller.js'
 import { RebalanceHandler } from './kafka/rebalance.js'
+import { TransactionCycle } from './kafka/transaction-cycle.js'
 import { createDistributor } from './partitioning/distributor.js'
 import type { Distributor } from './partitioning/distributor.js'
 import { createKeyExtractor } from './partitioning/partitioner.js'
@@ -84,6 +85,8 @@ class KvpEngine implements Engine {
   readonly #states = new Map<string, Array<PartitionState | undefined>>()
   readonly #deadLetters: DeadLetterWriter
   readonly #producer: OutputProducer
+  /** Exactly-once: the transaction cycle; undefined for at-least-once. */
+  readonly #transactions: TransactionCycle | undefined
   #stopping: Promise<void> | undefined
   #resolveStopped!: () => void
   #finalStats: EngineStats | undefined
@@ -111,18 +114,38 @@ class KvpEngine implements Engine {
     this.#committer = committer
     this.#consumer.on('offset.commit', (err, offsets) => committer.committed(this.#state, err, offsets))
     this.#backpressure = new Backpressure(this.#consumer, options)
-    const producer = new OutputProducer(bootstrapServers, options.producer)
+    const producer = new OutputProducer(bootstrapServers, options.producer, options.exactlyOnce?.transactionalId)
     this.#producer = producer
     const deadLetters = new DeadLetterWriter(bootstrapServers, producer)
     this.#deadLetters = deadLetters
+    const transactions =
+      options.exactlyOnce === undefined
+        ? undefined
+        : new TransactionCycle(
+            {
+              producer,
+              consumer: this.#consumer,
+              states: () => this.#allStates().filter((state) => !state.revoked),
+              unsealed: (states) => this.#dispatcher.unsealed(states),
+              rewind: (targets, delayMs) => this.#rewind(targets, delayMs),
+            },
+            { intervalMs: options.exactlyOnce.intervalMs, timeoutMs: options.revokeTimeoutMs },
+          )
+    this.#transactions = transactions
+    // At-least-once: a moved watermark is stored for the next commit. Exactly-once: it may complete a closing transaction.
+    const watermarkMoved = transactions ? () => transactions.watermarkMoved() : (state: PartitionState) => this.#committer.watermarkMoved(state)
     this.#dispatcher = new Dispatcher(options, pool, progress, {
-      watermarkMoved: (state) => this.#committer.watermarkMoved(state),
+      watermarkMoved,
       fetched: (state) => this.#backpressure.afterFetch(state, this.#inFlightBytes(), () => this.#allStates()),
       acksApplied: () => this.#backpressure.afterAcks(this.#inFlightBytes()),
       deadLetter: (state, message, error, attempts) => deadLetters.write(state, message, error, attempts),
       produce: (records, counts, done) => producer.send(records, counts, done),
+      ...(transactions && {
+        outputFailed: (state: PartitionState, offset: number, error: KvpError) => transactions.outputFailed(state, offset, error),
+        undeliverable: (state: PartitionState, offset: number) => transactions.undeliverable(state, offset),
+      }),
     })
-    this.#positions = new FetchPositions(this.#consumer, (state) => this.#committer.watermarkMoved(state))
+    this.#positions = new FetchPositions(this.#consumer, watermarkMoved)
     this.#poller = new Poller(
       this.#consumer,
       options.batchSize,
@@ -135,9 +158,18 @@ class KvpEngine implements Engine {
   async start(): Promise<void> {
     // The dispatcher hears of every ack and of every worker thread that dies.
     this.#pool.start(this.#dispatcher)
+    // Exactly-once: the transactional id is registered (fencing a predecessor's open transaction) before anything is read.
+    if (this.#transactions) {
+      try {
+        await this.#producer.connect()
+      } catch (error) {
+        throw new KvpError(ErrorCodes.TRANSACTION, `could not start the transactional producer: ${describeError(error).message}`, { cause: error })
+      }
+    }
     await connect(this.#consumer)
     this.#consumer.subscribe([...this.#routes.keys()])
     this.#poller.start()
+    this.#transactions?.start()
     if (channels.lifecycle.hasSubscribers) channels.lifecycle.publish({ state: 'running', bootstrapServers: this.bootstrapServers, groupId: this.#options.groupId })
   }
 
@@ -186,8 +218,36 @@ class KvpEngine implements Engine {
         previous.revoke()
         this.#backpressure.forget(previous)
       }
-      list[partition] = new PartitionState(topic, partition, runtime.route, generation, runtime.extract, runtime.distributor())
+      const state = new PartitionState(topic, partition, runtime.route, generation, runtime.extract, runtime.distributor())
+      // A transaction is closing: none of this partition's records may join it.
+      if (this.#transactions?.closing) state.seal()
+      list[partition] = state
     }
+  }
+
+  /**
+   * Exactly-once, after an abort: each partition's state is fenced and replaced, and the
+   * consumer fetches it again from `offset`. Polling stops meanwhile, so no message
+   * fetched before the seek reaches the new state.
+   */
+  async #rewind(targets: Array<{ state: PartitionState; offset: number }>, delayMs: number): Promise<void> {
+    await this.#poller.stop()
+    for (const { state, offset } of targets) {
+      const list = this.#states.get(state.topic)
+      const runtime = this.#routes.get(state.topic)
+      state.revoke()
+      this.#backpressure.forget(state)
+      if (!list || list[state.partition] !== state || !runtime) continue
+      list[state.partition] = new PartitionState(state.topic, state.partition, runtime.route, state.generation, runtime.extract, runtime.distributor())
+      await new Promise<void>((resolve) => {
+        this.#consumer.seek({ topic: state.topic, partition: state.partition, offset }, 5000, (err) => {
+          if (err) this.#kafkaError(new KvpError(ErrorCodes.KAFKA, `could not rewind ${state.topic}[${state.partition}] to offset ${offset}: ${err.message}`, { cause: err }))
+          resolve()
+        })
+      })
+    }
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs))
+    if (!this.#stopping) this.#poller.start()
   }
 
   async #revoking(partitions: Kafka.Assignment[]): Promise<void> {
@@ -195,11 +255,23 @@ class KvpEngine implements Engine {
     for (const { topic, partition } of partitions) {
       const state = this.#state(topic, partition)
       if (state) {
-        state.startDraining()
+        // Exactly-once: the closing transaction runs these partitions' sealed messages to the end.
+        if (!this.#transactions) state.startDraining()
         states.push(state)
       }
     }
     if (states.length === 0) return
+    if (this.#transactions) {
+      // The open transaction closes (committing these partitions' watermarks) before they go.
+      if (!this.#stopping) await this.#transactions.close('revoke', { leaving: states })
+      for (const state of states) {
+        state.revoke()
+        this.#backpressure.forget(state)
+        const list = this.#states.get(state.topic)
+        if (list && list[state.partition] === state) list[state.partition] = undefined
+      }
+      return
+    }
     const deadline = Date.now() + this.#options.revokeTimeoutMs
     // Let in-flight slices finish so their work can be committed by this member.
     if (!this.#stopping) await this.#dispatcher.drain(this.#options.revokeTimeoutMs, states)
@@ -243,7 +315,7 @@ class KvpEngine implements Engine {
       slicesInFlight: this.#dispatcher.slicesInFlight,
       failures: 0,
       deadLettered: 0,
-      commits: this.#committer.commits,
+      commits: this.#committer.commits + (this.#transactions?.commits ?? 0),
     }
     for (const state of this.#allStates()) {
       let activeLanes = 0
@@ -284,15 +356,25 @@ class KvpEngine implements Engine {
     // No position read here: the batch of the consume call that stop() waited for is
     // dropped, and the position already counts it.
     await this.#poller.stop()
-    this.#dispatcher.stopDispatching()
-    const drained = await this.#dispatcher.drain(this.#options.revokeTimeoutMs)
+    let drained: boolean
+    if (this.#transactions) {
+      // Everything fetched belongs to the last transaction: it runs to the end and commits, or aborts.
+      this.#transactions.stop()
+      drained = (await this.#transactions.close('stop', { rewind: false })) !== 'aborted'
+      this.#dispatcher.stopDispatching()
+    } else {
+      this.#dispatcher.stopDispatching()
+      drained = await this.#dispatcher.drain(this.#options.revokeTimeoutMs)
+    }
     for (const state of this.#allStates()) for (const lane of state.lanes) lane?.cancelTimer()
-    this.#committer.storeDirty()
     const states = this.#allStates()
-    try {
-      await this.#committer.commitSync(states, 'stop', Date.now() + 5000)
-    } catch (error) {
-      this.#kafkaError(error)
+    if (!this.#transactions) {
+      this.#committer.storeDirty()
+      try {
+        await this.#committer.commitSync(states, 'stop', Date.now() + 5000)
+      } catch (error) {
+        this.#kafkaError(error)
+      }
     }
     this.#finalStats = this.stats()
     for (const state of states) state.revoke()

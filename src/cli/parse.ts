@@ -148,6 +148,9 @@ export interface RunFlags {
   maxAttempts?: number
   deadLetterTopic?: string
   payload?: 'raw' | 'json'
+  exactlyOnce?: boolean
+  transactionIntervalMs?: number
+  transactionalId?: string
   kafka?: KafkaSettings
 }
 
@@ -189,6 +192,9 @@ export function mergeRunOptions(flags: RunFlags, file: Partial<EngineOptions>, c
   if (flags.brokers !== undefined) options.brokers = flags.brokers
   if (flags.threads !== undefined) options.threads = flags.threads
   if (flags.concurrencyPerThread !== undefined) options.concurrencyPerThread = flags.concurrencyPerThread
+  if (flags.exactlyOnce !== undefined) options.exactlyOnce = flags.exactlyOnce
+  if (flags.transactionIntervalMs !== undefined) options.transactionIntervalMs = flags.transactionIntervalMs
+  if (flags.transactionalId !== undefined) options.transactionalId = flags.transactionalId
   if (flags.maxInFlightPerPartition !== undefined) {
     options.backpressure = { ...file.backpressure, maxInFlightPerPartition: flags.maxInFlightPerPartition }
   }

@@ -51,6 +51,9 @@ export function addRunCommand(program: Command, context: CliContext): Command {
     .option('--handler-timeout-ms <ms>', 'abort a handler call after this long', flagParser('--handler-timeout-ms', parsePositiveInt))
     .option('--max-attempts <n>', 'attempts per message, the first included', flagParser('--max-attempts', parsePositiveInt))
     .option('--dead-letter-topic <topic>', 'where messages go once their attempts are spent')
+    .option('--exactly-once', 'commit produced records and consumed offsets together in Kafka transactions')
+    .option('--transaction-interval-ms <ms>', 'with --exactly-once: how long a transaction stays open (default 500)', flagParser('--transaction-interval-ms', parsePositiveInt))
+    .option('--transactional-id <id>', "with --exactly-once: the producer's transactional.id; a stable one per instance fences a predecessor's open transaction on restart")
     .addOption(new Option('--payload <format>', 'how the worker decodes message.value into message.payload').choices(PAYLOADS))
     .option('-X, --kafka-setting <key=value>', 'librdkafka setting, repeatable (e.g. -X session.timeout.ms=6000)', kafkaSettingFlag)
     .option('--config <file>', 'JSON file shaped like the options of startEngine()')
@@ -159,6 +162,9 @@ function toRunFlags(options: RunCommandOptions, command: Command): RunFlags {
   copy('maxAttempts')
   copy('deadLetterTopic')
   copy('payload')
+  copy('exactlyOnce')
+  copy('transactionIntervalMs')
+  copy('transactionalId')
   if (options.kafkaSetting !== undefined) flags.kafka = options.kafkaSetting
   if (command.getOptionValueSource('virtualPartitions') === 'cli' && options.virtualPartitions === false) {
     flags.virtualPartitions = false

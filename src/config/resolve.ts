@@ -1,4 +1,5 @@
-import { availableParallelism } from 'node:os'
+import { randomBytes } from 'node:crypto'
+import { availableParallelism, hostname } from 'node:os'
 import { isAbsolute, resolve as resolvePath } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../errors.js'
@@ -47,6 +48,8 @@ export interface ResolvedOptions {
   kafka: Record<string, string | number | boolean>
   /** librdkafka settings of the engine's producer. */
   producer: Record<string, string | number | boolean>
+  /** Exactly-once: the transactional id and interval; undefined for at-least-once. */
+  exactlyOnce: { transactionalId: string; intervalMs: number } | undefined
 }
 
 /** Defaults that are not in the schema because other fields or the machine decide them. */
@@ -111,6 +114,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   checkConsumerSettings(options.kafka)
   checkProducerSettings(options.producer)
   const routes = options.topics.map(resolveRoute)
+  if (options.exactlyOnce) checkExactlyOnce(routes, options.kafka)
   const threads = options.threads ?? Math.max(2, availableParallelism())
   // By default every lane of a partition can have its slice in flight at once.
   const widest = Math.max(...routes.map((route) => route.lanes))
@@ -137,5 +141,24 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     fromBeginning: options.fromBeginning,
     kafka: options.kafka,
     producer: options.producer,
+    exactlyOnce: options.exactlyOnce
+      ? { transactionalId: options.transactionalId ?? `kvp-${options.groupId}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`, intervalMs: options.transactionIntervalMs }
+      : undefined,
+  }
+}
+
+/** What exactly-once cannot be combined with; a ConfigError names the field. */
+function checkExactlyOnce(routes: readonly ResolvedRoute[], kafka: Record<string, unknown>): void {
+  for (const route of routes) {
+    if (route.manualOffsets) {
+      throw new ConfigError(`topics[${route.index}].manualOffsets`, 'cannot be true with exactlyOnce: a transaction commits the messages its records came from, so every handled message counts as consumed')
+    }
+    if (route.deadLetter?.kafka !== undefined) {
+      throw new ConfigError(`topics[${route.index}].deadLetter.kafka`, "cannot be set with exactlyOnce: dead letters are written by the engine's transactional producer, inside the transaction (use the producer option)")
+    }
+  }
+  const isolation = kafka['isolation.level']
+  if (isolation !== undefined && isolation !== 'read_committed') {
+    throw new ConfigError('kafka.isolation.level', `must be 'read_committed' with exactlyOnce (got ${JSON.stringify(isolation)}): an engine that reads aborted records would process them`)
   }
 }

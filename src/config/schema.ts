@@ -195,6 +195,15 @@ export const engineOptionsSchema = object(
       .describe(
         "librdkafka settings of the engine's producer, which sends what handlers produce with ctx.produce() and the dead letters ('linger.ms': 5, 'compression.type': 'lz4', ...). Idempotence is always on.",
       ),
+    exactlyOnce: boolean
+      .default(false)
+      .describe(
+        "Exactly-once output: what handlers produce and the consumed offsets are committed together in Kafka transactions, closed every transactionIntervalMs; readers with isolation.level=read_committed see each input's outputs once.",
+      ),
+    transactionIntervalMs: integer(10, 600_000).default(500).describe('Exactly-once: how long a transaction stays open. Shorter: outputs are visible sooner; longer: fewer commits.'),
+    transactionalId: nonEmptyString
+      .optional()
+      .describe('Exactly-once: the producer\'s transactional.id. Give each instance a stable one (a pod name) so a restart fences what its predecessor left open. Default: unique per process.'),
     mockBrokers: integer(1, 16).default(1).describe("Brokers in the embedded cluster when brokers is 'mock'."),
   },
   'an object',

@@ -31,6 +31,13 @@ export interface DispatcherHooks {
    * are delivered.
    */
   produce?(records: DecodedOutput[], counts: readonly number[], done: (failedAt: number | undefined, error: KvpError | undefined) => void): void
+  /** Exactly-once: a record produced for the message at `offset` was not delivered, so the open transaction cannot commit. */
+  outputFailed?(state: PartitionState, offset: number, error: KvpError): void
+  /**
+   * Exactly-once: attempts the message at `offset` spent in aborted transactions once they
+   * reach its route's limit (its records go nowhere; it is dead-lettered), else undefined.
+   */
+  undeliverable?(state: PartitionState, offset: number): number | undefined
 }
 
 /** What the dispatcher uses of the worker pool (./pool.ts); tests give it a fake. */
@@ -152,7 +159,7 @@ export class Dispatcher {
           lane.enlisted()
           break
         }
-        const count = Math.min(lane.size, maxSlice)
+        const count = lane.sendable(maxSlice)
         const id = this.#nextSliceId++
         if (this.#nextSliceId > 0xffff_fff0) this.#nextSliceId = 1
         const slice: InFlightSlice = { id, lane, state, count, attempt: lane.attempt, slot, session, timeoutMs: state.route.handlerTimeoutMs, lastProgress: 0, lastProgressAt: 0 }
@@ -249,7 +256,36 @@ export class Dispatcher {
       this.#delivered(slice, ack, 0, new KvpError(ErrorCodes.PRODUCE, `the slice's output records could not be read: ${describeError(error).message}`))
       return
     }
-    this.#hooks.produce(records, ack.outputCounts ?? [], (failedAt, error) => this.#delivered(slice, ack, failedAt, error))
+    let counts = ack.outputCounts ?? []
+    const spent = this.#spentAt(slice, ack.handled)
+    if (spent !== undefined) {
+      // Records of messages before the spent one go out; the spent message goes to its dead-letter topic.
+      let kept = 0
+      for (let m = 0; m < spent.index; m++) kept += counts[m] ?? 0
+      records = records.slice(0, kept)
+      counts = counts.slice(0, spent.index)
+      slice.lane.attemptsSpent(spent.attempts)
+      const error = new KvpError(ErrorCodes.PRODUCE, `the records of offset ${spent.offset} could not be delivered in ${spent.attempts} transactions; it goes to the dead-letter topic`)
+      this.#hooks.produce(records, counts, (failedAt, deliveryError) =>
+        failedAt === undefined ? this.#delivered(slice, ack, spent.index, error) : this.#delivered(slice, ack, failedAt, deliveryError),
+      )
+      return
+    }
+    this.#hooks.produce(records, counts, (failedAt, error) => this.#delivered(slice, ack, failedAt, error))
+  }
+
+  /** Exactly-once: the first message of the slice whose records failed delivery in as many aborted transactions as its route allows attempts. */
+  #spentAt(slice: InFlightSlice, handled: number): { index: number; offset: number; attempts: number } | undefined {
+    const undeliverable = this.#hooks.undeliverable
+    if (undeliverable === undefined) return undefined
+    const { lane, state } = slice
+    for (let i = 0; i < Math.min(handled, slice.count); i++) {
+      const offset = state.tracker.offsetOf(lane.seqs[lane.head + i] as number)
+      if (offset === undefined) continue
+      const attempts = undeliverable(state, offset)
+      if (attempts !== undefined) return { index: i, offset, attempts }
+    }
+    return undefined
   }
 
   /** The delivery reports of a slice's records are in: the ack applies, cut short at the first message whose records did not all land. */
@@ -257,6 +293,10 @@ export class Dispatcher {
     this.#awaitingDelivery--
     if (failedAt !== undefined && failedAt <= ack.handled) {
       const handled = Math.min(ack.handled, failedAt)
+      if (this.#hooks.outputFailed !== undefined && error !== undefined && !slice.state.revoked) {
+        const offset = slice.state.tracker.offsetOf(slice.lane.seqs[slice.lane.head + handled] as number)
+        if (offset !== undefined) this.#hooks.outputFailed(slice.state, offset, error)
+      }
       ack = {
         id: ack.id,
         handled,
@@ -339,6 +379,12 @@ export class Dispatcher {
       if (waiter.states.some((s) => this.#perPartition.has(s))) this.#drainWaiters.push(waiter)
       else waiter.wake()
     }
+  }
+
+  /** Exactly-once: the partitions' seals are lifted; their waiting lanes may run. */
+  unsealed(states: Iterable<PartitionState>): void {
+    for (const state of states) for (const lane of state.lanes) if (lane) this.#list(lane)
+    this.flush()
   }
 
   /** Stops starting slices; in-flight ones finish. */

@@ -141,7 +141,31 @@ export class Lane {
   }
 
   get ready(): boolean {
-    return !this.busy && !this.waiting && this.seqs.length > this.head
+    if (this.#busy || this.#waiting || this.seqs.length <= this.head) return false
+    const sealedAt = this.owner.sealedAt
+    return sealedAt === undefined || (this.seqs[this.head] as number) < sealedAt
+  }
+
+  /**
+   * How many head messages the next slice may carry, at most `max`: under a transaction
+   * seal (exactly-once) only those registered before it, so a slice never mixes two
+   * transactions' messages.
+   */
+  sendable(max: number): number {
+    const count = Math.min(this.size, max)
+    const sealedAt = this.owner.sealedAt
+    if (sealedAt === undefined) return count
+    let n = 0
+    while (n < count && (this.seqs[this.head + n] as number) < sealedAt) n++
+    return n
+  }
+
+  /**
+   * The head message already spent `attempts` attempts before the partition was rewound
+   * (its records could not be delivered in aborted transactions): its next failure counts on from there.
+   */
+  attemptsSpent(attempts: number): void {
+    if (attempts > this.#attempt) this.#attempt = attempts
   }
 
   /** Appends a chunk of this lane's messages (offset order) and their tracker seqs. */

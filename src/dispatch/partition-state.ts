@@ -50,6 +50,8 @@ export class PartitionState {
   readonly #held: HeldBatch[] = []
   #heldMessages = 0
   #lanesOut = new Uint32Array(1024)
+  #sealedAt: number | undefined
+  #firstOffset: number | undefined
 
   constructor(topic: string, partition: number, route: ResolvedRoute, generation: number, extract: KeyExtractor, distributor: Distributor) {
     this.topic = topic
@@ -181,6 +183,34 @@ export class PartitionState {
     this.#paused = false
   }
 
+  /**
+   * Exactly-once: a transaction is closing. Messages fetched so far belong to it and run
+   * to the end; messages fetched from now on wait in their lanes for the next one.
+   */
+  seal(): void {
+    this.#sealedAt = this.tracker.nextSeq
+  }
+
+  /** The next transaction is open: every queued message may run. */
+  unseal(): void {
+    this.#sealedAt = undefined
+  }
+
+  /** The tracker seq from which messages wait for the next transaction; undefined when not sealed. */
+  get sealedAt(): number | undefined {
+    return this.#sealedAt
+  }
+
+  /** Every message before the seal is done: the watermark is exactly what the closing transaction covers. */
+  get settled(): boolean {
+    return this.#sealedAt === undefined || this.tracker.doneBefore(this.#sealedAt)
+  }
+
+  /** The first offset this assignment fetched (where a rewind goes back to when nothing was committed). */
+  get firstOffset(): number | undefined {
+    return this.#firstOffset
+  }
+
   /** The partition is being revoked: in-flight slices may finish, nothing new starts. */
   startDraining(): void {
     this.#draining = true
@@ -203,6 +233,7 @@ export class PartitionState {
     const messages = this.#unseen(batch)
     if (messages.length === 0) return undefined
     const seqs = new Array<number>(messages.length)
+    this.#firstOffset ??= (messages[0] as KafkaMessage).offset
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i] as KafkaMessage
       seqs[i] = this.tracker.register(message.offset)

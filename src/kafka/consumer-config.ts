@@ -77,8 +77,10 @@ export function consumerConfig(
     ...options.kafka,
     'bootstrap.servers': bootstrapServers,
     'group.id': options.groupId,
-    'enable.auto.commit': true,
+    // Exactly-once: offsets are committed only inside transactions, and aborted records are never read.
+    'enable.auto.commit': options.exactlyOnce === undefined,
     'enable.auto.offset.store': false,
+    ...(options.exactlyOnce === undefined ? {} : { 'isolation.level': 'read_committed' }),
     rebalance_cb: rebalance,
     // Commits are reported as the consumer's 'offset.commit' event.
     offset_commit_cb: true,

@@ -11,7 +11,28 @@ const OWNED = new Map<string, string>([
   ['bootstrap.servers', 'use the brokers option'],
   ['metadata.broker.list', 'use the brokers option'],
   ['dr_cb', 'kvp needs every delivery report'],
+  ['transactional.id', 'use the transactionalId option (with exactlyOnce)'],
 ])
+
+/** How a transaction call failed, from librdkafka's error flags. */
+export type TransactionFailure = 'abortable' | 'fatal' | 'retriable'
+
+export function transactionFailure(error: unknown): TransactionFailure {
+  const flags = error as { isFatal?: boolean; isRetriable?: boolean; isTxnRequiresAbort?: boolean; cause?: unknown }
+  if (flags?.isFatal) return 'fatal'
+  if (flags?.isTxnRequiresAbort) return 'abortable'
+  if (flags?.isRetriable) return 'retriable'
+  return flags?.cause !== undefined && flags.cause !== error ? transactionFailure(flags.cause) : 'abortable'
+}
+
+function call(what: string, f: (cb: (err: Kafka.LibrdKafkaError | null | undefined) => void) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) =>
+    f((err) => {
+      if (!err) resolve()
+      else reject(Object.assign(new KvpError(ErrorCodes.TRANSACTION, `${what} failed: ${err.message}`, { cause: err }), { isFatal: err.isFatal, isRetriable: err.isRetriable, isTxnRequiresAbort: err.isTxnRequiresAbort }))
+    }),
+  )
+}
 
 /** Checks user producer settings; throws a ConfigError naming the key kvp owns. */
 export function checkProducerSettings(producer: Record<string, unknown>): void {
@@ -40,23 +61,52 @@ interface Pending {
 
 /**
  * The engine's one producer (idempotent): sends what handlers produced with `ctx.produce()`
- * and the dead letters. Connected on first use.
+ * and the dead letters. Connected on first use. With a transactional id (exactly-once)
+ * every record goes inside the open transaction, begun on the first record after a
+ * commit or abort; `commitTransaction` sends the consumed offsets with it.
  */
 export class OutputProducer {
   readonly #bootstrapServers: string
   readonly #settings: KafkaSettings
+  readonly #transactionalId: string | undefined
   #client: Promise<Kafka.Producer> | undefined
   #closed = false
+  /** The open transaction's begin, once asked for; undefined between transactions. */
+  #transaction: Promise<void> | undefined
 
-  constructor(bootstrapServers: string, settings: KafkaSettings) {
+  constructor(bootstrapServers: string, settings: KafkaSettings, transactionalId?: string) {
     this.#bootstrapServers = bootstrapServers
     this.#settings = settings
+    this.#transactionalId = transactionalId
+  }
+
+  get transactional(): boolean {
+    return this.#transactionalId !== undefined
+  }
+
+  /** Exactly-once: a transaction was begun and is not yet committed or aborted. */
+  get transactionOpen(): boolean {
+    return this.#transaction !== undefined
+  }
+
+  /** Connects now (exactly-once: and registers the transactional id, fencing an older producer with it). */
+  async connect(): Promise<void> {
+    await this.#connect()
   }
 
   #connect(): Promise<Kafka.Producer> {
     if (this.#client === undefined) {
-      const client = connectProducer(this.#bootstrapServers, { 'client.id': 'kvp-producer', 'linger.ms': 5, ...this.#settings, 'enable.idempotence': true }).then((producer) => {
+      const transactional: KafkaSettings = this.#transactionalId === undefined ? {} : { 'transactional.id': this.#transactionalId }
+      const client = connectProducer(this.#bootstrapServers, { 'client.id': 'kvp-producer', 'linger.ms': 5, ...(this.#transactionalId === undefined ? {} : { 'transaction.timeout.ms': 10_000 }), ...this.#settings, 'enable.idempotence': true, ...transactional }).then(async (producer) => {
         producer.on('delivery-report', (err, report) => this.#delivered(err, report))
+        if (this.#transactionalId !== undefined) {
+          try {
+            await call('initTransactions', (cb) => producer.initTransactions(30_000, cb))
+          } catch (error) {
+            await closeProducer(producer).catch(() => {})
+            throw error
+          }
+        }
         return producer
       })
       this.#client = client
@@ -107,6 +157,7 @@ export class OutputProducer {
     let client: Kafka.Producer
     try {
       client = await this.#connect()
+      await this.#begun(client)
     } catch (error) {
       const wrapped = new KvpError(ErrorCodes.PRODUCE, `could not connect the producer: ${(error as Error).message}`, { cause: error })
       for (let i = 0; i < records.length; i++) this.#recordDone(batch, i, wrapped)
@@ -136,6 +187,7 @@ export class OutputProducer {
   /** Sends one message and resolves on its delivery report (dead letters). */
   async produce(topic: string, value: Buffer | null, key: Kafka.MessageKey | undefined, headers: Kafka.MessageHeader[] | undefined): Promise<void> {
     const client = await this.#connect()
+    await this.#begun(client)
     let pending!: Pending
     const delivered = new Promise<void>((resolve, reject) => {
       pending = { resolve, reject }
@@ -149,6 +201,57 @@ export class OutputProducer {
         await waitForRoom(client)
       }
     }
+  }
+
+  /** Exactly-once: the open transaction, begun if it is not yet. */
+  #begun(client: Kafka.Producer): Promise<void> {
+    if (this.#transactionalId === undefined) return Promise.resolve()
+    this.#transaction ??= call('beginTransaction', (cb) => client.beginTransaction(cb))
+    return this.#transaction
+  }
+
+  /**
+   * Exactly-once: commits the open transaction (begun here if nothing was produced) with
+   * `offsets` as the group's consumed offsets, fenced by the consumer's group metadata
+   * (KIP-447). Retriable failures are retried until `timeoutMs`; anything else throws, and
+   * the caller aborts (or, for a fatal error, gives up the producer).
+   */
+  async commitTransaction(offsets: Kafka.TopicPartitionOffset[], consumer: Kafka.KafkaConsumer, timeoutMs: number): Promise<void> {
+    const client = await this.#connect()
+    await this.#begun(client)
+    const deadline = Date.now() + timeoutMs
+    const retrying = async (what: string, f: (left: number, cb: (err: Kafka.LibrdKafkaError | null | undefined) => void) => void): Promise<void> => {
+      for (;;) {
+        try {
+          await call(what, (cb) => f(Math.max(1000, deadline - Date.now()), cb))
+          return
+        } catch (error) {
+          if (transactionFailure(error) !== 'retriable' || Date.now() > deadline) throw error
+          await new Promise((resolve) => setTimeout(resolve, 50))
+        }
+      }
+    }
+    if (offsets.length > 0) await retrying('sendOffsetsToTransaction', (left, cb) => client.sendOffsetsToTransaction(offsets, consumer, left, cb))
+    await retrying('commitTransaction', (left, cb) => client.commitTransaction(left, cb))
+    this.#transaction = undefined
+  }
+
+  /** Exactly-once: aborts the open transaction, if one was begun; its records are purged. */
+  async abortTransaction(timeoutMs: number): Promise<void> {
+    const opening = this.#transaction
+    this.#transaction = undefined
+    if (opening === undefined || this.#client === undefined) return
+    const client = await this.#client
+    await opening.catch(() => {})
+    await call('abortTransaction', (cb) => client.abortTransaction(timeoutMs, cb))
+  }
+
+  /** Exactly-once, after a fatal error: the producer is dropped and the next use makes a new one (which fences this one). */
+  async replace(): Promise<void> {
+    const client = this.#client
+    this.#client = undefined
+    this.#transaction = undefined
+    if (client !== undefined) await closeProducer(await client).catch(() => {})
   }
 
   /** Waits until everything queued is delivered. */

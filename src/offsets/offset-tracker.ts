@@ -124,6 +124,16 @@ export class OffsetTracker {
     return this.#nextSeq === this.#headSeq
   }
 
+  /** The sequence number the next register gets: every seq below it is registered. */
+  get nextSeq(): number {
+    return this.#nextSeq
+  }
+
+  /** True when every entry with a sequence number below `seq` is acked. */
+  doneBefore(seq: number): boolean {
+    return this.#headSeq >= seq || this.#headSeq === this.#nextSeq
+  }
+
   /** Registered and not yet acked. */
   get pending(): number {
     return this.#pending
