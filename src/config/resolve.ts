@@ -151,10 +151,16 @@ export function resolveOptions(input: unknown): ResolvedOptions {
 function checkExactlyOnce(routes: readonly ResolvedRoute[], kafka: Record<string, unknown>): void {
   for (const route of routes) {
     if (route.manualOffsets) {
-      throw new ConfigError(`topics[${route.index}].manualOffsets`, 'cannot be true with exactlyOnce: a transaction commits the messages its records came from, so every handled message counts as consumed')
+      throw new ConfigError(
+        `topics[${route.index}].manualOffsets`,
+        'cannot be true with exactlyOnce: a transaction commits the messages its records came from, so every handled message counts as consumed',
+      )
     }
     if (route.deadLetter?.kafka !== undefined) {
-      throw new ConfigError(`topics[${route.index}].deadLetter.kafka`, "cannot be set with exactlyOnce: dead letters are written by the engine's transactional producer, inside the transaction (use the producer option)")
+      throw new ConfigError(
+        `topics[${route.index}].deadLetter.kafka`,
+        "cannot be set with exactlyOnce: dead letters are written by the engine's transactional producer, inside the transaction (use the producer option)",
+      )
     }
   }
   const isolation = kafka['isolation.level']

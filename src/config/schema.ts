@@ -203,7 +203,7 @@ export const engineOptionsSchema = object(
     transactionIntervalMs: integer(10, 600_000).default(500).describe('Exactly-once: how long a transaction stays open. Shorter: outputs are visible sooner; longer: fewer commits.'),
     transactionalId: nonEmptyString
       .optional()
-      .describe('Exactly-once: the producer\'s transactional.id. Give each instance a stable one (a pod name) so a restart fences what its predecessor left open. Default: unique per process.'),
+      .describe("Exactly-once: the producer's transactional.id. Give each instance a stable one (a pod name) so a restart fences what its predecessor left open. Default: unique per process."),
     mockBrokers: integer(1, 16).default(1).describe("Brokers in the embedded cluster when brokers is 'mock'."),
   },
   'an object',

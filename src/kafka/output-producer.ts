@@ -29,7 +29,14 @@ function call(what: string, f: (cb: (err: Kafka.LibrdKafkaError | null | undefin
   return new Promise<void>((resolve, reject) =>
     f((err) => {
       if (!err) resolve()
-      else reject(Object.assign(new KvpError(ErrorCodes.TRANSACTION, `${what} failed: ${err.message}`, { cause: err }), { isFatal: err.isFatal, isRetriable: err.isRetriable, isTxnRequiresAbort: err.isTxnRequiresAbort }))
+      else
+        reject(
+          Object.assign(new KvpError(ErrorCodes.TRANSACTION, `${what} failed: ${err.message}`, { cause: err }), {
+            isFatal: err.isFatal,
+            isRetriable: err.isRetriable,
+            isTxnRequiresAbort: err.isTxnRequiresAbort,
+          }),
+        )
     }),
   )
 }
@@ -97,7 +104,14 @@ export class OutputProducer {
   #connect(): Promise<Kafka.Producer> {
     if (this.#client === undefined) {
       const transactional: KafkaSettings = this.#transactionalId === undefined ? {} : { 'transactional.id': this.#transactionalId }
-      const client = connectProducer(this.#bootstrapServers, { 'client.id': 'kvp-producer', 'linger.ms': 5, ...(this.#transactionalId === undefined ? {} : { 'transaction.timeout.ms': 10_000 }), ...this.#settings, 'enable.idempotence': true, ...transactional }).then(async (producer) => {
+      const client = connectProducer(this.#bootstrapServers, {
+        'client.id': 'kvp-producer',
+        'linger.ms': 5,
+        ...(this.#transactionalId === undefined ? {} : { 'transaction.timeout.ms': 10_000 }),
+        ...this.#settings,
+        'enable.idempotence': true,
+        ...transactional,
+      }).then(async (producer) => {
         producer.on('delivery-report', (err, report) => this.#delivered(err, report))
         if (this.#transactionalId !== undefined) {
           try {

@@ -162,7 +162,8 @@ export class TransactionCycle {
         this.#forgetCommitted(open)
         this.#failedNow.clear()
         if (channels.commit.hasSubscribers) channels.commit.publish({ offsets: offsets as Array<{ topic: string; partition: number; offset: number }>, reason: `transaction ${reason}` })
-        if (channels.transaction.hasSubscribers) channels.transaction.publish({ outcome: 'commit', reason, offsets: offsets as Array<{ topic: string; partition: number; offset: number }>, durationMs: Date.now() - started })
+        if (channels.transaction.hasSubscribers)
+          channels.transaction.publish({ outcome: 'commit', reason, offsets: offsets as Array<{ topic: string; partition: number; offset: number }>, durationMs: Date.now() - started })
         return 'committed'
       } catch (error) {
         // Partitions that are leaving are not rewound: their next owner starts from the last commit.
