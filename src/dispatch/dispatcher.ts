@@ -30,7 +30,7 @@ export interface DispatcherHooks {
    * gets the first message with an undelivered record and the error, or undefined when all
    * are delivered.
    */
-  produce?(records: DecodedOutput[], counts: readonly number[], done: (failedAt: number | undefined, error: KvpError | undefined) => void): void
+  produce?(records: DecodedOutput[], counts: readonly number[], done: (failedAt: number | undefined, error: KvpError | undefined, sent: boolean) => void): void
   /** Exactly-once: a record produced for the message at `offset` was not delivered, so the open transaction cannot commit. */
   outputFailed?(state: PartitionState, offset: number, error: KvpError): void
   /**
@@ -166,6 +166,7 @@ export class Dispatcher {
         this.#slices.set(id, slice)
         slices.push(slice)
         lane.sliceSent()
+        state.startedUpTo(lane.seqs[lane.head + count - 1] as number)
         this.#sliceStarted(state)
         total += count
         wire.push({
@@ -253,7 +254,7 @@ export class Dispatcher {
     try {
       records = decodeOutputRecords(outputs)
     } catch (error) {
-      this.#delivered(slice, ack, 0, new KvpError(ErrorCodes.PRODUCE, `the slice's output records could not be read: ${describeError(error).message}`))
+      this.#delivered(slice, ack, 0, new KvpError(ErrorCodes.PRODUCE, `the slice's output records could not be read: ${describeError(error).message}`), false)
       return
     }
     let counts = ack.outputCounts ?? []
@@ -266,12 +267,12 @@ export class Dispatcher {
       counts = counts.slice(0, spent.index)
       slice.lane.attemptsSpent(spent.attempts)
       const error = new KvpError(ErrorCodes.PRODUCE, `the records of offset ${spent.offset} could not be delivered in ${spent.attempts} transactions; it goes to the dead-letter topic`)
-      this.#hooks.produce(records, counts, (failedAt, deliveryError) =>
-        failedAt === undefined ? this.#delivered(slice, ack, spent.index, error) : this.#delivered(slice, ack, failedAt, deliveryError),
+      this.#hooks.produce(records, counts, (failedAt, deliveryError, sent) =>
+        failedAt === undefined ? this.#delivered(slice, ack, spent.index, error, false) : this.#delivered(slice, ack, failedAt, deliveryError, sent),
       )
       return
     }
-    this.#hooks.produce(records, counts, (failedAt, error) => this.#delivered(slice, ack, failedAt, error))
+    this.#hooks.produce(records, counts, (failedAt, error, sent) => this.#delivered(slice, ack, failedAt, error, sent))
   }
 
   /** Exactly-once: the first message of the slice whose records failed delivery in as many aborted transactions as its route allows attempts. */
@@ -288,12 +289,16 @@ export class Dispatcher {
     return undefined
   }
 
-  /** The delivery reports of a slice's records are in: the ack applies, cut short at the first message whose records did not all land. */
-  #delivered(slice: InFlightSlice, ack: WireSliceAck, failedAt: number | undefined, error: KvpError | undefined): void {
+  /**
+   * The delivery reports of a slice's records are in: the ack applies, cut short at the
+   * first message whose records did not all land. `sent`: some record of that message
+   * reached the producer (exactly-once: it is in the open transaction, which must abort).
+   */
+  #delivered(slice: InFlightSlice, ack: WireSliceAck, failedAt: number | undefined, error: KvpError | undefined, sent: boolean): void {
     this.#awaitingDelivery--
     if (failedAt !== undefined && failedAt <= ack.handled) {
       const handled = Math.min(ack.handled, failedAt)
-      if (this.#hooks.outputFailed !== undefined && error !== undefined && !slice.state.revoked) {
+      if (this.#hooks.outputFailed !== undefined && error !== undefined && sent && !slice.state.revoked) {
         const offset = slice.state.tracker.offsetOf(slice.lane.seqs[slice.lane.head + handled] as number)
         if (offset !== undefined) this.#hooks.outputFailed(slice.state, offset, error)
       }

@@ -51,6 +51,8 @@ export class PartitionState {
   #heldMessages = 0
   #lanesOut = new Uint32Array(1024)
   #sealedAt: number | undefined
+  /** One past the highest tracker seq a slice has started (0: none yet). */
+  #startedBefore = 0
   #firstOffset: number | undefined
 
   constructor(topic: string, partition: number, route: ResolvedRoute, generation: number, extract: KeyExtractor, distributor: Distributor) {
@@ -183,12 +185,20 @@ export class PartitionState {
     this.#paused = false
   }
 
+  /** A slice started whose last message has tracker seq `seq`. */
+  startedUpTo(seq: number): void {
+    if (seq >= this.#startedBefore) this.#startedBefore = seq + 1
+  }
+
   /**
-   * Exactly-once: a transaction is closing. Messages fetched so far belong to it and run
-   * to the end; messages fetched from now on wait in their lanes for the next one.
+   * Exactly-once: a transaction is closing. It covers every message up to the last one a
+   * slice has started: those below it run to the end (started or still queued in a lane
+   * that is behind), so the watermark becomes contiguous there; the rest wait in their
+   * lanes for the next transaction. Sealing at what was started, not at what was fetched,
+   * keeps a closing transaction as short as the lanes' spread, however deep the backlog.
    */
   seal(): void {
-    this.#sealedAt = this.tracker.nextSeq
+    this.#sealedAt = this.#startedBefore
   }
 
   /** The next transaction is open: every queued message may run. */

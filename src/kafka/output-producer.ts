@@ -56,7 +56,9 @@ interface Batch {
   sources: number[]
   failedAt: number
   error: KvpError | undefined
-  done: (failedAt: number | undefined, error: KvpError | undefined) => void
+  /** A record of the failed message reached the producer before failing (or some record failed delivery). */
+  sent: boolean
+  done: (failedAt: number | undefined, error: KvpError | undefined, sent: boolean) => void
 }
 
 interface Pending {
@@ -80,6 +82,11 @@ export class OutputProducer {
   #closed = false
   /** The open transaction's begin, once asked for; undefined between transactions. */
   #transaction: Promise<void> | undefined
+  /**
+   * Closed while a transaction ends (from its commit until it committed, or was aborted or
+   * replaced after failing): records wait at it, then begin the next transaction.
+   */
+  #gate: { opened: Promise<void>; open: () => void } | undefined
 
   constructor(bootstrapServers: string, settings: KafkaSettings, transactionalId?: string) {
     this.#bootstrapServers = bootstrapServers
@@ -107,6 +114,8 @@ export class OutputProducer {
       const client = connectProducer(this.#bootstrapServers, {
         'client.id': 'kvp-producer',
         'linger.ms': 5,
+        // A topic the cluster says does not exist fails its records after 5 s (librdkafka waits 30 s).
+        'topic.metadata.propagation.max.ms': 5000,
         ...(this.#transactionalId === undefined ? {} : { 'transaction.timeout.ms': 10_000 }),
         ...this.#settings,
         'enable.idempotence': true,
@@ -135,8 +144,10 @@ export class OutputProducer {
     const pending = report?.opaque as Pending | undefined
     if (pending === undefined) return
     const error = err ? new KvpError(ErrorCodes.PRODUCE, `a record to topic '${report.topic}' was not delivered: ${err.message}`, { cause: err }) : undefined
-    if (pending.batch !== undefined) this.#recordDone(pending.batch, pending.index as number, error)
-    else if (error) pending.reject?.(error)
+    if (pending.batch !== undefined) {
+      if (error) pending.batch.sent = true
+      this.#recordDone(pending.batch, pending.index as number, error)
+    } else if (error) pending.reject?.(error)
     else pending.resolve?.()
   }
 
@@ -148,7 +159,7 @@ export class OutputProducer {
         batch.error = error
       }
     }
-    if (--batch.left === 0) batch.done(batch.error === undefined ? undefined : batch.failedAt, batch.error)
+    if (--batch.left === 0) batch.done(batch.error === undefined ? undefined : batch.failedAt, batch.error, batch.sent)
   }
 
   /**
@@ -159,9 +170,9 @@ export class OutputProducer {
   send(records: DecodedOutput[], counts: readonly number[], done: Batch['done']): void {
     const sources: number[] = []
     for (let m = 0; m < counts.length; m++) for (let c = 0; c < (counts[m] as number); c++) sources.push(m)
-    const batch: Batch = { left: records.length, sources, failedAt: Number.POSITIVE_INFINITY, error: undefined, done }
+    const batch: Batch = { left: records.length, sources, failedAt: Number.POSITIVE_INFINITY, error: undefined, sent: false, done }
     if (records.length === 0) {
-      done(undefined, undefined)
+      done(undefined, undefined, false)
       return
     }
     void this.#send(batch, records)
@@ -170,8 +181,7 @@ export class OutputProducer {
   async #send(batch: Batch, records: DecodedOutput[]): Promise<void> {
     let client: Kafka.Producer
     try {
-      client = await this.#connect()
-      await this.#begun(client)
+      client = await this.#ready()
     } catch (error) {
       const wrapped = new KvpError(ErrorCodes.PRODUCE, `could not connect the producer: ${(error as Error).message}`, { cause: error })
       for (let i = 0; i < records.length; i++) this.#recordDone(batch, i, wrapped)
@@ -191,6 +201,7 @@ export class OutputProducer {
           const message = (err as { message?: string }).message ?? String(err)
           const error = new KvpError(ErrorCodes.PRODUCE, `producing a record to topic '${record.topic}' failed: ${message}`, { cause: err })
           // The rest is not sent: the messages from this one on run again, so they would be duplicates.
+          if (i > 0 && batch.sources[i - 1] === batch.sources[i]) batch.sent = true
           for (let j = i; j < records.length; j++) this.#recordDone(batch, j, error)
           return
         }
@@ -200,8 +211,7 @@ export class OutputProducer {
 
   /** Sends one message and resolves on its delivery report (dead letters). */
   async produce(topic: string, value: Buffer | null, key: Kafka.MessageKey | undefined, headers: Kafka.MessageHeader[] | undefined): Promise<void> {
-    const client = await this.#connect()
-    await this.#begun(client)
+    const client = await this.#ready()
     let pending!: Pending
     const delivered = new Promise<void>((resolve, reject) => {
       pending = { resolve, reject }
@@ -217,11 +227,30 @@ export class OutputProducer {
     }
   }
 
-  /** Exactly-once: the open transaction, begun if it is not yet. */
-  #begun(client: Kafka.Producer): Promise<void> {
-    if (this.#transactionalId === undefined) return Promise.resolve()
+  /** The connected producer; exactly-once: once no transaction is ending, with the open transaction begun. */
+  async #ready(): Promise<Kafka.Producer> {
+    if (this.#transactionalId === undefined) return this.#connect()
+    while (this.#gate !== undefined) await this.#gate.opened
+    const client = await this.#connect()
+    if (this.#gate !== undefined) return this.#ready()
     this.#transaction ??= call('beginTransaction', (cb) => client.beginTransaction(cb))
-    return this.#transaction
+    await this.#transaction
+    return client
+  }
+
+  #closeGate(): void {
+    if (this.#gate !== undefined) return
+    let open!: () => void
+    const opened = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    this.#gate = { opened, open }
+  }
+
+  #openGate(): void {
+    const gate = this.#gate
+    this.#gate = undefined
+    gate?.open()
   }
 
   /**
@@ -231,8 +260,9 @@ export class OutputProducer {
    * the caller aborts (or, for a fatal error, gives up the producer).
    */
   async commitTransaction(offsets: Kafka.TopicPartitionOffset[], consumer: Kafka.KafkaConsumer, timeoutMs: number): Promise<void> {
-    const client = await this.#connect()
-    await this.#begun(client)
+    const client = await this.#ready()
+    // Records that come now belong to the next transaction; a failed commit keeps them out until the abort.
+    this.#closeGate()
     const deadline = Date.now() + timeoutMs
     const retrying = async (what: string, f: (left: number, cb: (err: Kafka.LibrdKafkaError | null | undefined) => void) => void): Promise<void> => {
       for (;;) {
@@ -248,24 +278,36 @@ export class OutputProducer {
     if (offsets.length > 0) await retrying('sendOffsetsToTransaction', (left, cb) => client.sendOffsetsToTransaction(offsets, consumer, left, cb))
     await retrying('commitTransaction', (left, cb) => client.commitTransaction(left, cb))
     this.#transaction = undefined
+    this.#openGate()
   }
 
   /** Exactly-once: aborts the open transaction, if one was begun; its records are purged. */
   async abortTransaction(timeoutMs: number): Promise<void> {
     const opening = this.#transaction
-    this.#transaction = undefined
-    if (opening === undefined || this.#client === undefined) return
+    if (opening === undefined || this.#client === undefined) {
+      this.#openGate()
+      return
+    }
+    this.#closeGate()
     const client = await this.#client
     await opening.catch(() => {})
     await call('abortTransaction', (cb) => client.abortTransaction(timeoutMs, cb))
+    // Opened only once aborted: a failed abort is followed by replace(), which opens it.
+    this.#transaction = undefined
+    this.#openGate()
   }
 
   /** Exactly-once, after a fatal error: the producer is dropped and the next use makes a new one (which fences this one). */
   async replace(): Promise<void> {
+    this.#closeGate()
     const client = this.#client
     this.#client = undefined
     this.#transaction = undefined
-    if (client !== undefined) await closeProducer(await client).catch(() => {})
+    try {
+      if (client !== undefined) await client.then(closeProducer).catch(() => {})
+    } finally {
+      this.#openGate()
+    }
   }
 
   /** Waits until everything queued is delivered. */

@@ -63,6 +63,8 @@ export class TransactionCycle {
   /** Messages whose records failed in the open transaction (counted once per transaction). */
   readonly #failedNow = new Set<string>()
   #aborts = 0
+  /** An abort is purging the open transaction: its records' failures are the abort's, not a message's. */
+  #aborting = false
   #stopped = false
   commits = 0
 
@@ -101,14 +103,19 @@ export class TransactionCycle {
 
   /** A record produced for the message at `offset` was not delivered: the open transaction must abort. */
   outputFailed(state: PartitionState, offset: number, error: KvpError): void {
-    const key = `${state.topic}/${state.partition}/${offset}`
-    if (!this.#failedNow.has(key)) {
-      this.#failedNow.add(key)
-      this.#undelivered.set(key, (this.#undelivered.get(key) ?? 0) + 1)
-    }
+    if (this.#aborting) return
+    this.#blame(state, offset)
     this.#doomed ??= error
     if (this.#wake !== undefined) this.#wake()
     else if (!this.#closing) void this.close('delivery failure')
+  }
+
+  /** The open transaction aborts because of the message at `offset` (counted once per transaction). */
+  #blame(state: PartitionState, offset: number): void {
+    const key = `${state.topic}/${state.partition}/${offset}`
+    if (this.#failedNow.has(key)) return
+    this.#failedNow.add(key)
+    this.#undelivered.set(key, (this.#undelivered.get(key) ?? 0) + 1)
   }
 
   /** Attempts the message spent in aborted transactions, once they reach its route's limit and it has a dead-letter topic. */
@@ -145,7 +152,14 @@ export class TransactionCycle {
       const open = states.filter((state) => !state.revoked)
       try {
         if (this.#doomed) throw this.#doomed
-        if (!settled) throw new KvpError(ErrorCodes.TRANSACTION, `the transaction's messages did not finish within ${timeoutMs} ms`)
+        if (!settled) {
+          // The first unfinished message of each partition held the transaction up (its records never reported delivery).
+          for (const state of open) {
+            const offset = state.settled ? undefined : state.tracker.watermark()
+            if (offset !== undefined) this.#blame(state, offset)
+          }
+          throw new KvpError(ErrorCodes.TRANSACTION, `the transaction's messages did not finish within ${timeoutMs} ms`)
+        }
         const offsets: Kafka.TopicPartitionOffset[] = []
         for (const state of open) {
           const watermark = state.tracker.watermark()
@@ -180,6 +194,15 @@ export class TransactionCycle {
   }
 
   async #abort(reason: string, error: unknown, open: PartitionState[], started: number): Promise<void> {
+    this.#aborting = true
+    try {
+      await this.#abortAndRewind(reason, error, open, started)
+    } finally {
+      this.#aborting = false
+    }
+  }
+
+  async #abortAndRewind(reason: string, error: unknown, open: PartitionState[], started: number): Promise<void> {
     this.#aborts++
     const failure = transactionFailure(error)
     const wrapped = error instanceof KvpError ? error : new KvpError(ErrorCodes.TRANSACTION, `transaction failed: ${describeError(error).message}`, { cause: error })

@@ -38,7 +38,7 @@ class FakePool implements SlicePool {
 interface Send {
   records: DecodedOutput[]
   counts: readonly number[]
-  done: (failedAt: number | undefined, error: KvpError | undefined) => void
+  done: (failedAt: number | undefined, error: KvpError | undefined, sent: boolean) => void
 }
 
 function setup() {
@@ -92,7 +92,7 @@ describe('delivery gating', () => {
     assert.equal(pool.slices.length, 1, 'the lane keeps its one slice in flight while its records are delivered')
     assert.equal(dispatcher.slicesInFlight, 1)
     const drained = dispatcher.drain(1000, [state])
-    sends[0]?.done(undefined, undefined)
+    sends[0]?.done(undefined, undefined, false)
     assert.equal(state.tracker.watermark(), 3)
     assert.equal(await drained, true, 'a drain waits for the delivery, then wakes')
     await tick()
@@ -105,7 +105,7 @@ describe('delivery gating', () => {
     dispatcher.flush()
     const slice = pool.slices[0] as WireSlice
     dispatcher.acks([ackWithOutputs(slice)])
-    sends[0]?.done(2, new KvpError(ErrorCodes.PRODUCE, 'a record to topic out was not delivered: Broker: Message size too large'))
+    sends[0]?.done(2, new KvpError(ErrorCodes.PRODUCE, 'a record to topic out was not delivered: Broker: Message size too large'), true)
     assert.equal(state.tracker.watermark(), 2, 'messages 0 and 1 are done, message 2 is not')
     assert.equal(state.failures, 1)
     await new Promise((resolve) => setTimeout(resolve, 30))

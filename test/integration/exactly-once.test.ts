@@ -1,0 +1,190 @@
+/**
+ * Exactly-once output (`exactlyOnce: true`): what handlers produce and the consumed offsets
+ * are committed in one Kafka transaction. Each test reads the output topic with
+ * isolation.level=read_committed and checks, from the records themselves, that every
+ * input's output is there once (none lost, none duplicated) in per-key order.
+ */
+import { strict as assert } from 'node:assert'
+import { after, describe, test } from 'node:test'
+import { startEngine } from '../../src/index.js'
+import type { Engine } from '../../src/index.js'
+import { DeadLetterHeaders } from '../../src/kafka/dead-letter.js'
+import { needsRealBroker, useBroker } from '../helpers/broker.js'
+import { assertExactlyOnce, committedOutputs } from '../helpers/exactly-once.js'
+import { committedOffsets, committedOrZero, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
+import { producingHandler } from '../helpers/paths.js'
+import { ensureDead, startKvp } from '../helpers/process.js'
+import type { KvpProcess } from '../helpers/process.js'
+import { ensureTopic, produceMessages } from '../helpers/produce.js'
+import { readPartition } from '../helpers/read-topic.js'
+
+const cluster = useBroker()
+const processes: KvpProcess[] = []
+const engines: Engine[] = []
+after(async () => {
+  for (const proc of processes) await ensureDead(proc)
+  for (const engine of engines) await engine.stop().catch(() => {})
+})
+
+const ENV = ['KVP_TEST_OUTPUT', 'KVP_TEST_DELAY_MS', 'KVP_TEST_FAIL_AFTER_PRODUCE', 'KVP_TEST_BIG_OFFSET', 'KVP_TEST_LOST_OFFSET', 'KVP_TEST_LOST_TOPIC', 'KVP_TEST_POISON_OFFSET']
+const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0)
+
+interface Topics {
+  input: string
+  output: string
+  deadLetter: string
+  groupId: string
+}
+
+async function topics(count: number, keys = 200): Promise<Topics> {
+  const names = { input: uniqueName('orders'), output: uniqueName('orders-enriched'), deadLetter: uniqueName('orders-dlq'), groupId: uniqueName('group') }
+  await ensureTopic(cluster.bootstrapServers, names.output)
+  await ensureTopic(cluster.bootstrapServers, names.deadLetter)
+  await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic: names.input, count, keys, size: 20 })
+  return names
+}
+
+/** An in-process engine in exactly-once mode over `names`, with the producing handler configured by `env`. */
+async function startExactlyOnce(names: Topics, env: Record<string, string>, extra: Record<string, unknown> = {}): Promise<Engine> {
+  for (const name of ENV) delete process.env[name]
+  Object.assign(process.env, { KVP_TEST_OUTPUT: names.output }, env)
+  const engine = await startEngine({
+    brokers: cluster.bootstrapServers,
+    groupId: names.groupId,
+    topics: [{ topic: names.input, handler: producingHandler, virtualPartitions: { maxPartitions: 16 }, retry: { maxAttempts: 3, backoffMs: 10 }, deadLetter: { topic: names.deadLetter } }],
+    threads: 2,
+    exactlyOnce: true,
+    transactionIntervalMs: 200,
+    kafka: { 'session.timeout.ms': 6000 },
+    ...extra,
+  })
+  engines.push(engine)
+  return engine
+}
+
+async function untilCommitted(names: Topics, ends: number[], timeoutMs = 90_000): Promise<void> {
+  await waitFor(
+    'the committed offsets reach the end',
+    async () => (await committedOrZero(cluster.bootstrapServers, names.groupId, names.input)).every((offset, p) => offset >= (ends[p] as number)),
+    timeoutMs,
+    250,
+  )
+}
+
+describe('exactly-once output', { timeout: 900_000, ...needsRealBroker }, () => {
+  test('with retries after producing, a read_committed reader sees every input’s output exactly once in per-key order, and the committed offsets reach the end', { timeout: 120_000 }, async () => {
+    const names = await topics(3000)
+    const engine = await startExactlyOnce(names, { KVP_TEST_FAIL_AFTER_PRODUCE: '7' })
+    const ends = await endOffsets(cluster.bootstrapServers, names.input)
+    await untilCommitted(names, ends)
+    const failures = engine.stats().totals.failures
+    await engine.stop()
+    assert.ok(failures > 0, 'some handler calls failed after producing')
+    assert.deepEqual(await committedOffsets(cluster.bootstrapServers, names.groupId, names.input), ends)
+    assertExactlyOnce(await committedOutputs(cluster.bootstrapServers, names.output), ends)
+  })
+
+  test('kvp run --exactly-once killed with SIGKILL mid-stream and restarted with the same transactional id: each input’s output is committed exactly once, in per-key order', {
+    timeout: 170_000,
+  }, async () => {
+    const count = 8000
+    const names = await topics(count, 500)
+    const args = [
+      'run',
+      '--brokers',
+      cluster.bootstrapServers,
+      '--group',
+      names.groupId,
+      '--topic',
+      names.input,
+      '--handler',
+      producingHandler,
+      '--max-partitions',
+      '8',
+      '--threads',
+      '2',
+      '--max-in-flight-per-partition',
+      '100',
+    ]
+    args.push('--exactly-once', '--transaction-interval-ms', '200', '--transactional-id', uniqueName('kvp-eos'))
+    args.push('-X', 'session.timeout.ms=6000', '--stats-interval-ms', '0')
+    // 4 partitions × 8 lanes at 20 ms a message: about 5 s of work, so the kill lands mid-stream.
+    const env = { KVP_TEST_OUTPUT: names.output, KVP_TEST_DELAY_MS: '20' }
+    const first = await startKvp(args, env)
+    processes.push(first)
+    await waitFor('a third of the inputs committed', async () => sum(await committedOrZero(cluster.bootstrapServers, names.groupId, names.input)) >= count / 3, 90_000, 100)
+    first.child.kill('SIGKILL')
+    assert.equal(await first.exited, 'SIGKILL')
+    const committedAtKill = sum(await committedOrZero(cluster.bootstrapServers, names.groupId, names.input))
+    assert.ok(committedAtKill < count, 'killed mid-stream')
+    // Records the killed process sent in its open transaction are in the log, uncommitted.
+    assert.ok(sum(await endOffsets(cluster.bootstrapServers, names.output)) > 0)
+
+    const ends = await endOffsets(cluster.bootstrapServers, names.input)
+    const second = await startKvp(args, env)
+    processes.push(second)
+    await untilCommitted(names, ends, 120_000)
+    second.child.kill('SIGTERM')
+    assert.equal(await second.exited, 0, `clean stop on SIGTERM:\n${second.output()}`)
+    assertExactlyOnce(await committedOutputs(cluster.bootstrapServers, names.output), ends)
+  })
+
+  test('across a rebalance (two kvp run processes, one leaves mid-stream while the other takes its partitions) each input’s output is committed exactly once', { timeout: 170_000 }, async () => {
+    const count = 8000
+    const names = await topics(count, 500)
+    const base = ['run', '--brokers', cluster.bootstrapServers, '--group', names.groupId, '--topic', names.input, '--handler', producingHandler, '--max-partitions', '16', '--threads', '1']
+    base.push('--exactly-once', '--transaction-interval-ms', '200', '-X', 'session.timeout.ms=6000', '--stats-interval-ms', '0')
+    const env = { KVP_TEST_OUTPUT: names.output, KVP_TEST_DELAY_MS: '20' }
+    const staying = await startKvp([...base, '--transactional-id', uniqueName('kvp-stay')], env)
+    processes.push(staying)
+    const leaving = await startKvp([...base, '--transactional-id', uniqueName('kvp-leave')], env)
+    processes.push(leaving)
+    await waitFor('a quarter of the inputs committed', async () => sum(await committedOrZero(cluster.bootstrapServers, names.groupId, names.input)) >= count / 4, 90_000, 100)
+    leaving.child.kill('SIGTERM')
+    assert.equal(await leaving.exited, 0, `the leaving process stops cleanly:\n${leaving.output()}`)
+    const ends = await endOffsets(cluster.bootstrapServers, names.input)
+    await untilCommitted(names, ends, 120_000)
+    staying.child.kill('SIGTERM')
+    assert.equal(await staying.exited, 0, `clean stop on SIGTERM:\n${staying.output()}`)
+    assertExactlyOnce(await committedOutputs(cluster.bootstrapServers, names.output), ends)
+  })
+
+  test('a poison message is dead-lettered inside the transaction: its dead letter is committed once, its offset is committed with it, and it has no output', { timeout: 120_000 }, async () => {
+    const names = await topics(1000)
+    const engine = await startExactlyOnce(names, { KVP_TEST_POISON_OFFSET: '5' })
+    const ends = await endOffsets(cluster.bootstrapServers, names.input)
+    await untilCommitted(names, ends)
+    await engine.stop()
+    const dead = await readPartition(cluster.bootstrapServers, names.deadLetter, 0, { isolation: 'read_committed', timeoutMs: 20_000 })
+    const [, ...otherPartitions] = await endOffsets(cluster.bootstrapServers, names.deadLetter)
+    assert.equal(sum(otherPartitions), 0, 'dead letters keep the source partition')
+    const letters = dead.filter((record) => record.headers?.some((header) => DeadLetterHeaders.offset in header))
+    assert.equal(letters.length, 1, 'one committed dead letter')
+    const header = (name: string): string | undefined => letters[0]?.headers?.find((h) => name in h)?.[name]?.toString()
+    assert.equal(header(DeadLetterHeaders.offset), '5')
+    assert.match(header(DeadLetterHeaders.errorMessage) ?? '', /poison 0:5/)
+    assertExactlyOnce(await committedOutputs(cluster.bootstrapServers, names.output), ends, new Set(['0:5']))
+  })
+
+  test('produce errors under exactly-once (a topic that does not exist with auto-create off, an oversized record) are dead-lettered with KVP_PRODUCE, and every other output is committed exactly once', {
+    timeout: 150_000,
+  }, async () => {
+    const names = await topics(1000)
+    const engine = await startExactlyOnce(
+      names,
+      { KVP_TEST_LOST_OFFSET: '3', KVP_TEST_LOST_TOPIC: uniqueName('no-such-topic'), KVP_TEST_BIG_OFFSET: '8' },
+      { producer: { 'message.max.bytes': 1_000_000, 'message.timeout.ms': 5000 } },
+    )
+    const ends = await endOffsets(cluster.bootstrapServers, names.input)
+    await untilCommitted(names, ends, 120_000)
+    await engine.stop()
+    const dead = await readPartition(cluster.bootstrapServers, names.deadLetter, 0, { isolation: 'read_committed', timeoutMs: 20_000 })
+    const offsets = dead.map((record) => record.headers?.find((h) => DeadLetterHeaders.offset in h)?.[DeadLetterHeaders.offset]?.toString()).sort()
+    assert.deepEqual(offsets, ['3', '8'], 'each failed input has one committed dead letter')
+    for (const record of dead) {
+      const code = record.headers?.find((h) => DeadLetterHeaders.errorCode in h)?.[DeadLetterHeaders.errorCode]?.toString()
+      assert.equal(code, 'KVP_PRODUCE')
+    }
+    assertExactlyOnce(await committedOutputs(cluster.bootstrapServers, names.output), ends, new Set(['0:3', '0:8']))
+  })
+})
