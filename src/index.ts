@@ -37,6 +37,7 @@ export type {
   SliceEvent,
   StaleAckEvent,
   TopicPartitionRef,
+  TransactionEvent,
 } from './diagnostics.js'
 export { DeadLetterHeaders } from './kafka/dead-letter.js'
 export { producerKeepsBinaryHeaders } from './kafka/produce.js'

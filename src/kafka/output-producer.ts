@@ -87,6 +87,8 @@ export class OutputProducer {
    * replaced after failing): records wait at it, then begin the next transaction.
    */
   #gate: { opened: Promise<void>; open: () => void } | undefined
+  /** Counts aborts (and replaced producers): records handed over before one belong to a transaction that is gone. */
+  #aborts = 0
 
   constructor(bootstrapServers: string, settings: KafkaSettings, transactionalId?: string) {
     this.#bootstrapServers = bootstrapServers
@@ -175,16 +177,23 @@ export class OutputProducer {
       done(undefined, undefined, false)
       return
     }
-    void this.#send(batch, records)
+    void this.#send(batch, records, this.#aborts)
   }
 
-  async #send(batch: Batch, records: DecodedOutput[]): Promise<void> {
+  async #send(batch: Batch, records: DecodedOutput[], aborts: number): Promise<void> {
     let client: Kafka.Producer
     try {
       client = await this.#ready()
     } catch (error) {
       const wrapped = new KvpError(ErrorCodes.PRODUCE, `could not connect the producer: ${(error as Error).message}`, { cause: error })
       for (let i = 0; i < records.length; i++) this.#recordDone(batch, i, wrapped)
+      return
+    }
+    if (aborts !== this.#aborts) {
+      // Exactly-once: the transaction these records were meant for aborted while they waited;
+      // their messages run again, so sending them into the next one would write them twice.
+      const error = new KvpError(ErrorCodes.PRODUCE, 'the transaction aborted before these records were sent')
+      for (let i = 0; i < records.length; i++) this.#recordDone(batch, i, error)
       return
     }
     for (let i = 0; i < records.length; i++) {
@@ -211,7 +220,9 @@ export class OutputProducer {
 
   /** Sends one message and resolves on its delivery report (dead letters). */
   async produce(topic: string, value: Buffer | null, key: Kafka.MessageKey | undefined, headers: Kafka.MessageHeader[] | undefined): Promise<void> {
+    const aborts = this.#aborts
     const client = await this.#ready()
+    if (aborts !== this.#aborts) throw new KvpError(ErrorCodes.PRODUCE, `the transaction aborted before the record to ${topic} was sent`)
     let pending!: Pending
     const delivered = new Promise<void>((resolve, reject) => {
       pending = { resolve, reject }
@@ -283,6 +294,7 @@ export class OutputProducer {
 
   /** Exactly-once: aborts the open transaction, if one was begun; its records are purged. */
   async abortTransaction(timeoutMs: number): Promise<void> {
+    this.#aborts++
     const opening = this.#transaction
     if (opening === undefined || this.#client === undefined) {
       this.#openGate()
@@ -300,6 +312,7 @@ export class OutputProducer {
   /** Exactly-once, after a fatal error: the producer is dropped and the next use makes a new one (which fences this one). */
   async replace(): Promise<void> {
     this.#closeGate()
+    this.#aborts++
     const client = this.#client
     this.#client = undefined
     this.#transaction = undefined

@@ -181,7 +181,7 @@ export class TransactionCycle {
         return 'committed'
       } catch (error) {
         // Partitions that are leaving are not rewound: their next owner starts from the last commit.
-        await this.#abort(reason, error, rewind ? open.filter((state) => !leaving.includes(state)) : [], started)
+        await this.#abort(reason, error, states, rewind ? open.filter((state) => !leaving.includes(state)) : [], started)
         return 'aborted'
       }
     } finally {
@@ -193,7 +193,13 @@ export class TransactionCycle {
     }
   }
 
-  async #abort(reason: string, error: unknown, open: PartitionState[], started: number): Promise<void> {
+  /**
+   * Aborts the open transaction, fencing `sealed` (every partition it covered) first: from
+   * here on their acks are stale and their lanes start nothing, so no retry of an aborted
+   * message can slip its records into the next transaction. Then `open` are rewound.
+   */
+  async #abort(reason: string, error: unknown, sealed: readonly PartitionState[], open: PartitionState[], started: number): Promise<void> {
+    for (const state of sealed) state.revoke()
     this.#aborting = true
     try {
       await this.#abortAndRewind(reason, error, open, started)
@@ -209,12 +215,6 @@ export class TransactionCycle {
     const doomed = this.#doomed !== undefined
     this.#doomed = undefined
     this.#failedNow.clear()
-    // Fenced first, so nothing of the aborted transaction is counted done or committed.
-    const targets: Array<{ state: PartitionState; offset: number }> = []
-    for (const state of open) {
-      const offset = state.committed ?? state.firstOffset
-      if (offset !== undefined && state.fetched > 0) targets.push({ state, offset })
-    }
     if (failure === 'fatal') {
       await this.#parts.producer.replace()
     } else {
@@ -224,6 +224,17 @@ export class TransactionCycle {
         // The producer cannot abort (fenced, or its state is lost): a new one fences it.
         await this.#parts.producer.replace()
       }
+    }
+    // Where to go back to is what the group has committed, read from the coordinator once
+    // the transaction is over: a commit that failed on our side (a timeout while the broker
+    // was away) may have committed there, and replaying from an older offset would write
+    // its records twice.
+    const fetched = open.filter((state) => state.fetched > 0)
+    const committed = await this.#committedOffsets(fetched)
+    const targets: Array<{ state: PartitionState; offset: number }> = []
+    for (const state of fetched) {
+      const offset = committed.get(state) ?? state.committed ?? state.firstOffset
+      if (offset !== undefined) targets.push({ state, offset })
     }
     // After a delivery failure, wait as a handler retry would before running it all again.
     const attempts = Math.max(0, ...this.#undelivered.values())
@@ -258,6 +269,36 @@ export class TransactionCycle {
       }
       this.#wake = () => finish(this.#doomed === undefined && ready())
     })
+  }
+
+  /**
+   * The group's committed offsets of `states`, from the coordinator (which answers only once
+   * no transaction holds them). Retried for the cycle's timeout; a partition it cannot learn
+   * is left out, and the caller falls back to the last commit it saw.
+   */
+  async #committedOffsets(states: PartitionState[]): Promise<Map<PartitionState, number>> {
+    const found = new Map<PartitionState, number>()
+    if (states.length === 0) return found
+    const toppars = states.map((state) => ({ topic: state.topic, partition: state.partition }))
+    const deadline = Date.now() + this.#options.timeoutMs
+    for (;;) {
+      try {
+        const list = await new Promise<Kafka.TopicPartitionOffset[]>((resolve, reject) => this.#parts.consumer.committed(toppars, 5000, (err, offsets) => (err ? reject(err) : resolve(offsets))))
+        for (const state of states) {
+          const entry = list.find((tp) => tp.topic === state.topic && tp.partition === state.partition)
+          if (entry !== undefined && entry.offset >= 0) found.set(state, entry.offset)
+        }
+        return found
+      } catch (error) {
+        if (Date.now() > deadline) {
+          if (channels.kafkaError.hasSubscribers) {
+            channels.kafkaError.publish({ error: new KvpError(ErrorCodes.KAFKA, `could not read the committed offsets to rewind to: ${describeError(error).message}`, { cause: error }) })
+          }
+          return found
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250))
+      }
+    }
   }
 
   /** Undelivered counts of messages now committed (dead-lettered) are dropped. */
