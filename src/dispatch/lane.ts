@@ -201,6 +201,16 @@ export class Lane {
     return chunk.message(this.#row, this.owner.topic, this.owner.partition)
   }
 
+  /**
+   * The head message's offset and Kafka timestamp (ms), or undefined when the lane is
+   * empty: the oldest unfinished message of this lane, read when stats are taken.
+   */
+  oldest(): { offset: number; timestamp: number } | undefined {
+    const chunk = this.#chunks[this.#chunkHead]
+    if (chunk === undefined || this.size === 0) return undefined
+    return { offset: chunk.offset(this.#row), timestamp: chunk.timestamp(this.#row) }
+  }
+
   /** Offsets of the queued messages, oldest first (for tests and diagnostics). */
   offsets(): number[] {
     const offsets: number[] = []

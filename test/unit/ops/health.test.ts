@@ -10,7 +10,7 @@ test('readiness: joining until the first assignment, ready after it, draining on
   assert.deepEqual([joining.ok, joining.phase], [false, 'joining'])
   assert.match(joining.reasons.join(), /group join/)
   channels.rebalance.publish({ kind: 'assign', partitions: [{ topic: 't', partition: 0 }], generation: 1, cooperative: false })
-  assert.deepEqual(health.readiness(), { ok: true, phase: 'ready', reasons: [] })
+  assert.deepEqual(health.readiness(), { ok: true, phase: 'ready', reasons: [], checks: { joined: true } })
   channels.lifecycle.publish({ state: 'stopping' })
   const draining = health.readiness()
   assert.deepEqual([draining.ok, draining.phase], [false, 'draining'])
