@@ -64,8 +64,8 @@
   function renderHeader(s) {
     $('group').textContent = s.group ? `group ${s.group}` : ''
     badge($('phase'), s.phase, s.phase === 'ready' ? 'ok' : s.phase === 'stopped' ? 'bad' : 'warn')
-    badge($('live'), s.liveness.ok ? 'live' : 'not live', s.liveness.ok ? 'ok' : 'bad')
-    badge($('ready'), s.readiness.ok ? 'ready' : 'not ready', s.readiness.ok ? 'ok' : 'warn')
+    badge($('live'), s.liveness.ok ? 'healthz ok' : 'healthz failing', s.liveness.ok ? 'ok' : 'bad')
+    badge($('ready'), s.readiness.ok ? 'readyz ok' : 'readyz not ready', s.readiness.ok ? 'ok' : 'warn')
     const problems = [...s.liveness.reasons, ...s.readiness.reasons]
     $('problems').hidden = problems.length === 0
     $('problems').textContent = problems.join(' · ')
@@ -151,7 +151,7 @@
     const tr = el('tr')
     const cells = {}
     for (const name of ['partition', 'spark', 'rate', 'lag', 'lagSeconds', 'offsets', 'lanes', 'inFlight', 'state', 'failures', 'deadLettered']) {
-      const td = el('td', ['rate', 'lag', 'lagSeconds', 'inFlight', 'failures', 'deadLettered', 'partition'].includes(name) ? 'num' : name)
+      const td = el('td', ['rate', 'lag', 'lagSeconds', 'inFlight', 'failures', 'deadLettered', 'partition'].includes(name) ? 'num' : `col-${name}`)
       cells[name] = td
       tr.append(td)
     }
