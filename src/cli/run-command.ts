@@ -58,7 +58,8 @@ export function addRunCommand(program: Command, context: CliContext): Command {
     .option('--config <file>', 'JSON file shaped like the options of startEngine()')
     .addOption(
       new Option('--http-port <port>', 'serve the status page (/), /status, /healthz, /readyz and /metrics on this port (off unless given)')
-        .argParser(flagParser('--http-port', parseNonNegativeInt))
+        // KVP_HTTP_PORT (the Docker image sets 9464); an empty value turns the server off.
+        .argParser((text: string) => (text === '' ? undefined : flagParser('--http-port', parseNonNegativeInt)(text)))
         .env('KVP_HTTP_PORT'),
     )
     .addOption(new Option('--http-host <host>', 'address the --http-port server binds').default('127.0.0.1').env('KVP_HTTP_HOST'))

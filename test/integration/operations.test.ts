@@ -9,7 +9,8 @@ import { startScenario, untilHandled } from '../helpers/engine-run.js'
 import { brokerKind, useBroker } from '../helpers/broker.js'
 import { uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
-import { ensureTopic } from '../helpers/produce.js'
+import { ensureDead, startKvp } from '../helpers/process.js'
+import { ensureTopic, produceMessages } from '../helpers/produce.js'
 
 const cluster = useBroker()
 
@@ -192,4 +193,52 @@ test('lag matches a known backlog: N messages behind while the handler is held, 
   assert.deepEqual([done?.committed, done?.highWatermark, done?.lag, done?.lagSeconds], [count, count, 0, 0])
   assert.equal(await metric('kvp_consumer_lag'), 0)
   assert.equal((await status()).totals.lag, 0)
+})
+
+test('kvp run --http-port: /readyz turns 503 (draining) on SIGTERM while in-flight work finishes, then kvp exits 0', async (t) => {
+  const topic = uniqueName('t')
+  const groupId = uniqueName('g')
+  const hold = tempFile('release')
+  await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic, count: 50, keys: 10, size: 20, partition: 0 })
+  const args = [
+    'run',
+    '--brokers',
+    cluster.bootstrapServers,
+    '--group',
+    groupId,
+    '--topic',
+    topic,
+    '--handler',
+    recordingHandler,
+    '--http-port',
+    '0',
+    '--stats-interval-ms',
+    '0',
+    '-X',
+    'session.timeout.ms=6000',
+  ]
+  const proc = await startKvp(args, { KVP_TEST_RECORD: tempFile('handled.tsv'), KVP_TEST_HOLD: '49', KVP_TEST_HOLD_FILE: hold })
+  t.after(() => ensureDead(proc))
+  await waitFor('the operations server', () => /operations on http:\/\/127\.0\.0\.1:\d+\//.test(proc.output()), 10_000)
+  const port = Number(/operations on http:\/\/127\.0\.0\.1:(\d+)\//.exec(proc.output())?.[1])
+  await waitFor('readiness', async () => (await probe(port, '/readyz')).status === 200, 60_000, 100)
+  // The held message (offset 49) keeps the drain waiting.
+  await waitFor(
+    'the held message to be running',
+    async () => {
+      const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { totals: { handled: number; inFlight: number } }
+      return status.totals.handled >= 40 && status.totals.inFlight >= 1
+    },
+    30_000,
+    100,
+  )
+  proc.child.kill('SIGTERM')
+  await waitFor('readiness to end', async () => (await probe(port, '/readyz')).status === 503, 10_000, 50)
+  const draining = await probe(port, '/readyz')
+  assert.deepEqual([draining.status, draining.body.phase], [503, 'draining'])
+  assert.match(draining.body.reasons.join(), /draining/)
+  // Still alive while draining.
+  assert.equal((await probe(port, '/healthz')).status, 200)
+  writeFileSync(hold, '')
+  assert.equal(await proc.exited, 0)
 })
