@@ -6,6 +6,7 @@ import type { ResolvedOptions, ResolvedRoute } from './config/resolve.js'
 import { channels } from './diagnostics.js'
 import { Dispatcher } from './dispatch/dispatcher.js'
 import { PartitionState } from './dispatch/partition-state.js'
+import type { Lane } from './dispatch/lane.js'
 import { WorkerPool } from './dispatch/pool.js'
 import { SliceProgress } from './codec/slice-progress.js'
 import { ConfigError, ErrorCodes, KvpError, describeError } from './errors.js'
@@ -331,18 +332,27 @@ class KvpEngine implements Engine {
       let busyLanes = 0
       let queuedLanes = 0
       let retryingLanes = 0
+      // The oldest unfinished message (the one at the watermark) is the lowest of the lanes' heads.
+      let oldestLane: Lane | undefined
+      let oldestOffset = -1
       for (const lane of state.lanes) {
         if (!lane) continue
         if (lane.busy) busyLanes++
         else if (lane.waiting) retryingLanes++
         else if (lane.size > 0) queuedLanes++
+        else continue
+        const head = lane.headOffset()
+        if (head >= 0 && (oldestLane === undefined || head < oldestOffset)) {
+          oldestLane = lane
+          oldestOffset = head
+        }
       }
       const watermark = state.tracker.watermark()
       const highWatermark = this.#consumer.isConnected() ? this.#highWatermarks.read(state.topic, state.partition, !state.paused) : undefined
       const base = state.committed ?? state.firstOffset
       const lag = highWatermark === undefined || base === undefined ? null : Math.max(0, highWatermark - base)
-      const oldest = state.inFlight > 0 ? state.oldestUnfinished() : undefined
-      const lagSeconds = oldest && oldest.timestamp > 0 ? Math.max(0, (now - oldest.timestamp) / 1000) : 0
+      const oldestTimestamp = oldestLane ? oldestLane.headTimestamp() : (state.heldHead()?.timestamp ?? -1)
+      const lagSeconds = state.inFlight > 0 && oldestTimestamp > 0 ? Math.max(0, (now - oldestTimestamp) / 1000) : 0
       partitions.push({
         topic: state.topic,
         partition: state.partition,

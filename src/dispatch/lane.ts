@@ -201,14 +201,16 @@ export class Lane {
     return chunk.message(this.#row, this.owner.topic, this.owner.partition)
   }
 
-  /**
-   * The head message's offset and Kafka timestamp (ms), or undefined when the lane is
-   * empty: the oldest unfinished message of this lane, read when stats are taken.
-   */
-  oldest(): { offset: number; timestamp: number } | undefined {
+  /** The head message's offset (the oldest unfinished message of this lane), or -1 when the lane is empty. */
+  headOffset(): number {
     const chunk = this.#chunks[this.#chunkHead]
-    if (chunk === undefined || this.size === 0) return undefined
-    return { offset: chunk.offset(this.#row), timestamp: chunk.timestamp(this.#row) }
+    return chunk === undefined || this.size === 0 ? -1 : chunk.offset(this.#row)
+  }
+
+  /** The head message's Kafka timestamp (ms), or -1 when the lane is empty. */
+  headTimestamp(): number {
+    const chunk = this.#chunks[this.#chunkHead]
+    return chunk === undefined || this.size === 0 ? -1 : chunk.timestamp(this.#row)
   }
 
   /** Offsets of the queued messages, oldest first (for tests and diagnostics). */

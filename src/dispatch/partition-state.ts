@@ -211,20 +211,9 @@ export class PartitionState {
     return this.#firstOffset
   }
 
-  /**
-   * The unfinished message with the lowest offset (the one at the tracker's watermark) and
-   * its Kafka timestamp, or undefined when nothing is in flight. Scans the lanes' heads and
-   * the first held batch: for stats reads, never on the hot path.
-   */
-  oldestUnfinished(): { offset: number; timestamp: number } | undefined {
-    let oldest: { offset: number; timestamp: number } | undefined
-    for (const lane of this.lanes) {
-      const head = lane?.oldest()
-      if (head && (oldest === undefined || head.offset < oldest.offset)) oldest = head
-    }
-    const held = this.#held[0]?.messages[0]
-    if (held && (oldest === undefined || held.offset < oldest.offset)) oldest = { offset: held.offset, timestamp: held.timestamp ?? 0 }
-    return oldest
+  /** The first message of the batches held behind a barrier (they come after the lanes' messages), or undefined. */
+  heldHead(): KafkaMessage | undefined {
+    return this.#held[0]?.messages[0]
   }
 
   /** The partition is being revoked: in-flight slices may finish, nothing new starts. */
