@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
@@ -12,6 +12,7 @@ import { useBroker } from '../helpers/broker.js'
 import { streamMessages } from '../helpers/group.js'
 import type { StreamProducer } from '../helpers/group.js'
 import { uniqueName, waitFor } from '../helpers/kafka.js'
+import { tempFile } from '../helpers/paths.js'
 import { ensureTopic } from '../helpers/produce.js'
 
 const cluster = useBroker()
@@ -48,7 +49,17 @@ test('the status page renders 3 topics and 12 partitions in headless Chromium, w
   for (const topic of topics) await ensureTopic(cluster.bootstrapServers, topic)
   const deadLetterTopic = uniqueName('dlq')
   await ensureTopic(cluster.bootstrapServers, deadLetterTopic)
-  Object.assign(process.env, { KVP_TEST_DELAY_MS: '20', KVP_TEST_POISON_TOPIC: topics[0], KVP_TEST_POISON_OFFSET: '5' })
+  const fast = tempFile('fast')
+  // One slow partition (shipments[1]: 16 lanes at 500 ms a message, fed ~90 a second) fills up and is paused.
+  Object.assign(process.env, {
+    KVP_TEST_DELAY_MS: '20',
+    KVP_TEST_POISON_TOPIC: topics[0],
+    KVP_TEST_POISON_OFFSET: '5',
+    KVP_TEST_SLOW_TOPIC: topics[2],
+    KVP_TEST_SLOW_PARTITION: '1',
+    KVP_TEST_SLOW_MS: '500',
+    KVP_TEST_SLOW_UNTIL: fast,
+  })
   const streams: StreamProducer[] = []
   t.after(async () => {
     for (const stream of streams) await stream.stop().catch(() => {})
@@ -66,6 +77,8 @@ test('the status page renders 3 topics and 12 partitions in headless Chromium, w
       ...(i === 0 ? { retry: { maxAttempts: 3, backoffMs: 200 }, deadLetter: { topic: deadLetterTopic } } : {}),
     })),
     threads: 2,
+    batchSize: 100,
+    backpressure: { maxInFlightPerPartition: 400 },
     kafka: { 'session.timeout.ms': 6000 },
   })
   const ops = await serveOperations(engine, { port: 0, defaultMetrics: false, group: groupId, history: { intervalMs: 1000 } })
@@ -95,8 +108,10 @@ test('the status page renders 3 topics and 12 partitions in headless Chromium, w
     90_000,
     250,
   )
-  // Some throughput history for the charts.
-  await new Promise((resolve) => setTimeout(resolve, 12_000))
+  // Some throughput history for the charts, and the slow partition paused.
+  await new Promise((resolve) => setTimeout(resolve, 10_000))
+  await waitFor('the slow partition to be paused', async () => (await status()).partitions.some((p) => p.topic === topics[2] && p.partition === 1 && p.paused), 30_000, 100)
+  await waitFor('the page to show it paused', async () => ((await page.locator(`tr[data-partition="${topics[2]}/1"]`).getAttribute('class')) ?? '').includes('paused'), 10_000, 100)
 
   // Every partition, grouped by topic.
   await waitFor('the page to show 12 partition rows', async () => (await page.locator('table.partitions tbody tr').count()) === 12, 10_000, 100)
@@ -117,10 +132,12 @@ test('the status page renders 3 topics and 12 partitions in headless Chromium, w
 
   const shotDir = join(outputDir, 'operations-page')
   mkdirSync(shotDir, { recursive: true })
+  assert.match((await page.locator(`tr[data-partition="${topics[2]}/1"] td`).nth(8).textContent()) ?? '', /paused/)
   await page.screenshot({ path: join(shotDir, 'status-page.png'), fullPage: true })
 
   // Quiet: stop the streams, let every message finish, and compare the page with /status.
   for (const stream of streams.splice(0)) await stream.stop()
+  writeFileSync(fast, '')
   await waitFor(
     'every message done and committed',
     async () => {
