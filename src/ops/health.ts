@@ -45,6 +45,7 @@ export interface ProbeResult {
 }
 
 const TICK_MS = 100
+const DELAY_WINDOW_MS = 10_000
 
 /**
  * Liveness and readiness, read from the diagnostics channels, a timer on the main thread and
@@ -63,6 +64,8 @@ export class HealthMonitor {
   /** Since when (performance.now()) the pool has had no live thread; undefined while it has one. */
   #noWorkersSince: number | undefined
   readonly #delay: IntervalHistogram
+  #delaySince = performance.now()
+  #lastDelay: { p50: number; p99: number; max: number } | undefined
   readonly #timer: NodeJS.Timeout
   readonly #unsubscribe: Array<() => void>
   #phase: Phase = Phases.JOINING
@@ -104,6 +107,7 @@ export class HealthMonitor {
     this.#lastTick = now
     if (late >= this.#threshold) this.#lastStall = { at: now, ms: Math.round(late) }
     this.#watchWorkers(now)
+    this.#rollDelayWindow(now)
   }
 
   #watchWorkers(now: number): { alive: number; configured: number } | undefined {
@@ -118,10 +122,24 @@ export class HealthMonitor {
     return this.#phase
   }
 
-  /** Main-thread event-loop delay percentiles in milliseconds since the last reset. */
+  /** Main-thread event-loop delay percentiles in milliseconds, over the last 10 s window (the current one until a window is complete). */
   eventLoopDelay(): { p50: number; p99: number; max: number } {
+    this.#rollDelayWindow(performance.now())
+    return this.#lastDelay ?? this.#readDelay()
+  }
+
+  #readDelay(): { p50: number; p99: number; max: number } {
     const ms = (ns: number): number => Math.round(ns / 1e4) / 100
+    if (this.#delay.count === 0) return { p50: 0, p99: 0, max: 0 }
     return { p50: ms(this.#delay.percentile(50)), p99: ms(this.#delay.percentile(99)), max: ms(this.#delay.max) }
+  }
+
+  /** Percentiles cover the last whole window of DELAY_WINDOW_MS, so they say how the loop is now, not since start. */
+  #rollDelayWindow(now: number): void {
+    if (now - this.#delaySince < DELAY_WINDOW_MS) return
+    this.#lastDelay = this.#readDelay()
+    this.#delay.reset()
+    this.#delaySince = now
   }
 
   liveness(): ProbeResult {
