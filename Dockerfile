@@ -44,7 +44,17 @@ COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/workers ./dist/workers
 COPY --from=build /app/proto ./proto
 COPY --from=build /app/bin ./bin
+# The status page's own files (uPlot comes from node_modules).
+COPY ui ./ui
 USER node
+# The operations server (status page, /status, /healthz, /readyz, /metrics) is on in the
+# image, bound to the container's loopback: the HEALTHCHECK below reaches it, nothing
+# outside does until KVP_HTTP_HOST=0.0.0.0 (or --http-host) says so, e.g. for Kubernetes
+# probes. KVP_HTTP_PORT= (empty) or another port changes it.
+ENV KVP_HTTP_PORT=9464
+# Liveness as Docker sees it: /healthz answers 200. Node's own fetch, since the slim image has no curl.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.KVP_HTTP_PORT||9464)+'/healthz').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM stops kvp cleanly: drain in-flight slices, commit, exit 0.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "--max-semi-space-size=2", "/app/bin/kvp.js"]

@@ -6,6 +6,7 @@ import type { ResolvedOptions, ResolvedRoute } from './config/resolve.js'
 import { channels } from './diagnostics.js'
 import { Dispatcher } from './dispatch/dispatcher.js'
 import { PartitionState } from './dispatch/partition-state.js'
+import type { Lane } from './dispatch/lane.js'
 import { WorkerPool } from './dispatch/pool.js'
 import { SliceProgress } from './codec/slice-progress.js'
 import { ConfigError, ErrorCodes, KvpError, describeError } from './errors.js'
@@ -25,12 +26,18 @@ import type { Distributor } from './partitioning/distributor.js'
 import { createKeyExtractor } from './partitioning/partitioner.js'
 import type { KeyExtractor } from './partitioning/partitioner.js'
 import type { EngineStats, PartitionStats } from './stats.js'
+import { HighWatermarks } from './kafka/high-watermarks.js'
+import type { WorkerStats } from './dispatch/pool.js'
 
 export interface Engine {
   /** The Kafka bootstrap address in use (the embedded cluster's, for `brokers: 'mock'`). */
   readonly bootstrapServers: string
   /** A snapshot of per-partition progress. */
   stats(): EngineStats
+  /** The worker threads: how many are alive and how busy each is. */
+  workers(): WorkerStats
+  /** The consume loop is running (false before start, while rewinding, and once stopping). */
+  readonly polling: boolean
   /** Stops fetching, lets in-flight slices finish, commits, and closes everything. */
   stop(): Promise<void>
   /** Resolves when the engine has stopped (by `stop()` or a fatal error). */
@@ -82,6 +89,7 @@ class KvpEngine implements Engine {
   readonly #rebalance: RebalanceHandler
   readonly #poller: Poller
   readonly #positions: FetchPositions
+  readonly #highWatermarks: HighWatermarks
   readonly #states = new Map<string, Array<PartitionState | undefined>>()
   readonly #deadLetters: DeadLetterWriter
   readonly #producer: OutputProducer
@@ -146,6 +154,7 @@ class KvpEngine implements Engine {
       }),
     })
     this.#positions = new FetchPositions(this.#consumer, watermarkMoved)
+    this.#highWatermarks = new HighWatermarks(this.#consumer)
     this.#poller = new Poller(
       this.#consumer,
       options.batchSize,
@@ -316,11 +325,34 @@ class KvpEngine implements Engine {
       failures: 0,
       deadLettered: 0,
       commits: this.#committer.commits + (this.#transactions?.commits ?? 0),
+      lag: 0,
     }
+    const now = Date.now()
     for (const state of this.#allStates()) {
-      let activeLanes = 0
-      for (const lane of state.lanes) if (lane && (lane.size > 0 || lane.busy)) activeLanes++
+      let busyLanes = 0
+      let queuedLanes = 0
+      let retryingLanes = 0
+      // The oldest unfinished message (the one at the watermark) is the lowest of the lanes' heads.
+      let oldestLane: Lane | undefined
+      let oldestOffset = -1
+      for (const lane of state.lanes) {
+        if (!lane) continue
+        if (lane.busy) busyLanes++
+        else if (lane.waiting) retryingLanes++
+        else if (lane.size > 0) queuedLanes++
+        else continue
+        const head = lane.headOffset()
+        if (head >= 0 && (oldestLane === undefined || head < oldestOffset)) {
+          oldestLane = lane
+          oldestOffset = head
+        }
+      }
       const watermark = state.tracker.watermark()
+      const highWatermark = this.#consumer.isConnected() ? this.#highWatermarks.read(state.topic, state.partition, !state.paused) : undefined
+      const base = state.committed ?? state.firstOffset
+      const lag = highWatermark === undefined || base === undefined ? null : Math.max(0, highWatermark - base)
+      const oldestTimestamp = oldestLane ? oldestLane.headTimestamp() : (state.heldHead()?.timestamp ?? -1)
+      const lagSeconds = state.inFlight > 0 && oldestTimestamp > 0 ? Math.max(0, (now - oldestTimestamp) / 1000) : 0
       partitions.push({
         topic: state.topic,
         partition: state.partition,
@@ -330,7 +362,13 @@ class KvpEngine implements Engine {
         watermark: watermark ?? null,
         committed: state.committed ?? null,
         lanes: state.lanes.length,
-        activeLanes,
+        activeLanes: busyLanes + queuedLanes + retryingLanes,
+        busyLanes,
+        queuedLanes,
+        retryingLanes,
+        highWatermark: highWatermark ?? null,
+        lag,
+        lagSeconds: Math.round(lagSeconds * 1000) / 1000,
         paused: state.paused,
         failures: state.failures,
         deadLettered: state.deadLettered,
@@ -341,9 +379,18 @@ class KvpEngine implements Engine {
       totals.inFlight += state.inFlight
       totals.failures += state.failures
       totals.deadLettered += state.deadLettered
+      totals.lag += lag ?? 0
     }
     partitions.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
     return { partitions, totals, generation: this.#rebalance.generation }
+  }
+
+  workers(): WorkerStats {
+    return this.#pool.stats()
+  }
+
+  get polling(): boolean {
+    return this.#poller.running
   }
 
   stop(): Promise<void> {

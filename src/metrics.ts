@@ -1,8 +1,14 @@
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import type { IntervalHistogram } from 'node:perf_hooks'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { channels } from './diagnostics.js'
 import type { Engine } from './engine.js'
+import type { EngineStats } from './stats.js'
+
+/** One scrape reads `engine.stats()` once, however many gauges it feeds. */
+const SNAPSHOT_MS = 200
 
 /**
  * Prometheus metrics, fed by the engine's diagnostics channels and its stats snapshot.
@@ -12,9 +18,23 @@ import type { Engine } from './engine.js'
 export class EngineMetrics {
   readonly registry = new Registry()
   readonly #unsubscribe: Array<() => void> = []
+  readonly #delay: IntervalHistogram
 
   constructor(engine: Engine, options: { defaultMetrics?: boolean } = {}) {
     const registry = this.registry
+    let snapshot: EngineStats | undefined
+    let snapshotAt = 0
+    const stats = (): EngineStats => {
+      const now = performance.now()
+      if (snapshot === undefined || now - snapshotAt > SNAPSHOT_MS) {
+        snapshot = engine.stats()
+        snapshotAt = now
+      }
+      return snapshot
+    }
+    const delay = monitorEventLoopDelay({ resolution: 20 })
+    delay.enable()
+    this.#delay = delay
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'kvp_process_' })
     const labelNames = ['topic', 'partition'] as const
     const handled = new Counter({ name: 'kvp_messages_handled_total', help: 'Messages whose handler finished successfully', labelNames, registers: [registry] })
@@ -39,7 +59,7 @@ export class EngineMetrics {
       registers: [registry],
       collect() {
         this.reset()
-        for (const p of engine.stats().partitions) this.set({ topic: p.topic, partition: String(p.partition) }, p.inFlight)
+        for (const p of stats().partitions) this.set({ topic: p.topic, partition: String(p.partition) }, p.inFlight)
       },
     })
     new Gauge({
@@ -49,7 +69,7 @@ export class EngineMetrics {
       registers: [registry],
       collect() {
         this.reset()
-        for (const p of engine.stats().partitions) if (p.watermark !== null) this.set({ topic: p.topic, partition: String(p.partition) }, p.watermark)
+        for (const p of stats().partitions) if (p.watermark !== null) this.set({ topic: p.topic, partition: String(p.partition) }, p.watermark)
       },
     })
     new Gauge({
@@ -59,7 +79,86 @@ export class EngineMetrics {
       registers: [registry],
       collect() {
         this.reset()
-        for (const p of engine.stats().partitions) if (p.committed !== null) this.set({ topic: p.topic, partition: String(p.partition) }, p.committed)
+        for (const p of stats().partitions) if (p.committed !== null) this.set({ topic: p.topic, partition: String(p.partition) }, p.committed)
+      },
+    })
+    const perPartition = (name: string, help: string, value: (p: EngineStats['partitions'][number]) => number | null): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset()
+          for (const p of stats().partitions) {
+            const v = value(p)
+            if (v !== null) this.set({ topic: p.topic, partition: String(p.partition) }, v)
+          }
+        },
+      })
+    }
+    perPartition('kvp_high_watermark', 'The partition high watermark (log end offset), as librdkafka last saw it', (p) => p.highWatermark)
+    perPartition('kvp_consumer_lag', 'Messages behind: high watermark minus the committed offset', (p) => p.lag)
+    perPartition('kvp_consumer_lag_seconds', 'Age of the oldest unfinished message, by its Kafka timestamp (0 when nothing is in flight)', (p) => p.lagSeconds)
+    perPartition('kvp_partition_paused', '1 while backpressure pauses fetching from the partition', (p) => (p.paused ? 1 : 0))
+    new Gauge({
+      name: 'kvp_lanes',
+      help: 'Lanes (virtual partitions) by state: busy (a slice running), queued (waiting for a worker), retrying (backoff or dead-letter delivery), idle',
+      labelNames: ['topic', 'partition', 'state'],
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const p of stats().partitions) {
+          const labels = { topic: p.topic, partition: String(p.partition) }
+          this.set({ ...labels, state: 'busy' }, p.busyLanes)
+          this.set({ ...labels, state: 'queued' }, p.queuedLanes)
+          this.set({ ...labels, state: 'retrying' }, p.retryingLanes)
+          this.set({ ...labels, state: 'idle' }, p.lanes - p.activeLanes)
+        }
+      },
+    })
+    new Gauge({
+      name: 'kvp_worker_threads',
+      help: 'Worker threads: alive (running a session) and configured',
+      labelNames: ['state'],
+      registers: [registry],
+      collect() {
+        const workers = engine.workers()
+        this.set({ state: 'alive' }, workers.alive)
+        this.set({ state: 'configured' }, workers.configured)
+      },
+    })
+    new Gauge({
+      name: 'kvp_worker_utilization',
+      help: "A worker thread's event-loop utilisation (0-1) over the last window of at least 1 s",
+      labelNames: ['thread'],
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const thread of engine.workers().threads) this.set({ thread: String(thread.threadId) }, thread.utilization)
+      },
+    })
+    new Gauge({
+      name: 'kvp_worker_slices',
+      help: 'Slices in the worker sessions (in_flight) and the room they have (capacity)',
+      labelNames: ['state'],
+      registers: [registry],
+      collect() {
+        const workers = engine.workers()
+        this.set({ state: 'in_flight' }, workers.slicesInFlight)
+        this.set({ state: 'capacity' }, workers.capacity)
+      },
+    })
+    new Gauge({
+      name: 'kvp_event_loop_delay_seconds',
+      help: 'Main-thread event-loop delay since the last scrape, by quantile',
+      labelNames: ['quantile'],
+      registers: [registry],
+      collect() {
+        this.set({ quantile: '0.5' }, delay.percentile(50) / 1e9)
+        this.set({ quantile: '0.99' }, delay.percentile(99) / 1e9)
+        this.set({ quantile: '1' }, delay.max / 1e9)
+        delay.reset()
       },
     })
 
@@ -101,6 +200,7 @@ export class EngineMetrics {
   }
 
   close(): void {
+    this.#delay.disable()
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe()
   }
 }

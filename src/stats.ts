@@ -17,6 +17,24 @@ export interface PartitionStats {
   lanes: number
   /** Lanes with queued or running messages right now. */
   activeLanes: number
+  /** Lanes with a slice running in a worker. */
+  busyLanes: number
+  /** Lanes with messages waiting for their turn (not running, not retrying). */
+  queuedLanes: number
+  /** Lanes waiting out a retry backoff or a dead-letter delivery. */
+  retryingLanes: number
+  /** The partition's high watermark (log end offset) as librdkafka last saw it, or null when not known yet. */
+  highWatermark: number | null
+  /**
+   * Messages behind: high watermark − committed offset (the first fetched offset while
+   * nothing is committed yet), or null when either is not known.
+   */
+  lag: number | null
+  /**
+   * Age in seconds of the oldest unfinished message (by its Kafka timestamp), 0 when nothing
+   * is in flight: how far behind in time this partition's processing is.
+   */
+  lagSeconds: number
   /** Paused by backpressure. */
   paused: boolean
   /** Handler failures seen (each failed attempt counts). */
@@ -38,6 +56,8 @@ export interface EngineStats {
     failures: number
     deadLettered: number
     commits: number
+    /** Sum of the partitions' lag, in messages. */
+    lag: number
   }
   /** Current assignment generation (increments on each rebalance). */
   generation: number

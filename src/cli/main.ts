@@ -1,5 +1,5 @@
 /**
- * The `kvp` command line: `run`, `mock-cluster` and `produce`. `main()` parses, runs one
+ * The `kvp` command line: `run`, `mock-cluster`, `produce` and `lag`. `main()` parses, runs one
  * command and returns the exit code instead of exiting, so tests can call it in-process:
  * 0 a clean stop, 2 bad usage or configuration (the message names the flag or field),
  * 1 anything else.
@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { describeError, ErrorCodes, isKvpError } from '../errors.js'
+import { addLagCommand } from './lag-command.js'
 import { addMockClusterCommand } from './mock-cluster-command.js'
 import { addProduceCommand } from './produce-command.js'
 import { addRunCommand } from './run-command.js'
@@ -89,6 +90,7 @@ export function buildProgram(context: CliContext): Command {
   addRunCommand(program, context)
   addMockClusterCommand(program, context)
   addProduceCommand(program, context)
+  addLagCommand(program, context)
   return program
 }
 

@@ -8,7 +8,6 @@ import { dirname, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { Option, type Command } from 'commander'
-import type { Server } from 'node:http'
 import { pino } from 'pino'
 import { logEngineEvents } from '../logging.js'
 import type { EngineOptions } from '../config/options.js'
@@ -57,9 +56,14 @@ export function addRunCommand(program: Command, context: CliContext): Command {
     .addOption(new Option('--payload <format>', 'how the worker decodes message.value into message.payload').choices(PAYLOADS))
     .option('-X, --kafka-setting <key=value>', 'librdkafka setting, repeatable (e.g. -X session.timeout.ms=6000)', kafkaSettingFlag)
     .option('--config <file>', 'JSON file shaped like the options of startEngine()')
-    .option('--metrics-port <port>', 'serve Prometheus metrics on http://0.0.0.0:<port>/metrics', flagParser('--metrics-port', parseNonNegativeInt))
-    .option('--http-port <port>', 'serve /healthz, /readyz, /status and /metrics on this port (off unless given)', flagParser('--http-port', parseNonNegativeInt))
-    .option('--http-host <host>', 'address the --http-port server binds', '127.0.0.1')
+    .addOption(
+      new Option('--http-port <port>', 'serve the status page (/), /status, /healthz, /readyz and /metrics on this port (off unless given)')
+        // KVP_HTTP_PORT (the Docker image sets 9464); an empty value turns the server off.
+        .argParser((text: string) => (text === '' ? undefined : flagParser('--http-port', parseNonNegativeInt)(text)))
+        .env('KVP_HTTP_PORT'),
+    )
+    .addOption(new Option('--http-host <host>', 'address the --http-port server binds').default('127.0.0.1').env('KVP_HTTP_HOST'))
+    .option('--metrics-port <port>', 'the same as --http-port (kept for existing scripts)', flagParser('--metrics-port', parseNonNegativeInt))
     .option('--stats-interval-ms <ms>', 'log engine stats to stderr this often; 0 turns it off', flagParser('--stats-interval-ms', parseNonNegativeInt), DEFAULT_STATS_INTERVAL_MS)
     .action(async (options: RunCommandOptions, self: Command) => {
       context.exitCode = await runCommand(options, self, context)
@@ -69,6 +73,11 @@ export function addRunCommand(program: Command, context: CliContext): Command {
 
 async function runCommand(options: RunCommandOptions, command: Command, context: CliContext): Promise<number> {
   const flags = toRunFlags(options, command)
+  // One server: --metrics-port is another name for --http-port.
+  if (options.httpPort !== undefined && options.metricsPort !== undefined && options.httpPort !== options.metricsPort) {
+    throw usageError('--metrics-port', `is another name for --http-port (one server serves /metrics and the probes); got --http-port ${options.httpPort} and --metrics-port ${options.metricsPort}`)
+  }
+  const httpPort = options.httpPort ?? options.metricsPort
   let file: Partial<EngineOptions> = {}
   let configDir: string | undefined
   if (options.config !== undefined) {
@@ -90,23 +99,12 @@ async function runCommand(options: RunCommandOptions, command: Command, context:
 
   const logger = pino({ name: 'kvp', base: { pid: process.pid } }, context.stderr)
   const stopLogging = logEngineEvents(logger)
-  let metrics: { close(): void } | undefined
-  let metricsServer: Server | undefined
-  if (options.metricsPort !== undefined) {
-    const { EngineMetrics } = await import('../metrics.js')
-    const engineMetrics = new EngineMetrics(engine)
-    metrics = engineMetrics
-    metricsServer = await engineMetrics.serve(options.metricsPort)
-    const address = metricsServer.address()
-    context.stderr.write(`kvp: metrics on http://0.0.0.0:${typeof address === 'object' && address ? address.port : options.metricsPort}/metrics\n`)
-  }
-
   let operations: { close(): Promise<void> } | undefined
-  if (options.httpPort !== undefined) {
+  if (httpPort !== undefined) {
     const { serveOperations } = await import('../ops/http-server.js')
-    const served = await serveOperations(engine, { port: options.httpPort, host: options.httpHost })
+    const served = await serveOperations(engine, { port: httpPort, host: options.httpHost, group: engineOptions.groupId })
     operations = served
-    context.stderr.write(`kvp: operations on http://${served.host}:${served.port}/ (healthz, readyz, status, metrics)\n`)
+    context.stderr.write(`kvp: operations on http://${served.host}:${served.port}/ (status page, /status, /healthz, /readyz, /metrics)\n`)
   }
 
   let timer: NodeJS.Timeout | undefined
@@ -134,8 +132,6 @@ async function runCommand(options: RunCommandOptions, command: Command, context:
   context.stderr.write(`kvp: ${signal === 'abort' ? 'stop requested' : signal}: draining in-flight messages and committing (a second signal exits at once)\n`)
   await engine.stop()
   stopLogging()
-  metrics?.close()
-  metricsServer?.close()
   await operations?.close()
   context.stderr.write('kvp: stopped\n')
   return 0

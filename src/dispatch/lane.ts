@@ -201,6 +201,18 @@ export class Lane {
     return chunk.message(this.#row, this.owner.topic, this.owner.partition)
   }
 
+  /** The head message's offset (the oldest unfinished message of this lane), or -1 when the lane is empty. */
+  headOffset(): number {
+    const chunk = this.#chunks[this.#chunkHead]
+    return chunk === undefined || this.size === 0 ? -1 : chunk.offset(this.#row)
+  }
+
+  /** The head message's Kafka timestamp (ms), or -1 when the lane is empty. */
+  headTimestamp(): number {
+    const chunk = this.#chunks[this.#chunkHead]
+    return chunk === undefined || this.size === 0 ? -1 : chunk.timestamp(this.#row)
+  }
+
   /** Offsets of the queued messages, oldest first (for tests and diagnostics). */
   offsets(): number[] {
     const offsets: number[] = []

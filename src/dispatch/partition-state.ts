@@ -221,6 +221,11 @@ export class PartitionState {
     return this.#firstOffset
   }
 
+  /** The first message of the batches held behind a barrier (they come after the lanes' messages), or undefined. */
+  heldHead(): KafkaMessage | undefined {
+    return this.#held[0]?.messages[0]
+  }
+
   /** The partition is being revoked: in-flight slices may finish, nothing new starts. */
   startDraining(): void {
     this.#draining = true

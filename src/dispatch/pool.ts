@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { MessageChannel } from 'node:worker_threads'
-import type { MessagePort } from 'node:worker_threads'
+import type { EventLoopUtilization } from 'node:perf_hooks'
+import type { MessagePort, Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import { decodeTaskAck } from '../codec/slice-codec.js'
 import type { TaskMessage, WireSliceAck } from '../codec/slice-codec.js'
@@ -36,6 +37,21 @@ interface Session {
 /** A session that dies younger than this is restarted only after RESTART_DELAY_MS. */
 const SHORT_LIVED_MS = 100
 const RESTART_DELAY_MS = 500
+/** Worker utilisation is measured over windows at least this long (readers may come often). */
+const UTILIZATION_WINDOW_MS = 1000
+
+/** The worker threads as operators see them: how many live, and how busy each is. */
+export interface WorkerStats {
+  /** Threads asked for (`threads`). */
+  configured: number
+  /** Threads running a session (able to take slices now). */
+  alive: number
+  /** Slices sent to the sessions and not yet acked, and the room they have in all. */
+  slicesInFlight: number
+  capacity: number
+  /** Per live thread: its event-loop utilisation (0–1) over the last window of ≥ 1 s. */
+  threads: Array<{ threadId: number; utilization: number }>
+}
 
 /**
  * The Piscina pool that owns the worker threads. Each thread runs one long-lived
@@ -57,6 +73,8 @@ export class WorkerPool {
   #closing = false
   /** Restarts waiting out RESTART_DELAY_MS; cancelled by close(). */
   readonly #restarts = new Set<NodeJS.Timeout>()
+  /** Per thread: the utilisation reading that starts the current window, and the last window's value. */
+  readonly #utilization = new WeakMap<Worker, { since: EventLoopUtilization; at: number; value: number }>()
 
   constructor(options: PoolOptions) {
     this.threads = options.threads
@@ -130,6 +148,33 @@ export class WorkerPool {
       if (!best || session.messages < best.messages) best = session
     }
     return best?.id
+  }
+
+  /**
+   * Live threads and their load, read when asked (stats, probes), never per message. A
+   * thread's utilisation is its event loop's (`worker.performance.eventLoopUtilization()`):
+   * Piscina's own `utilization` counts task run time, and each thread here runs one task
+   * for its whole life, so it would always read as full.
+   */
+  stats(): WorkerStats {
+    let slicesInFlight = 0
+    for (const session of this.#sessions.values()) slicesInFlight += session.slices
+    const threads: WorkerStats['threads'] = []
+    const now = performance.now()
+    for (const worker of this.#pool.threads) {
+      let entry = this.#utilization.get(worker)
+      if (entry === undefined) {
+        entry = { since: worker.performance.eventLoopUtilization(), at: now, value: 0 }
+        this.#utilization.set(worker, entry)
+      } else if (now - entry.at >= UTILIZATION_WINDOW_MS) {
+        const current = worker.performance.eventLoopUtilization()
+        entry.value = worker.performance.eventLoopUtilization(current, entry.since).utilization
+        entry.since = current
+        entry.at = now
+      }
+      threads.push({ threadId: worker.threadId, utilization: Math.round(entry.value * 1000) / 1000 })
+    }
+    return { configured: this.threads, alive: Math.min(this.#sessions.size, this.#pool.threads.length), slicesInFlight, capacity: this.threads * this.slicesPerThread, threads }
   }
 
   /** Free slice places in a session. */

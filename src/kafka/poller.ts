@@ -27,6 +27,11 @@ export class Poller {
     this.#onIdle = onIdle
   }
 
+  /** Polling is on (between start() and stop()). */
+  get running(): boolean {
+    return this.#running
+  }
+
   start(): void {
     if (this.#running) return
     this.#running = true

@@ -1,8 +1,16 @@
 import { strict as assert } from 'node:assert'
+import { writeFileSync } from 'node:fs'
 import { test } from 'node:test'
+import Kafka from 'node-rdkafka'
+import { startEngine } from '../../src/index.js'
+import type { Engine } from '../../src/index.js'
 import { serveOperations } from '../../src/ops/http-server.js'
 import { startScenario, untilHandled } from '../helpers/engine-run.js'
-import { useBroker } from '../helpers/broker.js'
+import { brokerKind, useBroker } from '../helpers/broker.js'
+import { uniqueName, waitFor } from '../helpers/kafka.js'
+import { recordingHandler, tempFile } from '../helpers/paths.js'
+import { ensureDead, startKvp } from '../helpers/process.js'
+import { ensureTopic, produceMessages } from '../helpers/produce.js'
 
 const cluster = useBroker()
 
@@ -65,4 +73,172 @@ test('/healthz fails while the main thread has been blocked past the threshold, 
   }
   const status = (await (await fetch(`http://127.0.0.1:${ops.port}/status`)).json()) as { totals: { handled: number } }
   assert.equal(status.totals.handled, 50)
+})
+
+test('/healthz fails once the worker pool has no live thread, and says so (test hook: an engine whose pool reports none alive)', async (t) => {
+  const { engine } = await startScenario({ bootstrapServers: cluster.bootstrapServers, count: 20, partition: 0 })
+  let poolDead = false
+  // The hook: the server sees the real engine, except that its pool reports no live thread once asked to.
+  const hooked: Engine = {
+    bootstrapServers: engine.bootstrapServers,
+    stopped: engine.stopped,
+    stats: () => engine.stats(),
+    stop: () => engine.stop(),
+    get polling() {
+      return engine.polling
+    },
+    workers: () => (poolDead ? { ...engine.workers(), alive: 0, threads: [] } : engine.workers()),
+  }
+  const ops = await serveOperations(hooked, { port: 0, defaultMetrics: false, workerGraceMs: 200 })
+  t.after(async () => {
+    await engine.stop()
+    await ops.close()
+  })
+  await untilHandled(engine, 20)
+  const alive = await probe(ops.port, '/healthz')
+  assert.equal(alive.status, 200)
+  const workers = (alive.body as unknown as { checks: { workers: { alive: number; configured: number } } }).checks.workers
+  assert.deepEqual([workers.alive, workers.configured], [2, 2])
+  poolDead = true
+  await waitFor('liveness to fail', async () => (await probe(ops.port, '/healthz')).status === 503, 5000)
+  const dead = await probe(ops.port, '/healthz')
+  assert.match(dead.body.reasons.join('; '), /worker pool has no live thread \(of 2\) for \d+ ms/)
+  // The real pool: two threads alive.
+  assert.equal(engine.workers().alive, 2)
+  poolDead = false
+  await waitFor('liveness to recover', async () => (await probe(ops.port, '/healthz')).status === 200, 5000)
+})
+
+test('/readyz is ready for a member that legitimately owns no partition: the group has more members than the topic has partitions', async (t) => {
+  const topic = uniqueName('t')
+  const groupId = uniqueName('g')
+  const partitions = brokerKind === 'mock' ? 4 : 1
+  await ensureTopic(cluster.bootstrapServers, topic, { partitions })
+  // Members whose ids sort before the engine's ('kvp-…'): the range assignor gives them the partitions first.
+  const others: Kafka.KafkaConsumer[] = []
+  t.after(async () => {
+    for (const consumer of others) await new Promise<void>((resolve) => consumer.disconnect(() => resolve()))
+  })
+  for (let i = 0; i < partitions; i++) {
+    const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': cluster.bootstrapServers, 'group.id': groupId, 'client.id': `a${i}`, 'session.timeout.ms': 6000, log_level: 3 }, {})
+    consumer.on('event.error', () => {})
+    await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())))
+    consumer.subscribe([topic])
+    consumer.consume()
+    others.push(consumer)
+  }
+  await waitFor('the other members to own every partition', () => others.every((c) => c.assignments().length === 1), 60_000, 100)
+  const engine = await startEngine({ brokers: cluster.bootstrapServers, groupId, topics: [{ topic, handler: recordingHandler }], threads: 2, kafka: { 'session.timeout.ms': 6000 } })
+  const ops = await serveOperations(engine, { port: 0, defaultMetrics: false })
+  t.after(async () => {
+    await engine.stop()
+    await ops.close()
+  })
+  await waitFor('the engine to be ready', async () => (await probe(ops.port, '/readyz')).status === 200, 60_000, 200)
+  // Settled: the rebalance that let the engine in left every partition with the others.
+  await waitFor('the group to settle', () => others.every((c) => c.assignments().length === 1) && engine.stats().partitions.length === 0, 60_000, 100)
+  const ready = await probe(ops.port, '/readyz')
+  const checks = (ready.body as unknown as { checks: { joined: boolean; polling: boolean; partitions: number; note?: string } }).checks
+  assert.deepEqual([ready.status, ready.body.phase, checks.joined, checks.polling, checks.partitions], [200, 'ready', true, true, 0])
+  assert.match(checks.note ?? '', /no partitions assigned/)
+  assert.equal((await probe(ops.port, '/healthz')).status, 200)
+})
+
+test('lag matches a known backlog: N messages behind while the handler is held, in /status and kvp_consumer_lag, and 0 once they are done', async (t) => {
+  const count = 300
+  const hold = tempFile('release')
+  const { engine, topic } = await startScenario({
+    bootstrapServers: cluster.bootstrapServers,
+    count,
+    partition: 0,
+    // The first message waits on a gate (a file): the partition's committed offset cannot move past it.
+    env: { KVP_TEST_HOLD: '0', KVP_TEST_HOLD_FILE: hold },
+  })
+  const ops = await serveOperations(engine, { port: 0, defaultMetrics: false })
+  t.after(async () => {
+    await engine.stop()
+    await ops.close()
+  })
+  interface Status {
+    partitions: Array<{ topic: string; partition: number; highWatermark: number | null; lag: number | null; lagSeconds: number; committed: number | null; busyLanes: number }>
+    totals: { lag: number }
+  }
+  const status = async (): Promise<Status> => (await (await fetch(`http://127.0.0.1:${ops.port}/status`)).json()) as Status
+  const metric = async (name: string): Promise<number | undefined> => {
+    const text = await (await fetch(`http://127.0.0.1:${ops.port}/metrics`)).text()
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{topic="${topic}",partition="0"}`))
+    return line === undefined ? undefined : Number(line.split(' ').pop())
+  }
+  await waitFor('the backlog to be fetched', async () => (await status()).partitions.find((p) => p.partition === 0)?.highWatermark === count, 30_000, 100)
+  // Other lanes go on (messages of keys that share the held message's lane wait behind it).
+  await waitFor('most messages done behind the held one', () => engine.stats().totals.handled >= count / 2, 30_000)
+  const held = (await status()).partitions.find((p) => p.partition === 0)
+  assert.ok(held)
+  assert.equal(held.committed, null)
+  assert.equal(held.lag, count)
+  assert.equal(await metric('kvp_consumer_lag'), count)
+  assert.equal(await metric('kvp_high_watermark'), count)
+  assert.ok(held.busyLanes >= 1)
+  // The held message's age grows: time lag is read from its Kafka timestamp.
+  const firstAge = held.lagSeconds
+  assert.ok(firstAge > 0, `lagSeconds ${firstAge}`)
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const later = (await status()).partitions.find((p) => p.partition === 0)
+  assert.ok(later && later.lagSeconds >= firstAge + 0.2, `${later?.lagSeconds} after ${firstAge}`)
+  assert.ok(((await metric('kvp_consumer_lag_seconds')) ?? 0) >= firstAge)
+  writeFileSync(hold, '')
+  await untilHandled(engine, count)
+  await waitFor('lag 0', async () => (await status()).partitions.find((p) => p.partition === 0)?.lag === 0, 30_000, 100)
+  const done = (await status()).partitions.find((p) => p.partition === 0)
+  assert.deepEqual([done?.committed, done?.highWatermark, done?.lag, done?.lagSeconds], [count, count, 0, 0])
+  assert.equal(await metric('kvp_consumer_lag'), 0)
+  assert.equal((await status()).totals.lag, 0)
+})
+
+test('kvp run --http-port: /readyz turns 503 (draining) on SIGTERM while in-flight work finishes, then kvp exits 0', async (t) => {
+  const topic = uniqueName('t')
+  const groupId = uniqueName('g')
+  const hold = tempFile('release')
+  await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic, count: 50, keys: 10, size: 20, partition: 0 })
+  const args = [
+    'run',
+    '--brokers',
+    cluster.bootstrapServers,
+    '--group',
+    groupId,
+    '--topic',
+    topic,
+    '--handler',
+    recordingHandler,
+    '--http-port',
+    '0',
+    '--stats-interval-ms',
+    '0',
+    '-X',
+    'session.timeout.ms=6000',
+  ]
+  const proc = await startKvp(args, { KVP_TEST_RECORD: tempFile('handled.tsv'), KVP_TEST_HOLD: '49', KVP_TEST_HOLD_FILE: hold })
+  t.after(() => ensureDead(proc))
+  await waitFor('the operations server', () => /operations on http:\/\/127\.0\.0\.1:\d+\//.test(proc.output()), 10_000)
+  const port = Number(/operations on http:\/\/127\.0\.0\.1:(\d+)\//.exec(proc.output())?.[1])
+  await waitFor('readiness', async () => (await probe(port, '/readyz')).status === 200, 60_000, 100)
+  // The held message (offset 49) keeps the drain waiting.
+  await waitFor(
+    'the held message to be running',
+    async () => {
+      const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { totals: { handled: number; inFlight: number } }
+      return status.totals.handled >= 40 && status.totals.inFlight >= 1
+    },
+    30_000,
+    100,
+  )
+  proc.child.kill('SIGTERM')
+  await waitFor('readiness to end', async () => (await probe(port, '/readyz')).status === 503, 10_000, 50)
+  const draining = await probe(port, '/readyz')
+  assert.deepEqual([draining.status, draining.body.phase], [503, 'draining'])
+  assert.match(draining.body.reasons.join(), /draining/)
+  // Still alive while draining.
+  assert.equal((await probe(port, '/healthz')).status, 200)
+  writeFileSync(hold, '')
+  assert.equal(await proc.exited, 0)
 })

@@ -1,0 +1,105 @@
+import { strict as assert } from 'node:assert'
+import { test } from 'node:test'
+import { channels } from '../../../src/diagnostics.js'
+import type { Engine } from '../../../src/engine.js'
+import { KvpError } from '../../../src/errors.js'
+import { StatusSampler } from '../../../src/ops/status-sampler.js'
+import type { EngineStats, PartitionStats } from '../../../src/stats.js'
+
+function partition(topic: string, index: number, handled: number, lag: number): PartitionStats {
+  return {
+    topic,
+    partition: index,
+    fetched: handled,
+    handled,
+    inFlight: 0,
+    watermark: handled,
+    committed: handled,
+    lanes: 8,
+    activeLanes: 0,
+    busyLanes: 0,
+    queuedLanes: 0,
+    retryingLanes: 0,
+    highWatermark: handled + lag,
+    lag,
+    lagSeconds: 0,
+    paused: false,
+    failures: 0,
+    deadLettered: 0,
+    redelivered: 0,
+  }
+}
+
+/** An engine whose stats the test sets. */
+function fakeEngine(): { engine: Engine; set(partitions: PartitionStats[]): void } {
+  let current: PartitionStats[] = []
+  const stats = (): EngineStats => ({
+    partitions: current,
+    totals: { fetched: 0, handled: 0, inFlight: 0, inFlightBytes: 0, slicesInFlight: 0, failures: 0, deadLettered: 0, commits: 0, lag: current.reduce((sum, p) => sum + (p.lag ?? 0), 0) },
+    generation: 1,
+  })
+  const engine: Engine = {
+    bootstrapServers: 'x:1',
+    stopped: new Promise(() => {}),
+    polling: true,
+    stats,
+    stop: async () => {},
+    workers: () => ({ configured: 1, alive: 1, slicesInFlight: 0, capacity: 32, threads: [] }),
+  }
+  return { engine, set: (partitions) => (current = partitions) }
+}
+
+test('the sampler keeps a bounded history of throughput and lag per partition, with gaps while a partition is not assigned', async (t) => {
+  const { engine, set } = fakeEngine()
+  // Three samples of history at most.
+  const sampler = new StatusSampler(engine, { intervalMs: 60_000, historyMs: 180_000 })
+  t.after(() => sampler.close())
+  set([partition('a', 0, 0, 10)])
+  sampler.sample()
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  set([partition('a', 0, 100, 5), partition('b', 0, 0, 1)])
+  sampler.sample()
+  let history = sampler.history()
+  assert.equal(history.t.length, 2)
+  const rate = history.partitions['a/0']?.handledPerSec[1] ?? 0
+  // 100 messages over ~0.1 s.
+  assert.ok(rate > 300 && rate <= 1000, `rate ${rate}`)
+  assert.deepEqual(history.partitions['a/0']?.lag, [10, 5])
+  assert.deepEqual(history.partitions['b/0']?.handledPerSec, [null, 0])
+  assert.deepEqual(history.lag, [10, 6])
+  set([partition('b', 0, 10, 0)])
+  sampler.sample()
+  sampler.sample()
+  history = sampler.history()
+  assert.equal(history.t.length, 3)
+  assert.deepEqual(history.partitions['a/0']?.lag, [5, null, null])
+  set([partition('b', 0, 10, 0)])
+  sampler.sample()
+  // Gone for the whole window: dropped.
+  assert.equal(sampler.history().partitions['a/0'], undefined)
+  assert.ok(sampler.sampleMs.count === 5 && sampler.sampleMs.max >= 0)
+})
+
+test('the sampler keeps the last errors, dead letters and rebalances, bounded, with long messages cut', (t) => {
+  const { engine } = fakeEngine()
+  const sampler = new StatusSampler(engine, { intervalMs: 60_000, events: 3 })
+  t.after(() => sampler.close())
+  for (let offset = 0; offset < 5; offset++) {
+    channels.handlerError.publish({ topic: 't', partition: 0, offset, attempt: 1, error: new KvpError('KVP_HANDLER', 'x'.repeat(2000)), willRetry: true, delayMs: 10 })
+  }
+  channels.deadLetter.publish({ topic: 't', partition: 1, offset: 9, deadLetterTopic: 'dlq', error: new KvpError('KVP_DECODE', 'bad json') })
+  channels.rebalance.publish({ kind: 'assign', partitions: [{ topic: 't', partition: 0 }], generation: 4, cooperative: true })
+  assert.deepEqual(
+    sampler.errors.map((e) => e.offset),
+    [2, 3, 4],
+  )
+  assert.equal(sampler.errors[0]?.message.length, 500)
+  assert.deepEqual(
+    sampler.deadLetters.map((d) => [d.partition, d.offset, d.code, d.deadLetterTopic]),
+    [[1, 9, 'KVP_DECODE', 'dlq']],
+  )
+  assert.deepEqual(
+    sampler.rebalances.map((r) => [r.kind, r.generation, r.cooperative, r.partitions]),
+    [['assign', 4, true, [{ topic: 't', partition: 0 }]]],
+  )
+})
