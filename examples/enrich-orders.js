@@ -7,8 +7,13 @@
  *   node bin/kvp.js run --brokers <host:port> --group enrich --topic orders \
  *     --handler examples/enrich-orders.js --payload json
  *
- * An order counts as done (and its offset may be committed) only once its enriched record
- * has a successful delivery report; a crash before that replays the order.
+ * At least once (the default): an order counts as done (and its offset may be committed)
+ * only once its enriched record has a successful delivery report; a crash before that
+ * replays the order, so a reader may see an enriched order twice.
+ *
+ * Exactly once: add `--exactly-once --transactional-id enrich-1`. The enriched records and
+ * the consumed offsets are committed together in Kafka transactions; a reader with
+ * isolation.level=read_committed sees each enriched order once. The handler is the same.
  */
 const TIERS = ['bronze', 'silver', 'gold']
 
