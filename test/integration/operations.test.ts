@@ -6,7 +6,7 @@ import { startEngine } from '../../src/index.js'
 import type { Engine } from '../../src/index.js'
 import { serveOperations } from '../../src/ops/http-server.js'
 import { startScenario, untilHandled } from '../helpers/engine-run.js'
-import { brokerKind, useBroker } from '../helpers/broker.js'
+import { needsRealBroker, useBroker } from '../helpers/broker.js'
 import { uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
 import { ensureDead, startKvp } from '../helpers/process.js'
@@ -109,10 +109,13 @@ test('/healthz fails once the worker pool has no live thread, and says so (test 
   await waitFor('liveness to recover', async () => (await probe(ops.port, '/healthz')).status === 200, 5000)
 })
 
-test('/readyz is ready for a member that legitimately owns no partition: the group has more members than the topic has partitions', async (t) => {
+// Apache Kafka only: which member goes without a partition follows the member ids, which
+// Kafka derives from client.id and the embedded cluster does not, so there the group may
+// never settle with the engine as the member left out.
+test('/readyz is ready for a member that legitimately owns no partition: the group has more members than the topic has partitions', needsRealBroker, async (t) => {
   const topic = uniqueName('t')
   const groupId = uniqueName('g')
-  const partitions = brokerKind === 'mock' ? 4 : 1
+  const partitions = 1
   await ensureTopic(cluster.bootstrapServers, topic, { partitions })
   // Members whose ids sort before the engine's ('kvp-…'): the range assignor gives them the partitions first.
   const others: Kafka.KafkaConsumer[] = []
