@@ -1,0 +1,184 @@
+/**
+ * `npm run bench:core`: the engine's own cost with Kafka taken away. The real dispatcher,
+ * partition states, lanes, offset trackers and worker pool run the `noop` handler on
+ * messages made in the process (node-rdkafka's shape, 2,000 keys, 80-byte values), fed in
+ * polls of the engine's batch size while the in-flight limit allows, as the poller would.
+ * It prints msg/s, slices, messages per slice and the main thread's busy time per message
+ * at each lane count, beside a feed-only baseline (making the batches, no engine), so the
+ * per-slice cost the throughput benchmark cannot isolate is visible in seconds.
+ *
+ * usage: npm run bench:core -- [--messages N] [--partitions 1,8] [--lanes 16,64,256] [--threads 2] [--repeats 3]
+ */
+import { performance } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
+import type { Message as KafkaMessage } from 'node-rdkafka'
+import Table from 'cli-table3'
+import { SliceProgress } from '../src/codec/slice-progress.js'
+import { resolveOptions } from '../src/config/resolve.js'
+import { Dispatcher } from '../src/dispatch/dispatcher.js'
+import { PartitionState } from '../src/dispatch/partition-state.js'
+import { WorkerPool } from '../src/dispatch/pool.js'
+import { createDistributor } from '../src/partitioning/distributor.js'
+import { createKeyExtractor } from '../src/partitioning/partitioner.js'
+import { handlerUrl } from './lib/handlers.js'
+import { KEYS, VALUE_BYTES } from './lib/topic-fill.js'
+
+const { values } = parseArgs({
+  options: {
+    messages: { type: 'string', default: '400000' },
+    partitions: { type: 'string', default: '1,8' },
+    lanes: { type: 'string', default: '16,64,256' },
+    threads: { type: 'string', default: '2' },
+    repeats: { type: 'string', default: '3' },
+    distribution: { type: 'string', default: 'consistent' },
+  },
+})
+const list = (text: string): number[] => text.split(',').map((part) => Number(part))
+const MESSAGES = Number(values.messages)
+const THREADS = Number(values.threads)
+const REPEATS = Number(values.repeats)
+const DISTRIBUTION = values.distribution as 'consistent' | 'balanced'
+
+const keys = Array.from({ length: KEYS }, (_, i) => Buffer.from(`key-${i}`))
+const value = Buffer.from(JSON.stringify({ id: 0, pad: 'x'.repeat(VALUE_BYTES - 20) }))
+
+/** One poll's messages, round robin over the partitions in runs (as librdkafka returns them). */
+function makeBatch(partitions: number, next: number[], size: number, from: number): KafkaMessage[] {
+  const batch: KafkaMessage[] = []
+  const perPartition = Math.ceil(size / partitions)
+  for (let p = 0; p < partitions; p++) {
+    for (let i = 0; i < perPartition; i++) {
+      const offset = next[p] as number
+      next[p] = offset + 1
+      batch.push({ topic: 'core', partition: p, offset, key: keys[(from + batch.length) % KEYS] as Buffer, value, size: value.length, timestamp: 1 })
+    }
+  }
+  return batch
+}
+
+interface CoreRun {
+  lanes: number
+  partitions: number
+  msgPerSec: number
+  slices: number
+  mainUsPerMessage: number
+  cpuUsPerMessage: number
+}
+
+async function runOnce(partitions: number, lanes: number): Promise<CoreRun> {
+  const options = resolveOptions({
+    brokers: 'mock',
+    groupId: 'core',
+    threads: THREADS,
+    concurrencyPerThread: Math.max(8, Math.ceil((lanes * partitions) / THREADS)),
+    topics: [{ topic: 'core', handler: handlerUrl('noop'), virtualPartitions: { maxPartitions: lanes, distribution: DISTRIBUTION } }],
+  })
+  const route = options.routes[0] as (typeof options.routes)[number]
+  const progress = new SliceProgress(65_536)
+  const pool = new WorkerPool({
+    progress: progress.buffer,
+    threads: THREADS,
+    concurrencyPerThread: options.concurrencyPerThread,
+    routes: [{ topic: 'core', handlerUrl: route.handlerUrl, payload: route.payload, manualOffsets: false }],
+  })
+  await pool.probe(0)
+  const extract = createKeyExtractor(route.partitioner, 'partitioner')
+  const states = Array.from({ length: partitions }, (_, p) => new PartitionState('core', p, route, 1, extract, createDistributor(route.distribution, route.lanes)))
+  const limit = options.maxInFlightPerPartition * partitions
+  let inFlight = 0
+  let handled = 0
+  let fed = 0
+  let slices = 0
+  const next = new Array<number>(partitions).fill(0)
+  let finish!: () => void
+  const finished = new Promise<void>((resolve) => (finish = resolve))
+  let feeding = false
+  const feed = (): void => {
+    feeding = false
+    while (fed < MESSAGES && inFlight < limit) {
+      const batch = makeBatch(partitions, next, options.batchSize, fed)
+      fed += batch.length
+      inFlight += batch.length
+      for (let p = 0, start = 0; p < partitions; p++) {
+        let end = start
+        while (end < batch.length && (batch[end] as KafkaMessage).partition === p) end++
+        if (end > start) dispatcher.accept(states[p] as PartitionState, batch.slice(start, end))
+        start = end
+      }
+      dispatcher.flush()
+    }
+  }
+  const dispatcher = new Dispatcher(options, pool, progress, {
+    watermarkMoved: () => {},
+    fetched: () => {},
+    acksApplied: () => {
+      let total = 0
+      for (const state of states) total += state.handled
+      inFlight -= total - handled
+      handled = total
+      if (handled >= MESSAGES) finish()
+      else if (!feeding && inFlight < limit) {
+        feeding = true
+        setImmediate(feed)
+      }
+    },
+    deadLetter: () => Promise.resolve(),
+  })
+  pool.start({
+    acks: (acks) => {
+      slices += acks.length
+      dispatcher.acks(acks)
+    },
+    sessionFailed: (session, error) => dispatcher.sessionFailed(session, error),
+  })
+  const elu = performance.eventLoopUtilization()
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  feed()
+  await finished
+  const seconds = (performance.now() - started) / 1000
+  const busy = performance.eventLoopUtilization(elu)
+  const used = process.cpuUsage(cpu)
+  await pool.close()
+  return { lanes, partitions, msgPerSec: handled / seconds, slices, mainUsPerMessage: (busy.active * 1000) / handled, cpuUsPerMessage: (used.user + used.system) / handled }
+}
+
+/** The feed alone: making the same batches, with nothing consuming them. */
+function feedOnly(partitions: number, batchSize: number): number {
+  const next = new Array<number>(partitions).fill(0)
+  const started = performance.now()
+  let sink = 0
+  for (let fed = 0; fed < MESSAGES; ) {
+    const batch = makeBatch(partitions, next, batchSize, fed)
+    fed += batch.length
+    sink += batch.length
+  }
+  return ((performance.now() - started) * 1000) / sink
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
+
+const table = new Table({ head: ['partitions', 'lanes', 'msg/s (median)', 'spread', 'msg / slice', 'main µs / msg', 'main µs / slice', 'CPU µs / msg (all threads)'] })
+for (const partitions of list(values.partitions)) {
+  const feedUs = feedOnly(partitions, 4000)
+  table.push([partitions, 'feed only', '', '', '', feedUs.toFixed(3), '', feedUs.toFixed(3)])
+  for (const lanes of list(values.lanes)) {
+    const runs: CoreRun[] = []
+    for (let r = 0; r < REPEATS; r++) runs.push(await runOnce(partitions, lanes))
+    const rates = runs.map((run) => run.msgPerSec)
+    const mid = runs.find((run) => run.msgPerSec === median(rates)) as CoreRun
+    const perSlice = MESSAGES / mid.slices
+    table.push([
+      partitions,
+      lanes,
+      Math.round(mid.msgPerSec).toLocaleString('en-US'),
+      `${Math.round(Math.min(...rates)).toLocaleString('en-US')}–${Math.round(Math.max(...rates)).toLocaleString('en-US')}`,
+      perSlice.toFixed(1),
+      mid.mainUsPerMessage.toFixed(3),
+      (mid.mainUsPerMessage * perSlice).toFixed(2),
+      mid.cpuUsPerMessage.toFixed(3),
+    ])
+  }
+}
+console.log(`kvp core (no Kafka): ${MESSAGES.toLocaleString('en-US')} messages per run, noop handler, ${THREADS} threads, median of ${REPEATS}`)
+console.log(table.toString())
