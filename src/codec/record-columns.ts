@@ -53,14 +53,24 @@ function columns(buffer: ArrayBuffer, byteOffset: number, n: number): Columns {
   return { f64: new Float64Array(buffer, at, 2 * n), i32: new Int32Array(buffer, at + 16 * n, 4 * n) }
 }
 
-/** A run of records to pack: lane messages as node-rdkafka gave them, or rows of packed records. */
-type Run = { messages: KafkaMessage[]; head: number; count: number; reader?: undefined } | { reader: RecordColumnsReader; head: number; count: number }
+/**
+ * A run of records to pack: lane messages as node-rdkafka gave them (`messages[order[k]]`
+ * for k in [head, head + count), or `messages[k]` without an order), or rows of packed records.
+ */
+type Run = { messages: KafkaMessage[]; order: ArrayLike<number> | undefined; head: number; count: number; reader?: undefined } | { reader: RecordColumnsReader; head: number; count: number }
+
+/** What a writer hands its reader: the views it packed through, so nothing is made or checked twice. */
+interface Packed extends Columns {
+  buf: Buffer
+  valueBytes: number
+}
 
 /** Packs runs of lane messages into one buffer of its own (safe to transfer). */
 export class RecordColumnsWriter {
   #runs: Run[] = []
   #count = 0
   #dataBytes = 0
+  #valueBytes = 0
   /** Header pairs of records that have headers (rare), by record index. */
   #headers: Map<number, HeaderPair[]> | undefined
 
@@ -68,16 +78,20 @@ export class RecordColumnsWriter {
     return this.#count
   }
 
-  /** Adds a run of messages; returns the index of its first record. */
-  add(messages: KafkaMessage[], head: number, count: number): number {
+  /**
+   * Adds a run of messages, `messages[head..head + count)`, or with `order` the messages
+   * at `order[head..head + count)`; returns the index of its first record.
+   */
+  add(messages: KafkaMessage[], head: number, count: number, order?: ArrayLike<number>): number {
     const first = this.#count
-    this.#runs.push({ messages, head, count })
+    this.#runs.push({ messages, order, head, count })
     let bytes = 0
+    let valueBytes = 0
     for (let i = head, r = first; i < head + count; i++, r++) {
-      const message = messages[i] as KafkaMessage
+      const message = messages[order === undefined ? i : (order[i] as number)] as KafkaMessage
       const key = message.key
       if (key !== null && key !== undefined) bytes += typeof key === 'string' ? Buffer.byteLength(key) : key.length
-      if (message.value) bytes += message.value.length
+      if (message.value) valueBytes += message.value.length
       if (message.headers !== undefined) {
         const pairs = headerPairs(message)
         if (pairs) {
@@ -87,7 +101,8 @@ export class RecordColumnsWriter {
         }
       }
     }
-    this.#dataBytes += bytes
+    this.#dataBytes += bytes + valueBytes
+    this.#valueBytes += valueBytes
     this.#count += count
     return first
   }
@@ -101,17 +116,29 @@ export class RecordColumnsWriter {
     if (count === 0) return first
     this.#runs.push({ reader, head, count })
     this.#dataBytes += reader.dataEnd(head + count - 1) - reader.dataStart(head)
+    for (let r = head; r < head + count; r++) this.#valueBytes += reader.size(r)
     this.#count += count
     return first
   }
 
   /** Packs everything added into a buffer of its own, or one from `pool` (which may be larger). */
   finish(pool?: BufferPool): Uint8Array {
+    const { buf } = this.#pack(pool)
+    return new Uint8Array(buf.buffer, 0, buf.length)
+  }
+
+  /** Packs everything added, as finish() does, and reads it back without copying or checking it again. */
+  finishReader(pool?: BufferPool): RecordColumnsReader {
+    const packed = this.#pack(pool)
+    return new RecordColumnsReader(packed.buf, packed)
+  }
+
+  #pack(pool: BufferPool | undefined): Packed {
     const n = this.#count
     const fixed = HEADER_BYTES + n * FIXED_BYTES_PER_RECORD
     const total = fixed + this.#dataBytes
     const buffer = pool ? pool.acquire(total) : new ArrayBuffer(total)
-    const out = Buffer.from(buffer)
+    const out = Buffer.from(buffer, 0, total)
     out.writeUInt32LE(n, 0)
     const { f64, i32 } = columns(buffer, 0, n)
     let data = fixed
@@ -124,13 +151,14 @@ export class RecordColumnsWriter {
         const to = source.dataEnd(run.head + run.count - 1)
         const shift = data - from
         for (let row = run.head; row < run.head + run.count; row++, r++) source.copyRow(row, f64, i32, n, r, shift)
-        out.set(source.bytes.subarray(from, to), data)
+        source.bytes.copy(out, data, from, to)
         data += to - from
         continue
       }
       const end = run.head + run.count
+      const order = run.order
       for (let i = run.head; i < end; i++, r++) {
-        const message = run.messages[i] as KafkaMessage
+        const message = run.messages[order === undefined ? i : (order[i] as number)] as KafkaMessage
         f64[r] = message.offset
         f64[n + r] = message.timestamp ?? 0
         i32[3 * n + r] = data
@@ -168,18 +196,29 @@ export class RecordColumnsWriter {
         }
       }
     }
-    return new Uint8Array(buffer, 0, total)
+    return { buf: out, f64, i32, valueBytes: this.#valueBytes }
   }
 }
 
 /** Reads packed columns; every Buffer handed out is a view into the given bytes. */
 export class RecordColumnsReader {
   readonly count: number
+  /** Payload bytes (values) of all records. */
+  readonly valueBytes: number
   readonly #buf: Buffer
   readonly #f64: Float64Array
   readonly #i32: Int32Array
 
-  constructor(bytes: Uint8Array) {
+  /** Reads `bytes`, checking that they hold what they announce; `packed` is for the writer's own (see finishReader). */
+  constructor(bytes: Uint8Array, packed?: Packed) {
+    if (packed !== undefined) {
+      this.#buf = packed.buf
+      this.#f64 = packed.f64
+      this.#i32 = packed.i32
+      this.count = packed.f64.length / 2
+      this.valueBytes = packed.valueBytes
+      return
+    }
     if (bytes.byteOffset % 8 !== 0) bytes = bytes.slice()
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     if (buf.length < HEADER_BYTES) throw new RangeError('record columns are truncated: no header')
@@ -198,6 +237,9 @@ export class RecordColumnsReader {
       }
       if (end > buf.length) throw new RangeError(`record columns are truncated at record ${last}`)
     }
+    let valueBytes = 0
+    for (let r = 0; r < n; r++) valueBytes += this.size(r)
+    this.valueBytes = valueBytes
   }
 
   /** The packed bytes (a view, not a copy). */

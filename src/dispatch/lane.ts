@@ -1,22 +1,7 @@
 import type { Message as KafkaMessage } from 'node-rdkafka'
-import { BufferPool } from '../codec/buffer-pool.js'
-import { RecordColumnsReader, RecordColumnsWriter } from '../codec/record-columns.js'
+import type { RecordColumnsReader, RecordColumnsWriter } from '../codec/record-columns.js'
+import type { LaneRun } from './packed-batch.js'
 import type { PartitionState } from './partition-state.js'
-
-/**
- * Buffers of packed lane messages, reused once their messages are done. Acks free chunks
- * in bursts and the next poll takes them in a burst, so the idle cap must hold about one
- * poll's worth at every partition count: below that, each poll allocated fresh buffers, and
- * `npm run bench:core` ran 16–30% slower at 16 lanes.
- */
-const chunkBuffers = new BufferPool({ maxFreeBytes: 16 << 20 })
-
-/** Packs `count` messages from `head` into a chunk for one lane. */
-export function packChunk(messages: KafkaMessage[], head: number, count: number): RecordColumnsReader {
-  const writer = new RecordColumnsWriter()
-  writer.add(messages, head, count)
-  return new RecordColumnsReader(writer.finish(chunkBuffers))
-}
 
 /**
  * One virtual partition of one Kafka partition: a FIFO of fetched messages with at most
@@ -24,18 +9,18 @@ export function packChunk(messages: KafkaMessage[], head: number, count: number)
  * says how far it got, so a failure leaves the failed message at the head for the retry.
  *
  * The messages are not kept as node-rdkafka's objects (about a kilobyte each, with two
- * separately allocated Buffers) but packed: each poll gives the lane one chunk holding
- * just its own messages as record columns, so a queued message costs its bytes plus a few
- * dozen, and a slow lane never keeps another lane's messages alive.
+ * separately allocated Buffers) but packed: each poll packs a partition's batch once, each
+ * lane's messages in consecutive rows, and the lane holds its run of rows. A queued
+ * message costs its bytes plus a few dozen; a slow lane keeps other lanes' messages alive
+ * only until their batch is compacted (./packed-batch.ts).
  */
 export class Lane {
   readonly index: number
   /** The partition (this assignment of it) the lane belongs to. */
   readonly owner: PartitionState
-  /** Packed messages, oldest first from `#chunkHead`; `#row` is the head message's row in the first. */
-  #chunks: Array<RecordColumnsReader | undefined> = []
-  #chunkHead = 0
-  #row = 0
+  /** Runs of packed messages, oldest first from `#runHead`; the first run's `row` is the head message. */
+  #runs: Array<LaneRun | undefined> = []
+  #runHead = 0
   /** The offset tracker's sequence number of each message, from `head` on. */
   seqs: number[] = []
   head = 0
@@ -173,11 +158,19 @@ export class Lane {
     if (attempts > this.#attempt) this.#attempt = attempts
   }
 
-  /** Appends a chunk of this lane's messages (offset order) and their tracker seqs. */
-  push(chunk: RecordColumnsReader, seqs: number[]): void {
-    if (chunk.count === 0) return
-    this.#chunks.push(chunk)
-    for (const seq of seqs) this.seqs.push(seq)
+  /**
+   * Appends a run of this lane's messages (offset order) and their tracker seqs: `seqs`
+   * in order, or with `order` the seqs at `order[run.row..run.end)` (the batch's packing order).
+   */
+  push(run: LaneRun, seqs: ArrayLike<number>, order?: ArrayLike<number>): void {
+    if (run.end === run.row) return
+    this.#runs.push(run)
+    const own = this.seqs
+    if (order === undefined) {
+      for (let i = 0; i < seqs.length; i++) own.push(seqs[i] as number)
+    } else {
+      for (let i = run.row; i < run.end; i++) own.push(seqs[order[i] as number] as number)
+    }
   }
 
   /** Packs the first `count` messages into a task's records; returns the first's index there. */
@@ -190,32 +183,23 @@ export class Lane {
     return first
   }
 
-  /** Payload bytes (node-rdkafka's `size`) of the first `count` messages. */
-  bytesOf(count: number): number {
-    let bytes = 0
-    this.#eachRun(count, (chunk, row, n) => {
-      for (let r = row; r < row + n; r++) bytes += chunk.size(r)
-    })
-    return bytes
-  }
-
   /** The head message, as node-rdkafka's message (for the dead-letter writer). */
   headMessage(): KafkaMessage {
-    const chunk = this.#chunks[this.#chunkHead]
-    if (chunk === undefined || this.size === 0) throw new RangeError(`lane ${this.index} is empty`)
-    return chunk.message(this.#row, this.owner.topic, this.owner.partition)
+    const run = this.#runs[this.#runHead]
+    if (run === undefined || this.size === 0) throw new RangeError(`lane ${this.index} is empty`)
+    return run.batch.reader.message(run.row, this.owner.topic, this.owner.partition)
   }
 
   /** The head message's offset (the oldest unfinished message of this lane), or -1 when the lane is empty. */
   headOffset(): number {
-    const chunk = this.#chunks[this.#chunkHead]
-    return chunk === undefined || this.size === 0 ? -1 : chunk.offset(this.#row)
+    const run = this.#runs[this.#runHead]
+    return run === undefined || this.size === 0 ? -1 : run.batch.reader.offset(run.row)
   }
 
   /** The head message's Kafka timestamp (ms), or -1 when the lane is empty. */
   headTimestamp(): number {
-    const chunk = this.#chunks[this.#chunkHead]
-    return chunk === undefined || this.size === 0 ? -1 : chunk.timestamp(this.#row)
+    const run = this.#runs[this.#runHead]
+    return run === undefined || this.size === 0 ? -1 : run.batch.reader.timestamp(run.row)
   }
 
   /** Offsets of the queued messages, oldest first (for tests and diagnostics). */
@@ -227,38 +211,41 @@ export class Lane {
     return offsets
   }
 
-  /** Drops `count` messages from the head (they are done or handed on). */
-  advance(count: number): void {
+  /**
+   * Drops `count` messages from the head (they are done or handed on). Returns their
+   * payload bytes (node-rdkafka's `size`).
+   */
+  advance(count: number): number {
     this.head += count
     let left = count
+    let bytes = 0
     while (left > 0) {
-      const chunk = this.#chunks[this.#chunkHead] as RecordColumnsReader
-      const take = Math.min(left, chunk.count - this.#row)
-      this.#row += take
+      const run = this.#runs[this.#runHead] as LaneRun
+      const reader = run.batch.reader
+      const take = Math.min(left, run.end - run.row)
+      for (let r = run.row; r < run.row + take; r++) bytes += reader.size(r)
+      run.row += take
       left -= take
-      if (this.#row === chunk.count) {
-        // Nothing else holds a view into a done chunk: the slice that carried its messages
-        // got its own copy, and the dead-letter writer is done with the head message.
-        chunkBuffers.release(chunk.bytes.buffer as ArrayBuffer)
-        this.#chunks[this.#chunkHead++] = undefined
-        this.#row = 0
-      }
+      const finished = run.row === run.end
+      run.batch.done(take)
+      if (finished) this.#runs[this.#runHead++] = undefined
     }
     if (this.head === this.seqs.length) {
       this.seqs.length = 0
       this.head = 0
-      this.#chunks.length = 0
-      this.#chunkHead = 0
+      this.#runs.length = 0
+      this.#runHead = 0
     } else {
       if (this.head >= 1024 && this.head * 2 >= this.seqs.length) {
         this.seqs = this.seqs.slice(this.head)
         this.head = 0
       }
-      if (this.#chunkHead >= 64 && this.#chunkHead * 2 >= this.#chunks.length) {
-        this.#chunks = this.#chunks.slice(this.#chunkHead)
-        this.#chunkHead = 0
+      if (this.#runHead >= 64 && this.#runHead * 2 >= this.#runs.length) {
+        this.#runs = this.#runs.slice(this.#runHead)
+        this.#runHead = 0
       }
     }
+    return bytes
   }
 
   cancelTimer(): void {
@@ -276,16 +263,14 @@ export class Lane {
     }, delayMs)
   }
 
-  /** Calls `fn` for each chunk's run among the first `count` messages. */
-  #eachRun(count: number, fn: (chunk: RecordColumnsReader, row: number, n: number) => void): void {
+  /** Calls `fn` for each run's rows among the first `count` messages. */
+  #eachRun(count: number, fn: (reader: RecordColumnsReader, row: number, n: number) => void): void {
     let left = Math.min(count, this.size)
-    let row = this.#row
-    for (let c = this.#chunkHead; left > 0; c++) {
-      const chunk = this.#chunks[c] as RecordColumnsReader
-      const n = Math.min(left, chunk.count - row)
-      fn(chunk, row, n)
+    for (let c = this.#runHead; left > 0; c++) {
+      const run = this.#runs[c] as LaneRun
+      const n = Math.min(left, run.end - run.row)
+      fn(run.batch.reader, run.row, n)
       left -= n
-      row = 0
     }
   }
 }

@@ -4,7 +4,8 @@ import type { VirtualKey } from '../config/options.js'
 import { OffsetTracker } from '../offsets/offset-tracker.js'
 import type { Distributor } from '../partitioning/distributor.js'
 import type { KeyExtractor } from '../partitioning/partitioner.js'
-import { Lane, packChunk } from './lane.js'
+import { Lane } from './lane.js'
+import { PackedBatch } from './packed-batch.js'
 
 /** A fetched batch of one partition that must wait until the partition's lanes are empty. */
 interface HeldBatch {
@@ -50,6 +51,10 @@ export class PartitionState {
   readonly #held: HeldBatch[] = []
   #heldMessages = 0
   #lanesOut = new Uint32Array(1024)
+  /** Batch indices grouped by lane (a counting sort's output), and where each lane's run starts. */
+  #order = new Uint32Array(1024)
+  readonly #laneStarts: Uint32Array
+  readonly #laneNext: Uint32Array
   #sealedAt: number | undefined
   /** One past the highest tracker seq a slice has started (0: none yet). */
   #startedBefore = 0
@@ -61,6 +66,8 @@ export class PartitionState {
     this.route = route
     this.generation = generation
     this.lanes = new Array<Lane | undefined>(distributor.lanes)
+    this.#laneStarts = new Uint32Array(distributor.lanes + 1)
+    this.#laneNext = new Uint32Array(distributor.lanes)
     this.#extract = extract
     this.#distributor = distributor
   }
@@ -157,8 +164,7 @@ export class PartitionState {
 
   #consume(lane: Lane, count: number): void {
     if (count === 0) return
-    this.#bytes -= lane.bytesOf(count)
-    lane.advance(count)
+    this.#bytes -= lane.advance(count)
     this.#laneMessages -= count
     this.#handled += count
   }
@@ -347,31 +353,44 @@ export class PartitionState {
     this.#laneMessages += count
     if (keys === undefined) {
       const lane = this.lane(0)
-      lane.push(packChunk(messages, 0, count), seqs)
+      lane.push(PackedBatch.pack(messages, count).run(0, count), seqs)
       touched.push(lane)
       return
     }
-    if (this.#lanesOut.length < count) this.#lanesOut = new Uint32Array(count * 2)
+    if (this.#lanesOut.length < count) {
+      this.#lanesOut = new Uint32Array(count * 2)
+      this.#order = new Uint32Array(count * 2)
+    }
     const offsets = new Array<number>(count)
     for (let i = 0; i < count; i++) offsets[i] = (messages[i] as KafkaMessage).offset
     const lanesOut = this.#lanesOut
     this.#distributor.distribute(keys, offsets, lanesOut)
-    // Group by lane, keeping offset order within each, then pack one chunk per lane.
-    const byLane = new Map<number, { messages: KafkaMessage[]; seqs: number[] }>()
+    // Group by lane with a counting sort (offset order kept within each lane), pack the
+    // batch once in that order, and give each lane its run of rows.
+    const starts = this.#laneStarts
+    starts.fill(0)
+    for (let i = 0; i < count; i++) {
+      const at = (lanesOut[i] as number) + 1
+      starts[at] = (starts[at] as number) + 1
+    }
+    for (let l = 1; l < starts.length; l++) starts[l] = (starts[l] as number) + (starts[l - 1] as number)
+    const order = this.#order
+    const next = this.#laneNext
+    next.set(starts.subarray(0, next.length))
     for (let i = 0; i < count; i++) {
       const index = lanesOut[i] as number
-      let group = byLane.get(index)
-      if (group === undefined) {
-        group = { messages: [], seqs: [] }
-        byLane.set(index, group)
-      }
-      group.messages.push(messages[i] as KafkaMessage)
-      group.seqs.push(seqs[i] as number)
+      const at = next[index] as number
+      order[at] = i
+      next[index] = at + 1
     }
-    for (const [index, group] of byLane) {
+    const batch = PackedBatch.pack(messages, count, order)
+    for (let index = 0; index < next.length; index++) {
+      const from = starts[index] as number
+      const to = starts[index + 1] as number
+      if (to === from) continue
       const lane = this.lane(index)
       if (lane.size === 0 && !lane.listed) touched.push(lane)
-      lane.push(packChunk(group.messages, 0, group.messages.length), group.seqs)
+      lane.push(batch.run(from, to), seqs, order)
     }
   }
 

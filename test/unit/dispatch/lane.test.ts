@@ -4,12 +4,13 @@ import type { Message as KafkaMessage } from 'node-rdkafka'
 import { RecordColumnsReader, RecordColumnsWriter } from '../../../src/codec/record-columns.js'
 import { resolveOptions } from '../../../src/config/resolve.js'
 import { Lane } from '../../../src/dispatch/lane.js'
+import { type LaneRun, PackedBatch } from '../../../src/dispatch/packed-batch.js'
 import { PartitionState } from '../../../src/dispatch/partition-state.js'
 import { createDistributor } from '../../../src/partitioning/distributor.js'
 import { createKeyExtractor } from '../../../src/partitioning/partitioner.js'
 
-function chunk(offsets: number[]): RecordColumnsReader {
-  const messages: KafkaMessage[] = offsets.map((offset) => ({
+function messagesAt(offsets: number[]): KafkaMessage[] {
+  return offsets.map((offset) => ({
     topic: 't',
     partition: 2,
     offset,
@@ -18,9 +19,11 @@ function chunk(offsets: number[]): RecordColumnsReader {
     size: `value-${offset}`.length,
     timestamp: offset,
   }))
-  const writer = new RecordColumnsWriter()
-  writer.add(messages, 0, messages.length)
-  return new RecordColumnsReader(writer.finish())
+}
+
+/** One lane's run: a batch of just these messages. */
+function chunk(offsets: number[]): LaneRun {
+  return PackedBatch.pack(messagesAt(offsets), offsets.length).run(0, offsets.length)
 }
 
 function lane(): Lane {
@@ -36,9 +39,7 @@ test('a lane packs messages across its chunks in offset order, and advancing dro
   l.push(chunk([20, 21]), [4, 5])
   assert.equal(l.size, 6)
   assert.deepEqual(l.offsets(), [1, 5, 9, 12, 20, 21])
-  assert.equal(l.bytesOf(4), 'value-1value-5value-9value-12'.length)
-
-  l.advance(2)
+  assert.equal(l.advance(2), 'value-1value-5'.length, 'advancing part of a chunk gives back its payload bytes')
   assert.deepEqual(l.offsets(), [9, 12, 20, 21])
   assert.deepEqual(l.seqs.slice(l.head), [2, 3, 4, 5])
   assert.equal(l.headMessage().offset, 9)
@@ -62,7 +63,7 @@ test('a lane packs messages across its chunks in offset order, and advancing dro
     ['k9', 'k12', 'k20'],
   )
 
-  l.advance(3)
+  assert.equal(l.advance(3), 'value-9value-12value-20'.length, 'across chunks, one of them whole')
   assert.deepEqual(l.offsets(), [21])
   l.advance(1)
   assert.equal(l.size, 0)
@@ -86,4 +87,31 @@ test('a long-lived lane compacts its queues and keeps order', () => {
   }
   assert.deepEqual(l.offsets(), expected)
   assert.equal(l.headMessage().offset, expected[0])
+})
+
+test('lanes share a packed batch; a stuck lane gets its rows copied out once the rest is done', () => {
+  const fast = lane()
+  const stuck = new Lane(1, fast.owner)
+  // 16 messages packed in lane order: rows 0..13 for the fast lane, 14..15 for the stuck one.
+  const offsets = Array.from({ length: 16 }, (_, i) => i)
+  const batch = PackedBatch.pack(messagesAt(offsets), 16)
+  fast.push(batch.run(0, 14), offsets.slice(0, 14))
+  stuck.push(batch.run(14, 16), [14, 15])
+  fast.advance(12)
+  assert.equal(batch.live, 4, 'rows are live until their lane is done with them')
+  assert.deepEqual(stuck.offsets(), [14, 15])
+  fast.advance(1)
+  assert.equal(batch.live, 3)
+  fast.advance(1)
+  assert.equal(batch.live, 2, 'two of sixteen rows live: at the compaction threshold')
+  assert.deepEqual(stuck.offsets(), [14, 15], "compaction keeps the stuck lane's messages")
+  assert.equal(stuck.headMessage().value?.toString(), 'value-14')
+  assert.equal(stuck.advance(1), 'value-14'.length)
+  assert.equal(batch.live, 2, 'the stuck lane reads its own copy now: the shared batch is left behind')
+  assert.equal(stuck.headOffset(), 15)
+  const records = new RecordColumnsWriter()
+  stuck.packInto(records, 1)
+  assert.equal(new RecordColumnsReader(records.finish()).key(0)?.toString(), 'k15')
+  stuck.advance(1)
+  assert.equal(stuck.size, 0)
 })
