@@ -7,8 +7,12 @@
  * at each lane count, beside a feed-only baseline (making the batches, no engine), so the
  * per-slice cost the throughput benchmark cannot isolate is visible in seconds.
  *
+ * The table also goes to bench/results/core.md, which docs/BENCHMARKS.md includes.
+ *
  * usage: npm run bench:core -- [--messages N] [--partitions 1,8] [--lanes 16,64,256] [--threads 2] [--repeats 3]
  */
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import type { Message as KafkaMessage } from 'node-rdkafka'
@@ -20,7 +24,10 @@ import { PartitionState } from '../src/dispatch/partition-state.js'
 import { WorkerPool } from '../src/dispatch/pool.js'
 import { createDistributor } from '../src/partitioning/distributor.js'
 import { createKeyExtractor } from '../src/partitioning/partitioner.js'
+import { markdownTable } from './lib/format.js'
 import { handlerUrl } from './lib/handlers.js'
+import { machineInfo } from './lib/machine.js'
+import { resultsDir } from './lib/paths.js'
 import { KEYS, VALUE_BYTES } from './lib/topic-fill.js'
 
 const { values } = parseArgs({
@@ -61,6 +68,8 @@ interface CoreRun {
   partitions: number
   msgPerSec: number
   slices: number
+  /** Messages posted to the workers (each carrying the slices of the ready lanes a flush packed). */
+  tasks: number
   mainUsPerMessage: number
   cpuUsPerMessage: number
 }
@@ -89,6 +98,12 @@ async function runOnce(partitions: number, lanes: number): Promise<CoreRun> {
   let handled = 0
   let fed = 0
   let slices = 0
+  let tasks = 0
+  const send = pool.send.bind(pool)
+  pool.send = (...args) => {
+    tasks++
+    send(...args)
+  }
   const next = new Array<number>(partitions).fill(0)
   let finish!: () => void
   const finished = new Promise<void>((resolve) => (finish = resolve))
@@ -140,7 +155,7 @@ async function runOnce(partitions: number, lanes: number): Promise<CoreRun> {
   const busy = performance.eventLoopUtilization(elu)
   const used = process.cpuUsage(cpu)
   await pool.close()
-  return { lanes, partitions, msgPerSec: handled / seconds, slices, mainUsPerMessage: (busy.active * 1000) / handled, cpuUsPerMessage: (used.user + used.system) / handled }
+  return { lanes, partitions, msgPerSec: handled / seconds, slices, tasks, mainUsPerMessage: (busy.active * 1000) / handled, cpuUsPerMessage: (used.user + used.system) / handled }
 }
 
 /** The feed alone: making the same batches, with nothing consuming them. */
@@ -158,27 +173,51 @@ function feedOnly(partitions: number, batchSize: number): number {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 
-const table = new Table({ head: ['partitions', 'lanes', 'msg/s (median)', 'spread', 'msg / slice', 'main µs / msg', 'main µs / slice', 'CPU µs / msg (all threads)'] })
+const head = ['partitions', 'lanes', 'msg/s (median)', 'spread', 'msg / slice', 'slices / task', 'main µs / msg', 'main µs / slice', 'CPU µs / msg (all threads)']
+const rows: string[][] = []
+const startedAt = new Date().toISOString()
+const machine = machineInfo()
 for (const partitions of list(values.partitions)) {
   const feedUs = feedOnly(partitions, 4000)
-  table.push([partitions, 'feed only', '', '', '', feedUs.toFixed(3), '', feedUs.toFixed(3)])
+  rows.push([String(partitions), 'feed only', '', '', '', '', feedUs.toFixed(3), '', feedUs.toFixed(3)])
   for (const lanes of list(values.lanes)) {
     const runs: CoreRun[] = []
     for (let r = 0; r < REPEATS; r++) runs.push(await runOnce(partitions, lanes))
     const rates = runs.map((run) => run.msgPerSec)
     const mid = runs.find((run) => run.msgPerSec === median(rates)) as CoreRun
     const perSlice = MESSAGES / mid.slices
-    table.push([
-      partitions,
-      lanes,
-      Math.round(mid.msgPerSec).toLocaleString('en-US'),
-      `${Math.round(Math.min(...rates)).toLocaleString('en-US')}–${Math.round(Math.max(...rates)).toLocaleString('en-US')}`,
+    const rate = (n: number): string => Math.round(n).toLocaleString('en-US')
+    rows.push([
+      String(partitions),
+      String(lanes),
+      rate(mid.msgPerSec),
+      `${rate(Math.min(...rates))}–${rate(Math.max(...rates))}`,
       perSlice.toFixed(1),
+      (mid.slices / mid.tasks).toFixed(1),
       mid.mainUsPerMessage.toFixed(3),
       (mid.mainUsPerMessage * perSlice).toFixed(2),
       mid.cpuUsPerMessage.toFixed(3),
     ])
   }
 }
-console.log(`kvp core (no Kafka): ${MESSAGES.toLocaleString('en-US')} messages per run, noop handler, ${THREADS} threads, median of ${REPEATS}`)
+const title = `kvp core (no Kafka): ${MESSAGES.toLocaleString('en-US')} messages per run, noop handler, ${THREADS} threads, ${DISTRIBUTION} distribution, median of ${REPEATS}`
+const table = new Table({ head })
+table.push(...rows)
+console.log(title)
 console.log(table.toString())
+
+const section = [
+  '## The engine alone (`npm run bench:core`)',
+  '',
+  `\`npm run bench:core\`, ${startedAt}, ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, load average ${machine.loadAverage} at start:`,
+  `the real dispatcher, partition states, lanes, offset trackers and worker pool (${THREADS} threads, the \`noop\` handler, ${DISTRIBUTION} distribution)`,
+  `handle ${MESSAGES.toLocaleString('en-US')} messages made in the process in node-rdkafka's shape (2,000 keys, 80-byte values), fed in polls of the`,
+  "engine's batch size while its in-flight limit allows, as the poller would. With Kafka taken away, what is left is the engine's own",
+  "cost: the main thread's busy time per message (event-loop utilization × time ÷ messages) and per slice, and the CPU time of",
+  `every thread per message. Median of ${REPEATS} runs, the spread beside it; "feed only" is the cost of making the batches alone.`,
+  '',
+  markdownTable(head, rows),
+  '',
+]
+await writeFile(join(resultsDir, 'core.md'), `${section.join('\n')}\n`)
+console.log(`wrote ${join('bench', 'results', 'core.md')}`)

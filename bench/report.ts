@@ -89,8 +89,9 @@ export interface MemorySummary {
 /** What the memory figures rest on, and what moves them. */
 const MEMORY_NOTES = [
   'What keeps memory flat: in-flight limits (`backpressure`: 5,000 messages per partition, 64 MiB overall), a',
-  'shallow librdkafka prefetch (5,000 messages / 4 MiB), lanes that hold packed record chunks rather than',
-  'node-rdkafka message objects (a queued message costs its bytes plus a few dozen, not about a kilobyte), and chunk',
+  'shallow librdkafka prefetch (5,000 messages / 4 MiB), lanes that hold runs of packed batches rather than',
+  'node-rdkafka message objects (a queued message costs its bytes plus a few dozen, not about a kilobyte; a batch',
+  'whose live rows fall to an eighth is compacted, so a stuck lane pins at most about 8× its own bytes), and batch',
   'buffers reused from a pool instead of left to the GC. What remains under plain `node` is warm-up, not',
   "backlog: V8 grows the main thread's young generation from 1 to 16 MiB semi-spaces under sustained load, and",
   'glibc gives each thread its own malloc arena, so a run that lasts longer ends higher whatever its backlog.',
@@ -116,7 +117,7 @@ export function brokerTitle(results: BenchResults): string {
   return 'an external Kafka cluster'
 }
 
-export function renderReport(inputs: ReportInputs, memory: MemorySummary | null = null, profile: ProfileResults | null = null, produce: string | null = null): string {
+export function renderReport(inputs: ReportInputs, memory: MemorySummary | null = null, profile: ProfileResults | null = null, produce: string | null = null, core: string | null = null): string {
   const mock = inputs.mock === null ? null : normalizeResults(inputs.mock)
   const kafka = inputs.kafka === null ? null : normalizeResults(inputs.kafka)
   const out: string[] = []
@@ -145,6 +146,7 @@ export function renderReport(inputs: ReportInputs, memory: MemorySummary | null 
   else out.push(...brokerSection(kafka, relative(`${packageRoot}/docs`, ioKafkaChartFile).replaceAll('\\', '/')))
 
   out.push(...profileSection(profile))
+  if (core !== null) out.push(core.trimEnd(), '')
   if (produce !== null) out.push(produce.trimEnd(), '')
 
   out.push('## Micro-benchmarks', '')
@@ -204,6 +206,7 @@ export function renderReport(inputs: ReportInputs, memory: MemorySummary | null 
     'npm run bench -- --brokers kafka --peers            # and Confluent Parallel Consumer beside kvp (needs java, javac, mvn)',
     'npm run bench -- --brokers host:9092 --partitions 1,4,16   # a running cluster (its topics are deleted after)',
     'npm run bench:micro                # hot-path micro-benchmarks',
+    "npm run bench:core                 # the engine's own cost per message and per slice, Kafka taken away (~1 minute)",
     'npm run bench:memory               # peak RSS against backlog size',
     'node dist/bench/report.js          # regenerate this page from bench/results/latest*.json',
     '```',
@@ -421,13 +424,13 @@ export async function writeReport(): Promise<void> {
     const svg = await renderIoChart(normalizeResults(results))
     if (svg !== null) await writeFile(file, svg)
   }
-  await writeFile(benchmarksDoc, renderReport(inputs, await readMemoryResults(), await readProfileResults(), await readProduceSection()))
+  await writeFile(benchmarksDoc, renderReport(inputs, await readMemoryResults(), await readProfileResults(), await readSection('produce.md'), await readSection('core.md')))
 }
 
-/** The consume → produce section, as `npm run bench:produce`'s last run left it in bench/results/produce.md. */
-async function readProduceSection(): Promise<string | null> {
+/** A section as the benchmark that writes it left it in bench/results (`produce.md`: bench:produce, `core.md`: bench:core). */
+async function readSection(file: string): Promise<string | null> {
   try {
-    return await readFile(join(resultsDir, 'produce.md'), 'utf8')
+    return await readFile(join(resultsDir, file), 'utf8')
   } catch {
     return null
   }

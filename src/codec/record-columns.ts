@@ -151,7 +151,7 @@ export class RecordColumnsWriter {
         const to = source.dataEnd(run.head + run.count - 1)
         const shift = data - from
         for (let row = run.head; row < run.head + run.count; row++, r++) source.copyRow(row, f64, i32, n, r, shift)
-        source.bytes.copy(out, data, from, to)
+        out.set(source.bytes.subarray(from, to), data)
         data += to - from
         continue
       }

@@ -223,7 +223,9 @@ export class Dispatcher {
         id: slice.id,
         handled,
         marked,
-        failed: true,
+        // A slice the thread got all through (its ack not yet sent) is done: failing it
+        // would charge an attempt to whatever message comes next in its lane, or to none.
+        failed: handled < slice.count,
         errorMessage: timedOut
           ? `handler ran past handlerTimeoutMs (${slice.state.route.handlerTimeoutMs} ms) and blocked its thread; the thread was replaced`
           : culprit !== undefined

@@ -10,9 +10,10 @@ import { type RecordColumnsReader, RecordColumnsWriter } from '../codec/record-c
 const batchBuffers = new BufferPool({ maxFreeBytes: 16 << 20 })
 
 /**
- * A batch whose live rows fall to this fraction of its rows (or below) is compacted: its
- * lanes' rows are copied out and the batch buffer dropped, so a lane that is stuck (a
- * retry, a slow handler) pins at most about this many times its own messages' bytes.
+ * An aged batch (see age()) whose live rows fall to this fraction of its rows (or below)
+ * is compacted: its lanes' rows are copied out and the batch buffer dropped, so a lane that
+ * is stuck (a retry, a slow handler) pins at most about this many times its own messages'
+ * bytes, beside the few young batches of its partition.
  */
 const COMPACT_BELOW = 1 / 8
 
@@ -35,6 +36,7 @@ export class PackedBatch {
   #live: number
   readonly #runs: LaneRun[] = []
   #retired = false
+  #aged = false
 
   private constructor(reader: RecordColumnsReader) {
     this.reader = reader
@@ -71,9 +73,20 @@ export class PackedBatch {
       // got their own copies, and the dead-letter writer is done with the head message.
       if (!this.#retired) batchBuffers.release(this.reader.bytes.buffer as ArrayBuffer)
       this.#retired = true
-    } else if (this.#live <= this.reader.count * COMPACT_BELOW) {
+    } else if (this.#aged && this.#live <= this.reader.count * COMPACT_BELOW) {
       this.#compact()
     }
+  }
+
+  /**
+   * Its partition has packed several batches since: from now on a batch mostly done is
+   * compacted. Young batches are left alone, since their lanes are usually about to finish
+   * them: compacting every batch on its way to done would copy an eighth of all messages again.
+   */
+  age(): void {
+    if (this.#aged || this.#retired) return
+    this.#aged = true
+    if (this.#live > 0 && this.#live <= this.reader.count * COMPACT_BELOW) this.#compact()
   }
 
   /**

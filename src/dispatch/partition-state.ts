@@ -7,6 +7,9 @@ import type { KeyExtractor } from '../partitioning/partitioner.js'
 import { Lane } from './lane.js'
 import { PackedBatch } from './packed-batch.js'
 
+/** Batches of a partition packed since a batch was: past this many it ages (./packed-batch.ts). */
+const YOUNG_BATCHES = 8
+
 /** A fetched batch of one partition that must wait until the partition's lanes are empty. */
 interface HeldBatch {
   messages: KafkaMessage[]
@@ -51,6 +54,9 @@ export class PartitionState {
   readonly #held: HeldBatch[] = []
   #heldMessages = 0
   #lanesOut = new Uint32Array(1024)
+  /** The last YOUNG_BATCHES batches packed, oldest at `#packed % YOUNG_BATCHES`: the one a new batch pushes out ages. */
+  readonly #young = new Array<PackedBatch | undefined>(YOUNG_BATCHES)
+  #packed = 0
   /** Batch indices grouped by lane (a counting sort's output), and where each lane's run starts. */
   #order = new Uint32Array(1024)
   readonly #laneStarts: Uint32Array
@@ -353,7 +359,7 @@ export class PartitionState {
     this.#laneMessages += count
     if (keys === undefined) {
       const lane = this.lane(0)
-      lane.push(PackedBatch.pack(messages, count).run(0, count), seqs)
+      lane.push(this.#pack(messages, count).run(0, count), seqs)
       touched.push(lane)
       return
     }
@@ -383,7 +389,7 @@ export class PartitionState {
       order[at] = i
       next[index] = at + 1
     }
-    const batch = PackedBatch.pack(messages, count, order)
+    const batch = this.#pack(messages, count, order)
     for (let index = 0; index < next.length; index++) {
       const from = starts[index] as number
       const to = starts[index + 1] as number
@@ -392,6 +398,14 @@ export class PartitionState {
       if (lane.size === 0 && !lane.listed) touched.push(lane)
       lane.push(batch.run(from, to), seqs, order)
     }
+  }
+
+  #pack(messages: KafkaMessage[], count: number, order?: ArrayLike<number>): PackedBatch {
+    const batch = PackedBatch.pack(messages, count, order)
+    const slot = this.#packed++ % YOUNG_BATCHES
+    this.#young[slot]?.age()
+    this.#young[slot] = batch
+    return batch
   }
 
   /**

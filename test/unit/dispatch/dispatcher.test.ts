@@ -285,6 +285,25 @@ describe('Dispatcher', () => {
     state.revoke()
   })
 
+  test('a slice that was wholly handled when its worker session died is done, not failed: no message is charged an attempt', () => {
+    const { dispatcher, pool, progress, partition } = setup({ virtualPartitions: { maxPartitions: 1 }, retry: { backoffMs: 1000 } })
+    const state = partition()
+    dispatcher.accept(state, batch(0, ['a', 'a']))
+    dispatcher.flush()
+    const slice = pool.slices()[0] as WireSlice
+    // Its last message was done, its ack not yet sent, when the thread died (a handler of
+    // another slice on it called process.exit()).
+    progressReporter(progress.buffer)(slice.slot, slice.count)
+    dispatcher.sessionFailed(1, new Error('thread exited'))
+    assert.equal(state.tracker.watermark(), 2, 'both messages are done')
+    assert.equal(state.failures, 0, 'nothing failed: the lane is empty, not retrying')
+    assert.equal(state.lanes[0]?.waiting, false)
+    dispatcher.accept(state, batch(2, ['a']))
+    dispatcher.flush()
+    assert.equal(pool.slices().at(-1)?.attempt, 1, 'the next message starts at its first attempt')
+    state.revoke()
+  })
+
   test('stopDispatching() stops new slices; flush sends nothing afterwards', () => {
     const { dispatcher, pool, partition } = setup()
     const state = partition()
