@@ -302,6 +302,13 @@ function brokerSection(results: BenchResults, chart: string): string[] {
       `  **${settings.timeBoxMs / 1000} s time box** (or when it has handled the whole topic) and counts what it handled.`,
       `  kvp's handled count is read from \`engine.stats()\` every ${settings.kvpStatsEveryMs} ms.`,
     )
+    if (settings.repeats !== undefined && settings.repeats > 1) {
+      out.push(
+        `- Every cell runs **${settings.repeats} times**, interleaved: the whole plan once, then again in the same order, so a`,
+        '  drift of the machine or the broker during the benchmark lands on every system alike, not on the cells that ran',
+        "  during it. The tables show each cell's median try, and every try's rate in the order they ran, with the spread.",
+      )
+    }
     if (results.topics !== undefined && results.topics.length > 0) {
       out.push('- Topic fills (a batching producer: linger.ms 20, 10,000 messages a batch):', '')
       out.push(

@@ -96,7 +96,8 @@ const topics = new Map<number, Promise<SharedTopic>>()
 const filled: FilledTopic[] = []
 let latency: LatencyResult | null = null
 try {
-  for (const planned of plan) runs.push(await runOne(planned, broker.bootstrapServers, progress))
+  if (realBroker) runs.push(...(await runInterleaved(plan, broker.bootstrapServers, progress)))
+  else for (const planned of plan) runs.push(await runOne(planned, broker.bootstrapServers, progress))
   if (withLatency) latency = await runLatency(broker.bootstrapServers, progress)
 } finally {
   progress.stop()
@@ -124,6 +125,7 @@ const results: BenchResults = {
     cpuRounds: CPU_ROUNDS,
     cpuMicrosPerMessage: cpuMicros,
     kvpStatsEveryMs: STATS_EVERY_MS,
+    ...(realBroker ? { repeats: args.repeats } : {}),
   },
   ...(realBroker ? { topics: filled } : {}),
   runs,
@@ -157,7 +159,7 @@ process.exit(0)
  */
 async function runOne(planned: PlannedRun, bootstrapServers: string, bar: BenchProgress): Promise<RunResult> {
   const first = await runOnce(planned, bootstrapServers, bar)
-  if (realBroker) return repeatOnBroker(await growWhileDrained(first, planned, bootstrapServers, bar), planned, bootstrapServers, bar)
+  if (realBroker) return growWhileDrained(first, planned, bootstrapServers, bar)
   const seconds = first.measurement?.seconds ?? Infinity
   if (first.error !== null || first.measurement?.timeBoxed || seconds >= SHORT_RUN_SECONDS) return first
   const tries = [first]
@@ -176,16 +178,30 @@ function medianOf(tries: RunResult[]): RunResult {
 }
 
 /**
- * A real broker: the run (its topic grown already) is made `--repeats` times in all, each
- * reading the shared topic from the beginning with a fresh group; the median is kept.
+ * A real broker: every planned run once (growing the shared topic where a run drains it too
+ * soon), then the whole plan again for each further `--repeats`, in the same order. A
+ * cell's tries are spread over the whole benchmark rather than made back to back, so a
+ * drift of the machine or the broker (page cache, the JVM warming up, a busy neighbour)
+ * lands on every system alike instead of on whichever cells ran during it. Each cell keeps
+ * its median try, with every try's rate in the order they ran.
  */
-async function repeatOnBroker(first: RunResult, planned: PlannedRun, bootstrapServers: string, bar: BenchProgress): Promise<RunResult> {
-  if (args.repeats <= 1 || first.error !== null) return first
-  const tries = [first]
-  bar.extend(args.repeats - 1)
-  for (let i = 1; i < args.repeats; i++) tries.push(await runOnce(planned, bootstrapServers, bar))
-  const median = medianOf(tries)
-  return first.regrown === undefined ? median : { ...median, regrown: first.regrown }
+async function runInterleaved(plan: readonly PlannedRun[], bootstrapServers: string, bar: BenchProgress): Promise<RunResult[]> {
+  const cells: RunResult[][] = []
+  for (const planned of plan) cells.push([await runOne(planned, bootstrapServers, bar)])
+  const repeated = cells.filter(([first]) => first?.error === null).length
+  if (args.repeats > 1) bar.extend(repeated * (args.repeats - 1))
+  for (let i = 1; i < args.repeats; i++) {
+    for (const [index, planned] of plan.entries()) {
+      const cell = cells[index] as RunResult[]
+      if (cell[0]?.error === null) cell.push(await runOnce(planned, bootstrapServers, bar))
+    }
+  }
+  return cells.map((cell) => {
+    const first = cell[0] as RunResult
+    if (cell.length === 1) return first
+    const median = medianOf(cell)
+    return first.regrown === undefined ? median : { ...median, regrown: first.regrown }
+  })
 }
 
 async function growWhileDrained(first: RunResult, planned: PlannedRun, bootstrapServers: string, bar: BenchProgress): Promise<RunResult> {

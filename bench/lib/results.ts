@@ -116,6 +116,8 @@ export interface BenchSettings {
   /** What the `cpu` work took per message on this machine, measured before the runs. */
   cpuMicrosPerMessage: number
   kvpStatsEveryMs: number
+  /** A real broker: tries per cell (`--repeats`), interleaved over the plan; absent in older results. */
+  repeats?: number
 }
 
 /** A real broker: one fill of a shared topic (the first, or a growth after a run drained it). */
