@@ -90,8 +90,9 @@ export interface MemorySummary {
 const MEMORY_NOTES = [
   'What keeps memory flat: in-flight limits (`backpressure`: 5,000 messages per partition, 64 MiB overall), a',
   'shallow librdkafka prefetch (5,000 messages / 4 MiB), lanes that hold runs of packed batches rather than',
-  'node-rdkafka message objects (a queued message costs its bytes plus a few dozen, not about a kilobyte; a batch',
-  'whose live rows fall to an eighth is compacted, so a stuck lane pins at most about 8× its own bytes), and batch',
+  'node-rdkafka message objects (a queued message costs its bytes plus a few dozen, not about a kilobyte; once its',
+  'partition has packed 8 newer batches, a batch whose live rows fall to an eighth is compacted, so a stuck lane pins',
+  "at most its partition's 8 young batches and about 8× its own bytes), and batch",
   'buffers reused from a pool instead of left to the GC. What remains under plain `node` is warm-up, not',
   "backlog: V8 grows the main thread's young generation from 1 to 16 MiB semi-spaces under sustained load, and",
   'glibc gives each thread its own malloc arena, so a run that lasts longer ends higher whatever its backlog.',
