@@ -26,6 +26,7 @@ import { createDistributor } from '../src/partitioning/distributor.js'
 import { createKeyExtractor } from '../src/partitioning/partitioner.js'
 import { markdownTable } from './lib/format.js'
 import { handlerUrl } from './lib/handlers.js'
+import { kvpSetup } from './systems/kvp.js'
 import { machineInfo } from './lib/machine.js'
 import { resultsDir } from './lib/paths.js'
 import { KEYS, VALUE_BYTES } from './lib/topic-fill.js'
@@ -79,7 +80,7 @@ async function runOnce(partitions: number, lanes: number): Promise<CoreRun> {
     brokers: 'mock',
     groupId: 'core',
     threads: THREADS,
-    concurrencyPerThread: Math.max(8, Math.ceil((lanes * partitions) / THREADS)),
+    concurrencyPerThread: kvpSetup(lanes, THREADS, partitions).concurrencyPerThread,
     topics: [{ topic: 'core', handler: handlerUrl('noop'), virtualPartitions: { maxPartitions: lanes, distribution: DISTRIBUTION } }],
   })
   const route = options.routes[0] as (typeof options.routes)[number]

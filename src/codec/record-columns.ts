@@ -62,7 +62,6 @@ type Run = { messages: KafkaMessage[]; order: ArrayLike<number> | undefined; hea
 /** What a writer hands its reader: the views it packed through, so nothing is made or checked twice. */
 interface Packed extends Columns {
   buf: Buffer
-  valueBytes: number
 }
 
 /** Packs runs of lane messages into one buffer of its own (safe to transfer). */
@@ -70,7 +69,6 @@ export class RecordColumnsWriter {
   #runs: Run[] = []
   #count = 0
   #dataBytes = 0
-  #valueBytes = 0
   /** Header pairs of records that have headers (rare), by record index. */
   #headers: Map<number, HeaderPair[]> | undefined
 
@@ -86,12 +84,11 @@ export class RecordColumnsWriter {
     const first = this.#count
     this.#runs.push({ messages, order, head, count })
     let bytes = 0
-    let valueBytes = 0
     for (let i = head, r = first; i < head + count; i++, r++) {
       const message = messages[order === undefined ? i : (order[i] as number)] as KafkaMessage
       const key = message.key
       if (key !== null && key !== undefined) bytes += typeof key === 'string' ? Buffer.byteLength(key) : key.length
-      if (message.value) valueBytes += message.value.length
+      if (message.value) bytes += message.value.length
       if (message.headers !== undefined) {
         const pairs = headerPairs(message)
         if (pairs) {
@@ -101,8 +98,7 @@ export class RecordColumnsWriter {
         }
       }
     }
-    this.#dataBytes += bytes + valueBytes
-    this.#valueBytes += valueBytes
+    this.#dataBytes += bytes
     this.#count += count
     return first
   }
@@ -116,7 +112,6 @@ export class RecordColumnsWriter {
     if (count === 0) return first
     this.#runs.push({ reader, head, count })
     this.#dataBytes += reader.dataEnd(head + count - 1) - reader.dataStart(head)
-    for (let r = head; r < head + count; r++) this.#valueBytes += reader.size(r)
     this.#count += count
     return first
   }
@@ -196,15 +191,13 @@ export class RecordColumnsWriter {
         }
       }
     }
-    return { buf: out, f64, i32, valueBytes: this.#valueBytes }
+    return { buf: out, f64, i32 }
   }
 }
 
 /** Reads packed columns; every Buffer handed out is a view into the given bytes. */
 export class RecordColumnsReader {
   readonly count: number
-  /** Payload bytes (values) of all records. */
-  readonly valueBytes: number
   readonly #buf: Buffer
   readonly #f64: Float64Array
   readonly #i32: Int32Array
@@ -216,7 +209,6 @@ export class RecordColumnsReader {
       this.#f64 = packed.f64
       this.#i32 = packed.i32
       this.count = packed.f64.length / 2
-      this.valueBytes = packed.valueBytes
       return
     }
     if (bytes.byteOffset % 8 !== 0) bytes = bytes.slice()
@@ -237,9 +229,6 @@ export class RecordColumnsReader {
       }
       if (end > buf.length) throw new RangeError(`record columns are truncated at record ${last}`)
     }
-    let valueBytes = 0
-    for (let r = 0; r < n; r++) valueBytes += this.size(r)
-    this.valueBytes = valueBytes
   }
 
   /** The packed bytes (a view, not a copy). */
