@@ -17,18 +17,18 @@ export function ioChartPoints(results: BenchResults): Point[] {
   const ioRuns = results.runs.filter((run) => run.scenario === 'io')
   const several = partitionCounts(ioRuns).length > 1
   const suffix = (partitions: number): string => (several ? `, ${partitions} partition${partitions === 1 ? '' : 's'}` : '')
-  const kvp = ioRuns.filter((run) => (run.system === 'kvp' || run.system === 'kvp-balanced') && run.kvp !== null && rateOf(run) !== null)
+  const kvp = ioRuns.filter((run) => run.kvp !== null && rateOf(run) !== null)
   const lanes = kvp.map((run) => run.kvp?.maxPartitions ?? 1)
   const from = lanes.length > 0 ? Math.min(...lanes) : 1
   const to = lanes.length > 0 ? Math.max(...lanes) : 256
   const points: Point[] = kvp.map((run) => ({
-    system: `kvp${run.system === 'kvp-balanced' ? ' balanced' : ''} (${run.kvp?.threads ?? '?'} threads${suffix(run.partitions)})`,
+    system: `kvp${run.kvp?.distribution === undefined ? '' : ` ${run.kvp.distribution}`} (${run.kvp?.threads ?? '?'} threads${suffix(run.partitions)})`,
     maxPartitions: run.kvp?.maxPartitions ?? 1,
     msgPerSec: rateOf(run) ?? 0,
   }))
   for (const run of ioRuns) {
     const rate = rateOf(run)
-    if (run.system === 'kvp' || run.system === 'kvp-balanced' || rate === null) continue
+    if (run.kvp !== null || rate === null) continue
     if (run.maxConcurrency !== undefined) {
       // A peer (--peers): a line over its maxConcurrency, which is kvp's lane count.
       points.push({ system: `${run.system} (maxConcurrency)${suffix(run.partitions)}`, maxPartitions: run.maxConcurrency, msgPerSec: rate })

@@ -19,6 +19,8 @@ import type { Message as KafkaMessage } from 'node-rdkafka'
 import Table from 'cli-table3'
 import { SliceProgress } from '../src/codec/slice-progress.js'
 import { resolveOptions } from '../src/config/resolve.js'
+import type { Distribution } from '../src/config/options.js'
+import { DEFAULT_DISTRIBUTION } from '../src/config/schema.js'
 import { Dispatcher } from '../src/dispatch/dispatcher.js'
 import { PartitionState } from '../src/dispatch/partition-state.js'
 import { WorkerPool } from '../src/dispatch/pool.js'
@@ -38,14 +40,14 @@ const { values } = parseArgs({
     lanes: { type: 'string', default: '16,64,256' },
     threads: { type: 'string', default: '2' },
     repeats: { type: 'string', default: '3' },
-    distribution: { type: 'string', default: 'consistent' },
+    distribution: { type: 'string', default: DEFAULT_DISTRIBUTION },
   },
 })
 const list = (text: string): number[] => text.split(',').map((part) => Number(part))
 const MESSAGES = Number(values.messages)
 const THREADS = Number(values.threads)
 const REPEATS = Number(values.repeats)
-const DISTRIBUTION = values.distribution as 'consistent' | 'balanced'
+const DISTRIBUTION = values.distribution as Distribution
 
 const keys = Array.from({ length: KEYS }, (_, i) => Buffer.from(`key-${i}`))
 const value = Buffer.from(JSON.stringify({ id: 0, pad: 'x'.repeat(VALUE_BYTES - 20) }))

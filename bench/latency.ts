@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks'
 import { createProducer, produceMessages, type KvpProducer } from '../src/kafka/produce.js'
 import { LATENCY_CHANNEL } from './handlers/latency-channel.js'
 import { handlerUrl } from './lib/handlers.js'
+import { DEFAULT_DISTRIBUTION } from '../src/config/schema.js'
 import { startEngine, type Engine } from '../src/index.js'
 import { pollHandled } from './lib/poll-handled.js'
 import { packageRoot } from './lib/paths.js'
@@ -66,7 +67,7 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
     engine = await startEngine({
       brokers: bootstrapServers,
       groupId,
-      topics: [{ topic, handler: handlerUrl('latency-io'), virtualPartitions: { maxPartitions: kvp.maxPartitions, distribution: 'consistent' } }],
+      topics: [{ topic, handler: handlerUrl('latency-io'), virtualPartitions: { maxPartitions: kvp.maxPartitions, distribution: kvp.distribution ?? DEFAULT_DISTRIBUTION } }],
       threads: kvp.threads,
       concurrencyPerThread: kvp.concurrencyPerThread,
       revokeTimeoutMs: 2000,

@@ -256,7 +256,7 @@ async function runOnce(planned: PlannedRun, bootstrapServers: string, bar: Bench
   const where = realBroker ? ` ${planned.partitions}p` : ''
   const label =
     planned.kvp !== null
-      ? `${planned.scenario}${where} ${planned.system === 'kvp-balanced' ? 'kvp balanced' : 'kvp'} ${planned.kvp.maxPartitions} lanes ×${planned.kvp.threads} threads`
+      ? `${planned.scenario}${where} kvp ${planned.kvp.distribution ?? ''} ${planned.kvp.maxPartitions} lanes ×${planned.kvp.threads} threads`.replace('  ', ' ')
       : planned.maxConcurrency !== undefined
         ? `${planned.scenario}${where} ${planned.system} maxConcurrency ${planned.maxConcurrency}`
         : `${planned.scenario}${where} ${planned.system}`
@@ -320,6 +320,7 @@ function systemOf(planned: PlannedRun): System {
     case 'kafkajs':
       return runKafkaJs
     case 'kvp':
+    case 'kvp-consistent':
     case 'kvp-balanced': {
       if (planned.kvp === null) throw new Error('a kvp run without its setup')
       return kvpSystem(planned.kvp)

@@ -55,8 +55,8 @@ export function peerConcurrencies(lanes: readonly number[]): number[] {
   return lanes.filter((n) => n >= PEER_MIN_CONCURRENCY)
 }
 
-/** kvp with balanced distribution runs `io` at kvp's lane counts from this one up. */
-export const BALANCED_MIN_LANES = 64
+/** kvp with the other distributions (consistent, balanced) runs `io` at kvp's lane counts from this one up. */
+export const OTHER_DISTRIBUTIONS_MIN_LANES = 64
 
 /** Lanes of the `cpu` thread sweep: enough for every thread to have work. */
 export const SWEEP_LANES = 64
@@ -95,10 +95,13 @@ export function planRuns(options: PlanOptions): PlannedRun[] {
       for (const lanes of maxPartitions) {
         runs.push({ scenario, system: 'kvp', kvp: kvpSetup(lanes, options.threads, partitions), partitions, count, timeBoxMs })
       }
-      // Balanced distribution where many lanes meet skewed keys (io): what `consistent` loses to the busiest lane.
+      // The other distributions where many lanes meet the hash's skew (io): what `consistent`
+      // loses to its busiest lane, and what `balanced` pays for its batch barrier.
       if (scenario === 'io' && !options.quick) {
-        for (const lanes of maxPartitions.filter((n) => n >= BALANCED_MIN_LANES)) {
-          runs.push({ scenario, system: 'kvp-balanced', kvp: kvpSetup(lanes, options.threads, partitions, 'balanced'), partitions, count, timeBoxMs })
+        for (const distribution of ['consistent', 'balanced'] as const) {
+          for (const lanes of maxPartitions.filter((n) => n >= OTHER_DISTRIBUTIONS_MIN_LANES)) {
+            runs.push({ scenario, system: `kvp-${distribution}`, kvp: kvpSetup(lanes, options.threads, partitions, distribution), partitions, count, timeBoxMs })
+          }
         }
       }
       if (options.peers === true) {

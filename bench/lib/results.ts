@@ -5,7 +5,7 @@ import type { MachineInfo } from './machine.js'
 import type { Measurement } from './meter.js'
 import type { Percentiles } from './percentiles.js'
 
-export const SystemNames = ['raw', 'one-at-a-time', 'kafkajs', 'kvp', 'kvp-balanced', 'parallel-consumer'] as const
+export const SystemNames = ['raw', 'one-at-a-time', 'kafkajs', 'kvp', 'kvp-consistent', 'kvp-balanced', 'parallel-consumer'] as const
 export type SystemName = (typeof SystemNames)[number]
 
 /** `mock`: librdkafka's embedded cluster; `apache-kafka`: a broker the run started; `external`: one it was pointed at. */

@@ -1,7 +1,9 @@
 /**
- * kvp: the partition's messages split by key into `maxPartitions` lanes (consistent
- * distribution) and handled on `threads` worker threads.
+ * kvp: the partition's messages split by key into `maxPartitions` lanes (the engine's
+ * default distribution unless a setup names one) and handled on `threads` worker threads.
  */
+import type { Distribution } from '../../src/config/options.js'
+import { DEFAULT_DISTRIBUTION } from '../../src/config/schema.js'
 import { handlerUrl } from '../lib/handlers.js'
 import { startEngine } from '../../src/index.js'
 import { pollHandled } from '../lib/poll-handled.js'
@@ -13,14 +15,14 @@ export interface KvpSetup {
   threads: number
   /** Slices one worker runs at once; enough for every lane to have one in flight. */
   concurrencyPerThread: number
-  /** How keys map to lanes (default consistent). */
-  distribution?: 'consistent' | 'balanced'
+  /** How keys map to lanes; absent: the engine's default. */
+  distribution?: Distribution
 }
 
 /** `partitions`: the topic's; each of them is split into `maxPartitions` lanes. */
-export function kvpSetup(maxPartitions: number, threads: number, partitions = 1, distribution: 'consistent' | 'balanced' = 'consistent'): KvpSetup {
+export function kvpSetup(maxPartitions: number, threads: number, partitions = 1, distribution?: Distribution): KvpSetup {
   const setup: KvpSetup = { maxPartitions, threads, concurrencyPerThread: Math.max(8, Math.ceil((maxPartitions * partitions) / threads)) }
-  return distribution === 'consistent' ? setup : { ...setup, distribution }
+  return distribution === undefined ? setup : { ...setup, distribution }
 }
 
 export function kvpSystem(setup: KvpSetup): System {
@@ -33,7 +35,7 @@ export function kvpSystem(setup: KvpSetup): System {
         {
           topic: run.topic,
           handler: handlerUrl(run.scenario),
-          virtualPartitions: { maxPartitions: setup.maxPartitions, distribution: setup.distribution ?? 'consistent' },
+          virtualPartitions: { maxPartitions: setup.maxPartitions, distribution: setup.distribution ?? DEFAULT_DISTRIBUTION },
         },
       ],
       threads: setup.threads,

@@ -6,7 +6,7 @@ import { ConfigError } from '../errors.js'
 import { checkConsumerSettings } from '../kafka/consumer-config.js'
 import { checkProducerSettings } from '../kafka/output-producer.js'
 import type { DeadLetterOptions, Distribution, PartitionerOption, PayloadOption } from './options.js'
-import { engineOptionsSchema, firstIssue } from './schema.js'
+import { DEFAULT_DISTRIBUTION, engineOptionsSchema, firstIssue } from './schema.js'
 import type { ParsedRoute } from './schema.js'
 
 /** A topic route with every default filled in. */
@@ -92,7 +92,7 @@ function resolveRoute(route: ParsedRoute, index: number): ResolvedRoute {
     split,
     partitioner: split && vp !== undefined ? vp.partitioner : 'key',
     lanes: !split ? 1 : (vp?.maxPartitions ?? 64),
-    distribution: split && vp !== undefined ? vp.distribution : 'consistent',
+    distribution: split && vp !== undefined ? vp.distribution : DEFAULT_DISTRIBUTION,
     maxAttempts: retry.maxAttempts ?? (route.deadLetter ? DEFAULTS.maxAttemptsWithDeadLetter : Infinity),
     backoffMs: retry.backoffMs,
     maxBackoffMs: retry.maxBackoffMs ?? Math.max(DEFAULTS.maxBackoffMs, retry.backoffMs),

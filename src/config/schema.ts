@@ -82,9 +82,14 @@ export const partitionerSchema = z
   )
   .describe("How a message's virtual key is found: 'key' (the Kafka message key), { header }, { json: 'dotted.path' }, { protobuf: 'dotted.path' }, or a function (startEngine only).")
 
+/** How keys map to lanes when a route does not say (./resolve.ts too). */
+export const DEFAULT_DISTRIBUTION = 'sticky'
+
 export const distributionSchema = z
-  .enum(['consistent', 'balanced'], { error: (issue: Issue) => `expected 'consistent' or 'balanced', got ${show(issue.input)}` })
-  .describe("How keys map to lanes: 'consistent' (a key keeps its lane) or 'balanced' (a batch's keys spread evenly over the lanes).")
+  .enum(['consistent', 'balanced', 'sticky'], { error: (issue: Issue) => `expected 'consistent', 'balanced' or 'sticky', got ${show(issue.input)}` })
+  .describe(
+    "How keys map to lanes: 'consistent' (a key keeps its lane: hash mod lanes), 'balanced' (each batch's keys spread evenly over the lanes, a barrier between batches) or 'sticky' (a key keeps its lane while it has messages there; a key with none goes to the least loaded lane).",
+  )
 
 export const payloadSchema = z
   .union([z.enum(['raw', 'json']), z.strictObject({ protobuf: z.string().min(1), type: z.string().min(1) })], {
@@ -96,7 +101,7 @@ const virtualPartitionsSchema = object(
   {
     partitioner: partitionerSchema.default('key'),
     maxPartitions: integer(1, MAX_LANES).default(64).describe('Lanes per Kafka partition.'),
-    distribution: distributionSchema.default('consistent'),
+    distribution: distributionSchema.default(DEFAULT_DISTRIBUTION),
   },
   'false or { partitioner, maxPartitions, distribution }',
 )

@@ -2,7 +2,7 @@ import type { Message as KafkaMessage } from 'node-rdkafka'
 import type { ResolvedRoute } from '../config/resolve.js'
 import type { VirtualKey } from '../config/options.js'
 import { OffsetTracker } from '../offsets/offset-tracker.js'
-import type { Distributor } from '../partitioning/distributor.js'
+import type { Distributor, LaneProgress } from '../partitioning/distributor.js'
 import type { KeyExtractor } from '../partitioning/partitioner.js'
 import { Lane } from './lane.js'
 import { PackedBatch } from './packed-batch.js'
@@ -61,6 +61,8 @@ export class PartitionState {
   #order = new Uint32Array(1024)
   readonly #laneStarts: Uint32Array
   readonly #laneNext: Uint32Array
+  /** Per lane: messages appended and messages done, for a distributor that balances by backlog. */
+  readonly #progress: LaneProgress
   #sealedAt: number | undefined
   /** One past the highest tracker seq a slice has started (0: none yet). */
   #startedBefore = 0
@@ -74,6 +76,7 @@ export class PartitionState {
     this.lanes = new Array<Lane | undefined>(distributor.lanes)
     this.#laneStarts = new Uint32Array(distributor.lanes + 1)
     this.#laneNext = new Uint32Array(distributor.lanes)
+    this.#progress = { taken: new Float64Array(distributor.lanes), done: new Float64Array(distributor.lanes) }
     this.#extract = extract
     this.#distributor = distributor
   }
@@ -171,6 +174,8 @@ export class PartitionState {
   #consume(lane: Lane, count: number): void {
     if (count === 0) return
     this.#bytes -= lane.advance(count)
+    const done = this.#progress.done
+    done[lane.index] = (done[lane.index] as number) + count
     this.#laneMessages -= count
     this.#handled += count
   }
@@ -359,6 +364,8 @@ export class PartitionState {
     this.#laneMessages += count
     if (keys === undefined) {
       const lane = this.lane(0)
+      const taken = this.#progress.taken
+      taken[0] = (taken[0] as number) + count
       lane.push(this.#pack(messages, count).run(0, count), seqs)
       touched.push(lane)
       return
@@ -370,7 +377,8 @@ export class PartitionState {
     const offsets = new Array<number>(count)
     for (let i = 0; i < count; i++) offsets[i] = (messages[i] as KafkaMessage).offset
     const lanesOut = this.#lanesOut
-    this.#distributor.distribute(keys, offsets, lanesOut)
+    const taken = this.#progress.taken
+    this.#distributor.distribute(keys, offsets, lanesOut, this.#progress)
     // Group by lane with a counting sort (offset order kept within each lane), pack the
     // batch once in that order, and give each lane its run of rows.
     const starts = this.#laneStarts
@@ -396,6 +404,7 @@ export class PartitionState {
       if (to === from) continue
       const lane = this.lane(index)
       if (lane.size === 0 && !lane.listed) touched.push(lane)
+      taken[index] = (taken[index] as number) + (to - from)
       lane.push(batch.run(from, to), seqs, order)
     }
   }

@@ -1,6 +1,7 @@
 import type { VirtualKey } from '../config/options.js'
 import type { Distributor } from './distributor.js'
 import { hashKey } from './hash.js'
+import { siftDown } from './lane-heap.js'
 
 /**
  * Spreads each batch by load rather than by hash, for skewed keys: the batch's messages
@@ -148,30 +149,4 @@ export class BalancedDistributor implements Distributor {
     this.#slotStamp = new Uint32Array(capacity * 2)
     this.#stamp = 0
   }
-}
-
-/** Restores the heap order after the root's load grew. Lower load first, then lower lane. */
-function siftDown(heap: Uint32Array, load: Float64Array, size: number): void {
-  let index = 0
-  const item = heap[0] as number
-  const itemLoad = load[item] as number
-  for (;;) {
-    const left = 2 * index + 1
-    if (left >= size) break
-    const right = left + 1
-    let child = left
-    if (right < size && before(heap[right] as number, heap[left] as number, load)) child = right
-    const childLane = heap[child] as number
-    const childLoad = load[childLane] as number
-    if (itemLoad < childLoad || (itemLoad === childLoad && item < childLane)) break
-    heap[index] = childLane
-    index = child
-  }
-  heap[index] = item
-}
-
-function before(a: number, b: number, load: Float64Array): boolean {
-  const la = load[a] as number
-  const lb = load[b] as number
-  return la < lb || (la === lb && a < b)
 }

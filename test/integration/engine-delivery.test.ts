@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert'
 import { describe, test } from 'node:test'
 import { startEngine } from '../../src/index.js'
+import type { Distribution } from '../../src/config/options.js'
 import { produceMessages } from '../helpers/produce.js'
 import { allMessages, committedOffsets, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
@@ -9,7 +10,7 @@ import { useBroker } from '../helpers/broker.js'
 
 const cluster = useBroker()
 
-async function run(options: { count: number; keys: number; lanes: number; distribution: 'consistent' | 'balanced'; delayMs: number; partition?: number }) {
+async function run(options: { count: number; keys: number; lanes: number; distribution: Distribution; delayMs: number; partition?: number }) {
   const topic = uniqueName('orders')
   const groupId = uniqueName('group')
   const record = tempFile('handled.tsv')
@@ -54,7 +55,7 @@ describe('engine delivery on the embedded cluster', () => {
     assert.equal(engine.stats().totals.handled, 6000)
   })
 
-  for (const distribution of ['consistent', 'balanced'] as const) {
+  for (const distribution of ['consistent', 'balanced', 'sticky'] as const) {
     test(`messages with the same key are handled in offset order, one at a time (${distribution}, many keys, many lanes)`, async () => {
       const { topic, record } = await run({ count: 4000, keys: 300, lanes: 64, distribution, delayMs: 1, partition: 0 })
       const records = readRecords(record)

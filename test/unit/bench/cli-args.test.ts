@@ -41,11 +41,17 @@ test('the embedded cluster plan stays one partition of at most 40,000 messages',
   const plan = planRuns({ scenarios: ['io'], quick: false, threads: 2 })
   assert.deepEqual([...new Set(plan.map((run) => run.partitions))], [1])
   assert.ok(plan.every((run) => run.count === 40_000 && run.timeBoxMs === 5_000))
-  // 3 baselines, kvp at 5 lane counts, kvp balanced at the 2 from 64 up.
-  assert.equal(plan.length, 3 + 5 + 2)
+  // 3 baselines, kvp at 5 lane counts, kvp consistent and balanced at the 2 from 64 up.
+  assert.equal(plan.length, 3 + 5 + 2 + 2)
+  assert.ok(
+    plan.filter((run) => run.system === 'kvp').every((run) => run.kvp?.distribution === undefined),
+    "kvp runs the engine's default",
+  )
   assert.deepEqual(
-    plan.filter((run) => run.system === 'kvp-balanced').map((run) => [run.kvp?.maxPartitions, run.kvp?.distribution]),
+    plan.filter((run) => run.system === 'kvp-consistent' || run.system === 'kvp-balanced').map((run) => [run.kvp?.maxPartitions, run.kvp?.distribution]),
     [
+      [64, 'consistent'],
+      [256, 'consistent'],
       [64, 'balanced'],
       [256, 'balanced'],
     ],
@@ -115,7 +121,7 @@ test("with peers, Parallel Consumer runs after kvp at kvp's lane counts from 16 
     ],
   )
   assert.ok(peers.every((run) => run.kvp === null && run.count === KAFKA_FULL.count && run.timeBoxMs === KAFKA_FULL.timeBoxMs))
-  // Each scenario: baselines, kvp's sweep (io: balanced too), then the peer.
+  // Each scenario: baselines, kvp's sweep (io: consistent and balanced too), then the peer.
   const firstIo = withPeers.filter((run) => run.partitions === 1 && run.scenario === 'io').map((run) => run.system)
   assert.deepEqual(firstIo.slice(-5), ['kvp-balanced', 'kvp-balanced', 'parallel-consumer', 'parallel-consumer', 'parallel-consumer'])
   assert.deepEqual(peerConcurrencies(KAFKA_QUICK.maxPartitions), [16, 256])

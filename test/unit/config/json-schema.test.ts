@@ -35,7 +35,7 @@ describe('kvp.schema.json, the JSON Schema of config files', () => {
     const split = vp.anyOf.find((alternative) => alternative.type === 'object') as Json
     assert.equal(split.properties.maxPartitions?.maximum, 4096)
     assert.equal(split.properties.maxPartitions?.default, 64)
-    assert.deepEqual(split.properties.distribution?.enum, ['consistent', 'balanced'])
+    assert.deepEqual(split.properties.distribution?.enum, ['consistent', 'balanced', 'sticky'])
   })
 
   test('what only JavaScript can give (a partitioner function, Infinity) matches nothing in a file', () => {

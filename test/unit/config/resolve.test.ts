@@ -16,13 +16,13 @@ function fieldOf(fn: () => unknown): string | undefined {
   assert.fail('expected an error')
 }
 
-test('defaults: embedded cluster, 64 consistent lanes split by key, retries without end, auto offset reset earliest', () => {
+test('defaults: embedded cluster, 64 sticky lanes split by key, retries without end, auto offset reset earliest', () => {
   const options = resolveOptions(base)
   assert.equal(options.brokers, 'mock')
   const route = options.routes[0]
   assert.ok(route)
   assert.equal(route.lanes, 64)
-  assert.equal(route.distribution, 'consistent')
+  assert.equal(route.distribution, 'sticky')
   assert.equal(route.partitioner, 'key')
   assert.equal(route.maxAttempts, Infinity)
   assert.ok(route.handlerUrl.startsWith('file:///'))
@@ -180,7 +180,7 @@ test('a ConfigError says what was expected and what was given', () => {
   )
   assert.match(
     messageOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { distribution: 'random' } }] })),
-    /expected 'consistent' or 'balanced', got "random"$/,
+    /expected 'consistent', 'balanced' or 'sticky', got "random"$/,
   )
   assert.match(
     messageOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', payload: 'xml' }] })),

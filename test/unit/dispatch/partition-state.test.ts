@@ -7,7 +7,7 @@ import { PartitionState } from '../../../src/dispatch/partition-state.js'
 import { createDistributor } from '../../../src/partitioning/distributor.js'
 import { createKeyExtractor } from '../../../src/partitioning/partitioner.js'
 
-function route(distribution: 'consistent' | 'balanced', lanes = 4) {
+function route(distribution: 'consistent' | 'balanced' | 'sticky', lanes = 4) {
   const route = resolveOptions({ groupId: 'g', topics: [{ topic: 't', handler: 'h.js', virtualPartitions: { maxPartitions: lanes, distribution } }] }).routes[0]
   assert.ok(route)
   return route
@@ -83,6 +83,41 @@ test('balanced: the next batch waits behind a barrier until the partition is idl
   state.release(touched)
   assert.equal(state.laneMessages, 10, 'released once idle')
   assert.equal(state.tracker.watermark(), 20)
+})
+
+test('sticky: a key stays in its lane while it has messages there, then moves to the emptiest lane, with no barrier', () => {
+  const state = new PartitionState('t', 0, route('sticky'), 1, createKeyExtractor('key', 'p'), createDistributor('sticky', 4))
+  const touched: Lane[] = []
+  const laneOf = (offset: number): number | undefined => state.lanes.find((lane) => lane?.offsets().includes(offset))?.index
+  // a, a, a, b, c, d: a to lane 0, then b, c and d to the empty lanes 1, 2 and 3.
+  state.accept(
+    messages(0, 6, (o) => ['a', 'a', 'a', 'b', 'c', 'd'][o] as string),
+    touched,
+  )
+  assert.deepEqual([0, 1, 2, 3, 4, 5].map(laneOf), [0, 0, 0, 1, 2, 3])
+  const a = state.lanes[0] as Lane
+  state.sliceHandled(a, 2, 0)
+  // One message of a is still in lane 0: a's next message joins it, no barrier.
+  state.accept(
+    messages(6, 1, () => 'a'),
+    touched,
+  )
+  assert.equal(laneOf(6), 0)
+  assert.equal(state.laneMessages, 5, 'the batch went straight to its lane')
+  state.sliceHandled(a, 2, 0)
+  state.sliceHandled(state.lanes[1] as Lane, 1, 0)
+  state.sliceHandled(state.lanes[2] as Lane, 1, 0)
+  // Lane 0 drained: a is free again and goes to the least loaded lane; lanes 0, 1 and 2
+  // are empty, so the lowest. b still has nothing queued either: lane 1 after a took 0.
+  state.accept(
+    messages(7, 3, (o) => ['d', 'a', 'b'][o - 7] as string),
+    touched,
+  )
+  assert.deepEqual([7, 8, 9].map(laneOf), [3, 0, 1], 'd stays behind its message in lane 3; a and b go to the empty lanes')
+  assert.deepEqual(
+    drainLanes(state).sort((x, y) => x - y),
+    [5, 7, 8, 9],
+  )
 })
 
 test('a partitioner that throws sends its batch to lane 0 alone, behind a barrier, and reports the offset', () => {

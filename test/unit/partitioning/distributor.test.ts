@@ -24,7 +24,7 @@ describe('createDistributor', () => {
       (error: unknown) => {
         assert.ok(error instanceof ConfigError)
         assert.equal(error.field, 'topics[0].virtualPartitions.distribution')
-        assert.match(error.message, /expected 'consistent' or 'balanced', got "round-robin"/)
+        assert.match(error.message, /expected 'consistent', 'balanced' or 'sticky', got "round-robin"/)
         return true
       },
     )
