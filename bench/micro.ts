@@ -45,6 +45,9 @@ function batchCase(fn: () => number): TimedCase {
 const lanesOut = new Uint32Array(BATCH)
 const consistent = createDistributor('consistent', LANES)
 const balanced = createDistributor('balanced', LANES)
+const sticky = createDistributor('sticky', LANES)
+/** The lanes sticky reads: every batch done before the next, so each key's first message in a batch finds it free (its costliest case). */
+const stickyProgress = { taken: new Float64Array(LANES), done: new Float64Array(LANES) }
 const byKey = createKeyExtractor('key', 'micro')
 const byJson = createKeyExtractor({ json: 'key' }, 'micro')
 const extracted: VirtualKey[] = new Array<VirtualKey>(BATCH)
@@ -124,6 +127,20 @@ const cases: Array<{ name: string; note: string; timed: TimedCase }> = [
     note: `distribute() over a ${BATCH}-message batch, ${KEYS} keys`,
     timed: batchCase(() => {
       balanced.distribute(keys, offsets, lanesOut)
+      return lanesOut[BATCH - 1] ?? 0
+    }),
+  },
+  {
+    name: `sticky distributor (${LANES} lanes)`,
+    note: `distribute() over a ${BATCH}-message batch, ${KEYS} keys, the lanes empty before each batch (every key's first message picks a lane)`,
+    timed: batchCase(() => {
+      sticky.distribute(keys, offsets, lanesOut, stickyProgress)
+      const taken = stickyProgress.taken
+      for (let i = 0; i < BATCH; i++) {
+        const lane = lanesOut[i] as number
+        taken[lane] = (taken[lane] as number) + 1
+      }
+      stickyProgress.done.set(stickyProgress.taken)
       return lanesOut[BATCH - 1] ?? 0
     }),
   },

@@ -99,6 +99,10 @@ const MEMORY_NOTES = [
   "The image's two settings remove both. They cost no measurable throughput: `npm run bench -- --quick` run",
   'back to back each way on this machine gave io at 256 lanes 54.1k (plain) and 57.5k msg/s (image), noop at',
   '16 lanes 195k and 183k msg/s, inside the run-to-run spread (145k–216k for noop).',
+  'The distribution matters too. Under `consistent` the lanes the hash gives most keys fall behind and keep',
+  'their batches alive the longest; `sticky` (the default) spreads the backlog, so batches finish together. The',
+  'same benchmark with `-- --distribution consistent` gave ratios of 1.158 (image) and 1.141 (plain) on this',
+  'machine the same day, against 1.084–1.089 and 1.104–1.115 in two runs with `sticky`.',
 ]
 
 export interface ReportInputs {
