@@ -25,7 +25,23 @@ export const SCENARIO_TITLES: Readonly<Record<Scenario, string>> = {
   noop: 'noop: no work (transport only)',
 }
 
-export const THROUGHPUT_HEADER = ['system', 'lanes', 'threads', 'msg/s', '× one-at-a-time', '% of raw', 'handled', 'measured', 'note']
+export const THROUGHPUT_HEADER = ['system', 'lanes', 'threads', 'msg/s', '× one-at-a-time', '% of raw', '% of ceiling', 'handled', 'measured', 'note']
+
+/**
+ * `io`'s physical ceiling for a run: min(raw consume, concurrency ÷ handler time). The
+ * concurrency is kvp's lanes on all partitions, a peer's maxConcurrency, or 1; the handler
+ * time is what one message takes one at a time in the same run (1 ms plus the timer's
+ * overshoot), so concurrency ÷ handler time = concurrency × one-at-a-time's rate. Null
+ * outside `io` or without both baselines.
+ */
+export function ioCeiling(run: RunResult, raw: RunResult | undefined, oneAtATime: RunResult | undefined): number | null {
+  const rawRate = rateOf(raw)
+  const serialRate = rateOf(oneAtATime)
+  if (run.scenario !== 'io' || rawRate === null || serialRate === null) return null
+  if (run.system === 'raw') return rawRate
+  const concurrency = run.kvp !== null ? run.kvp.maxPartitions * (run.partitions ?? 1) : (run.maxConcurrency ?? 1)
+  return Math.min(rawRate, concurrency * serialRate)
+}
 
 /**
  * One row per run of a scenario (on `partitions`, if given), ratios against that
@@ -35,17 +51,22 @@ export function throughputRows(results: BenchResults, scenario: Scenario, partit
   const runs = results.runs.filter((run) => run.scenario === scenario && (partitions === undefined || (run.partitions ?? 1) === partitions))
   const oneAtATime = bestRun(runs, scenario, 'one-at-a-time')
   const raw = bestRun(runs, scenario, 'raw')
-  return runs.map((run) => [
-    run.system,
-    run.kvp !== null ? String(run.kvp.maxPartitions) : run.maxConcurrency !== undefined ? `${run.maxConcurrency} (maxConcurrency)` : '—',
-    run.kvp === null ? '1' : String(run.kvp.threads),
-    formatRate(run.measurement?.msgPerSec),
-    run.system === 'one-at-a-time' ? '1×' : formatRatio(ratio(run, oneAtATime)),
-    run.system === 'raw' ? '100%' : formatPercent(ratio(run, raw)),
-    run.measurement === null ? '—' : `${run.measurement.handled.toLocaleString('en-US')} / ${run.prefilled.toLocaleString('en-US')}`,
-    run.measurement === null ? '—' : `${run.measurement.seconds.toFixed(2)} s`,
-    noteOf(run),
-  ])
+  return runs.map((run) => {
+    const ceiling = ioCeiling(run, raw, oneAtATime)
+    const rate = rateOf(run)
+    return [
+      run.system,
+      run.kvp !== null ? String(run.kvp.maxPartitions) : run.maxConcurrency !== undefined ? `${run.maxConcurrency} (maxConcurrency)` : '—',
+      run.kvp === null ? '1' : String(run.kvp.threads),
+      formatRate(run.measurement?.msgPerSec),
+      run.system === 'one-at-a-time' ? '1×' : formatRatio(ratio(run, oneAtATime)),
+      run.system === 'raw' ? '100%' : formatPercent(ratio(run, raw)),
+      ceiling === null || rate === null ? '—' : `${formatPercent(rate / ceiling)} of ${formatRate(ceiling)}`,
+      run.measurement === null ? '—' : `${run.measurement.handled.toLocaleString('en-US')} / ${run.prefilled.toLocaleString('en-US')}`,
+      run.measurement === null ? '—' : `${run.measurement.seconds.toFixed(2)} s`,
+      noteOf(run),
+    ]
+  })
 }
 
 function noteOf(run: RunResult): string {
@@ -343,6 +364,9 @@ function brokerSection(results: BenchResults, chart: string): string[] {
     `    \`concurrencyPerThread\` = max(8, ${mock ? 'lanes' : 'lanes × partitions'} / threads) so every lane can have a slice in flight.`,
     `- Work: \`io\` awaits a 1 ms timer; \`cpu\` chains ${settings.cpuRounds} sha256 digests of the value`,
     `  (${settings.cpuMicrosPerMessage.toFixed(0)} µs per message on this machine, measured before the runs); \`noop\` does nothing.`,
+    '- **% of ceiling** (`io`): of the physical ceiling min(raw consume, concurrency ÷ handler time), the concurrency being',
+    `  kvp's lanes${mock ? '' : ' × partitions'}, a peer's \`maxConcurrency\` or 1, and the handler time what one message takes one at a time in the`,
+    "  same run (1 ms plus the timer's overshoot): a system cannot pass it, however it is built.",
     '',
   )
 

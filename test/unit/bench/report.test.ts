@@ -95,8 +95,9 @@ test('a target without both sides measured is reported as not measured', () => {
 test("table rows carry ratios against the same scenario's baselines and name errors", () => {
   const rows = throughputRows(results, 'io')
   assert.equal(rows.length, 6)
-  assert.deepEqual(rows[4]?.slice(0, 6), ['kvp', '64', '2', '55,000', '61×', '55%'])
-  assert.equal(rows[5]?.[8], 'error: engine failed to start')
+  assert.deepEqual(rows[4]?.slice(0, 7), ['kvp', '64', '2', '55,000', '61×', '55%', '95% of 57,600'])
+  assert.equal(throughputRows(results, 'noop')[1]?.[6], '—', 'a ceiling only for io')
+  assert.equal(rows[5]?.[9], 'error: engine failed to start')
 })
 
 test('the chart draws kvp over its lanes and each baseline as a flat line', async () => {
@@ -155,7 +156,7 @@ test('targets and ratios on a real broker compare runs on the same partition cou
   )
   const rows = throughputRows(kafkaResults, 'io', 8)
   assert.equal(rows.length, 4)
-  assert.deepEqual(rows[3]?.slice(0, 6), ['kvp', '256', '2', '240,000', '240×', '120%'])
+  assert.deepEqual(rows[3]?.slice(0, 7), ['kvp', '256', '2', '240,000', '240×', '120%', '120% of 200,000'], '2,048 lanes: the ceiling is raw consume')
 })
 
 test("a run on a real broker gets its own section, beside the embedded cluster's", () => {
