@@ -13,6 +13,7 @@ import { formatMs, formatPass, formatPercent, formatRate, formatRatio, markdownT
 import { benchmarksDoc, ioChartFile, ioKafkaChartFile, latestKafkaResultsFile, latestResultsFile, packageRoot, resultsDir } from './lib/paths.js'
 import { SWEEP_LANES } from './lib/plan.js'
 import { peersSection } from './report-peers.js'
+import { lanesSection, type LaneResults } from './report-lanes.js'
 import { profileSection } from './report-profile.js'
 import type { ProfileResults } from './profile.js'
 import { bestRun, normalizeResults, partitionCounts, rateOf, ratio, type BenchResults, type MicroResults, type RunResult } from './lib/results.js'
@@ -143,7 +144,14 @@ export function brokerTitle(results: BenchResults): string {
   return 'an external Kafka cluster'
 }
 
-export function renderReport(inputs: ReportInputs, memory: MemorySummary | null = null, profile: ProfileResults | null = null, produce: string | null = null, core: string | null = null): string {
+export function renderReport(
+  inputs: ReportInputs,
+  memory: MemorySummary | null = null,
+  profile: ProfileResults | null = null,
+  produce: string | null = null,
+  core: string | null = null,
+  lanes: LaneResults | null = null,
+): string {
   const mock = inputs.mock === null ? null : normalizeResults(inputs.mock)
   const kafka = inputs.kafka === null ? null : normalizeResults(inputs.kafka)
   const out: string[] = []
@@ -172,6 +180,7 @@ export function renderReport(inputs: ReportInputs, memory: MemorySummary | null 
   else out.push(...brokerSection(kafka, relative(`${packageRoot}/docs`, ioKafkaChartFile).replaceAll('\\', '/')))
 
   out.push(...profileSection(profile))
+  out.push(...lanesSection(lanes))
   if (core !== null) out.push(core.trimEnd(), '')
   if (produce !== null) out.push(produce.trimEnd(), '')
 
@@ -460,13 +469,21 @@ export async function writeReport(): Promise<void> {
     const svg = await renderIoChart(normalizeResults(results))
     if (svg !== null) await writeFile(file, svg)
   }
-  await writeFile(benchmarksDoc, renderReport(inputs, await readMemoryResults(), await readProfileResults(), await readSection('produce.md'), await readSection('core.md')))
+  await writeFile(benchmarksDoc, renderReport(inputs, await readMemoryResults(), await readProfileResults(), await readSection('produce.md'), await readSection('core.md'), await readLaneResults()))
 }
 
 /** A section as the benchmark that writes it left it in bench/results (`produce.md`: bench:produce, `core.md`: bench:core). */
 async function readSection(file: string): Promise<string | null> {
   try {
     return await readFile(join(resultsDir, file), 'utf8')
+  } catch {
+    return null
+  }
+}
+
+async function readLaneResults(): Promise<LaneResults | null> {
+  try {
+    return JSON.parse(await readFile(join(resultsDir, 'lanes.json'), 'utf8')) as LaneResults
   } catch {
     return null
   }
