@@ -19,6 +19,7 @@ import { startMockCluster } from './kafka/mock-cluster.js'
 import type { MockCluster } from './kafka/mock-cluster.js'
 import { OutputProducer } from './kafka/output-producer.js'
 import { Poller } from './kafka/poller.js'
+import { PollSize } from './kafka/poll-size.js'
 import { RebalanceHandler } from './kafka/rebalance.js'
 import { TransactionCycle } from './kafka/transaction-cycle.js'
 import { createDistributor } from './partitioning/distributor.js'
@@ -88,6 +89,7 @@ class KvpEngine implements Engine {
   readonly #backpressure: Backpressure
   readonly #rebalance: RebalanceHandler
   readonly #poller: Poller
+  readonly #pollSizes: PollSize
   readonly #positions: FetchPositions
   readonly #highWatermarks: HighWatermarks
   readonly #states = new Map<string, Array<PartitionState | undefined>>()
@@ -144,7 +146,7 @@ class KvpEngine implements Engine {
     const watermarkMoved = transactions ? () => transactions.watermarkMoved() : (state: PartitionState) => this.#committer.watermarkMoved(state)
     this.#dispatcher = new Dispatcher(options, pool, progress, {
       watermarkMoved,
-      fetched: (state) => this.#backpressure.afterFetch(state, this.#inFlightBytes(), () => this.#allStates()),
+      fetched: (state) => this.#backpressure.afterFetch(state, this.#inFlightBytes(), () => this.#allStates(), this.#poller.asked),
       acksApplied: () => this.#backpressure.afterAcks(this.#inFlightBytes()),
       deadLetter: (state, message, error, attempts) => deadLetters.write(state, message, error, attempts),
       produce: (records, counts, done) => producer.send(records, counts, done),
@@ -155,9 +157,10 @@ class KvpEngine implements Engine {
     })
     this.#positions = new FetchPositions(this.#consumer, watermarkMoved)
     this.#highWatermarks = new HighWatermarks(this.#consumer)
+    this.#pollSizes = new PollSize({ large: options.batchSize, small: options.backedUpBatchSize })
     this.#poller = new Poller(
       this.#consumer,
-      options.batchSize,
+      this.#pollSize,
       (messages) => this.#onBatch(messages),
       (error) => this.#kafkaError(error),
       () => this.#positions.advance(this.#allStates()),
@@ -307,6 +310,14 @@ class KvpEngine implements Engine {
     let bytes = 0
     for (const list of this.#states.values()) for (const state of list) if (state) bytes += state.bytes
     return bytes
+  }
+
+  /** The next poll's size: smaller while messages wait in lanes for a worker. */
+  #pollSize = (): number => {
+    if (this.#options.backedUpBatchSize === this.#options.batchSize) return this.#options.batchSize
+    let fetched = 0
+    for (const list of this.#states.values()) for (const state of list) if (state) fetched += state.inFlight
+    return this.#pollSizes.next(fetched - this.#pool.messagesInFlight)
   }
 
   #kafkaError(error: unknown): void {

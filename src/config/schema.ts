@@ -158,7 +158,9 @@ export const topicRouteSchema = object(
 
 const backpressureSchema = object(
   {
-    maxInFlightPerPartition: integer(1).optional().describe('Pause a partition when this many of its fetched messages are not yet done. Default: 5 polls (batchSize), at least 5000.'),
+    maxInFlightPerPartition: integer(1)
+      .optional()
+      .describe('Pause a partition when this many of its fetched messages are not yet done. Default: the largest of 5 polls (batchSize), 80 per lane, and 5000.'),
     maxInFlightBytes: integer(1024)
       .default(64 * 1024 * 1024)
       .describe('Pause every partition when fetched-but-not-done payload bytes exceed this.'),
@@ -189,7 +191,9 @@ export const engineOptionsSchema = object(
     threads: integer(1, 1024).optional().describe('Worker threads. Default: available parallelism, at least 2.'),
     concurrencyPerThread: integer(1, 10_000).optional().describe('Slices one worker thread runs at once. Default: enough for every lane of a partition (at least 32).'),
     maxSliceMessages: integer(1, 100_000).default(512).describe('Most messages in one slice sent to a worker.'),
-    batchSize: integer(1, 100_000).optional().describe('Messages asked of librdkafka per poll. Default: 16 per lane of the widest route, from 1000 to 4000.'),
+    batchSize: integer(1, 100_000)
+      .optional()
+      .describe('Messages asked of librdkafka per poll. Default: 16 per lane of the widest route, from 1000 to 4000, and 1000 while that many messages wait in lanes for a worker.'),
     pollTimeoutMs: integer(0, 60_000).default(10).describe('How long one poll waits for messages when the local queue is empty.'),
     backpressure: backpressureSchema.default({ maxInFlightBytes: 64 * 1024 * 1024, resumeRatio: 0.5 }),
     revokeTimeoutMs: integer(0).default(10_000).describe('How long a revoke waits for in-flight slices before committing and letting go.'),

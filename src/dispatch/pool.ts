@@ -177,6 +177,13 @@ export class WorkerPool {
     return { configured: this.threads, alive: Math.min(this.#sessions.size, this.#pool.threads.length), slicesInFlight, capacity: this.threads * this.slicesPerThread, threads }
   }
 
+  /** Messages sent to the sessions and not yet acked. */
+  get messagesInFlight(): number {
+    let messages = 0
+    for (const session of this.#sessions.values()) messages += session.messages
+    return messages
+  }
+
   /** Free slice places in a session. */
   room(session: number): number {
     const s = this.#sessions.get(session)

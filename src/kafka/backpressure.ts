@@ -7,8 +7,6 @@ export interface BackpressureLimits {
   maxInFlightPerPartition: number
   maxInFlightBytes: number
   resumeRatio: number
-  /** Messages asked of librdkafka per poll. */
-  batchSize: number
 }
 
 /**
@@ -28,11 +26,17 @@ export class Backpressure {
     this.#limits = limits
   }
 
-  /** After a fetch: pause `state` (or everything) above the high-water marks. */
-  afterFetch(state: PartitionState, totalBytes: number, all: () => Iterable<PartitionState>): void {
+  /**
+   * After a fetch: pause `state` (or everything) above the high-water marks. `nextPoll`: the
+   * messages the poll already in flight may bring.
+   */
+  afterFetch(state: PartitionState, totalBytes: number, all: () => Iterable<PartitionState>, nextPoll: number): void {
     // The poller asks for the next batch before dispatching this one, so one more batch of
-    // this partition may still arrive after a pause: pause early enough for it to fit.
-    if (!state.paused && state.inFlight + this.#limits.batchSize >= this.#limits.maxInFlightPerPartition) this.#pause(state)
+    // this partition may still arrive after a pause: pause early enough for it to fit. The
+    // poll's own size, not the largest one: while lanes are backed up polls are small, and
+    // pausing a whole large poll early would narrow the band between pause and resume
+    // (io 1 ms, 256 lanes: 55 pauses in 5 s instead of 21, each one a refetch).
+    if (!state.paused && state.inFlight + nextPoll >= this.#limits.maxInFlightPerPartition) this.#pause(state)
     if (!this.#bytesPaused && totalBytes >= this.#limits.maxInFlightBytes) {
       this.#bytesPaused = true
       for (const other of all()) if (!other.paused) this.#pause(other)

@@ -1,7 +1,7 @@
 import type Kafka from 'node-rdkafka'
 
 /**
- * The consume loop on the main thread: asks librdkafka for up to `batchSize` messages,
+ * The consume loop on the main thread: asks librdkafka for up to `pollSize()` messages,
  * hands them on synchronously, and asks again on the next turn of the event loop. It never
  * waits on handler work, so the consumer keeps polling (and stays in the group) however
  * slow the handlers are; paused partitions simply return nothing. A poll that returns
@@ -10,18 +10,19 @@ import type Kafka from 'node-rdkafka'
  */
 export class Poller {
   readonly #consumer: Kafka.KafkaConsumer
-  readonly #batchSize: number
+  readonly #pollSize: () => number
   readonly #onBatch: (messages: Kafka.Message[]) => void
   readonly #onError: (error: Kafka.LibrdKafkaError) => void
   readonly #onIdle: () => void
   #running = false
-  #inCall = false
+  /** Messages the consume call in flight asked for; 0 when none is. */
+  #asked = 0
   #stopped: (() => void) | undefined
   polls = 0
 
-  constructor(consumer: Kafka.KafkaConsumer, batchSize: number, onBatch: (messages: Kafka.Message[]) => void, onError: (error: Kafka.LibrdKafkaError) => void, onIdle: () => void = () => {}) {
+  constructor(consumer: Kafka.KafkaConsumer, pollSize: () => number, onBatch: (messages: Kafka.Message[]) => void, onError: (error: Kafka.LibrdKafkaError) => void, onIdle: () => void = () => {}) {
     this.#consumer = consumer
-    this.#batchSize = batchSize
+    this.#pollSize = pollSize
     this.#onBatch = onBatch
     this.#onError = onError
     this.#onIdle = onIdle
@@ -30,6 +31,11 @@ export class Poller {
   /** Polling is on (between start() and stop()). */
   get running(): boolean {
     return this.#running
+  }
+
+  /** Messages the consume call in flight may still bring (0 when none is in flight). */
+  get asked(): number {
+    return this.#asked
   }
 
   start(): void {
@@ -43,9 +49,9 @@ export class Poller {
       this.#stopped?.()
       return
     }
-    this.#inCall = true
-    this.#consumer.consume(this.#batchSize, (err, messages) => {
-      this.#inCall = false
+    this.#asked = this.#pollSize()
+    this.#consumer.consume(this.#asked, (err, messages) => {
+      this.#asked = 0
       this.polls++
       if (err) {
         this.#onError(err)
@@ -68,7 +74,7 @@ export class Poller {
   /** Stops polling; resolves once the consume call in progress has returned. */
   stop(): Promise<void> {
     this.#running = false
-    if (!this.#inCall) return Promise.resolve()
+    if (this.#asked === 0) return Promise.resolve()
     return new Promise((resolve) => {
       this.#stopped = resolve
     })

@@ -212,7 +212,8 @@ test('schema defaults and computed defaults are filled in', () => {
   const options = resolveOptions({ ...base, threads: 2, topics: [{ topic: 'a', handler: 'h', retry: { backoffMs: 40_000 }, virtualPartitions: { maxPartitions: 256 } }] })
   assert.equal(options.maxSliceMessages, 512)
   assert.equal(options.batchSize, 4000, '16 messages a poll per lane, at most 4000')
-  assert.equal(options.maxInFlightPerPartition, 20_000, 'five polls in flight per partition')
+  assert.equal(options.backedUpBatchSize, 1000, 'a poll while lanes are backed up')
+  assert.equal(options.maxInFlightPerPartition, 20_480, '80 messages a lane, more than five polls here')
   assert.equal(options.resumeRatio, 0.5)
   assert.equal(options.revokeTimeoutMs, 10_000)
   assert.equal(options.concurrencyPerThread, 128, 'every lane of the widest route can be in flight: 256 lanes over 2 threads')
@@ -231,15 +232,16 @@ test('a handler path becomes a file: URL and a URL is kept as it is', () => {
   assert.match(url('h.js') ?? '', /^file:\/\/\/.+\/h\.js$/)
 })
 
-test("the poll size follows the widest route's lanes, within 1000..4000, and the in-flight limit follows the poll", () => {
+test("the poll size follows the widest route's lanes, within 1000..4000, and the in-flight limit follows the poll and the lanes", () => {
   const sized = (lanes: number | false, extra: Record<string, unknown> = {}) => {
     const options = resolveOptions({ ...base, ...extra, topics: [{ topic: 'a', handler: 'h', virtualPartitions: lanes === false ? false : { maxPartitions: lanes } }] })
-    return [options.batchSize, options.maxInFlightPerPartition]
+    return [options.batchSize, options.backedUpBatchSize, options.maxInFlightPerPartition]
   }
-  assert.deepEqual(sized(false), [1000, 5000])
-  assert.deepEqual(sized(16), [1000, 5000])
-  assert.deepEqual(sized(64), [1024, 5120])
-  assert.deepEqual(sized(4096), [4000, 20_000])
-  assert.deepEqual(sized(256, { batchSize: 500 }), [500, 5000], 'a given batchSize is kept')
-  assert.deepEqual(sized(256, { backpressure: { maxInFlightPerPartition: 700 } }), [4000, 700], 'a given limit is kept')
+  assert.deepEqual(sized(false), [1000, 1000, 5000])
+  assert.deepEqual(sized(16), [1000, 1000, 5000])
+  assert.deepEqual(sized(64), [1024, 1000, 5120])
+  assert.deepEqual(sized(200), [3200, 1000, 16_000], 'five polls')
+  assert.deepEqual(sized(1024), [4000, 1000, 81_920], '80 a lane')
+  assert.deepEqual(sized(256, { batchSize: 500 }), [500, 500, 20_480], 'a given batchSize is kept, backed up or not')
+  assert.deepEqual(sized(256, { backpressure: { maxInFlightPerPartition: 700 } }), [4000, 1000, 700], 'a given limit is kept')
 })

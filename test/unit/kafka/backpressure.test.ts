@@ -10,7 +10,7 @@ import type { BackpressureLimits } from '../../../src/kafka/backpressure.js'
 import { createDistributor } from '../../../src/partitioning/distributor.js'
 import { createKeyExtractor } from '../../../src/partitioning/partitioner.js'
 
-const LIMITS: BackpressureLimits = { maxInFlightPerPartition: 100, maxInFlightBytes: 1000, resumeRatio: 0.5, batchSize: 10 }
+const LIMITS: BackpressureLimits = { maxInFlightPerPartition: 100, maxInFlightBytes: 1000, resumeRatio: 0.5 }
 
 /** A consumer that logs pause and resume calls, and refuses partitions it is told are not assigned. */
 function fakeConsumer() {
@@ -76,16 +76,16 @@ function setup(limits: BackpressureLimits = LIMITS) {
 test('a partition is paused once one more batch would reach its high-water mark', () => {
   const { backpressure, log } = setup()
   const state = partition(0, 89)
-  backpressure.afterFetch(state, 0, () => [state])
+  backpressure.afterFetch(state, 0, () => [state], 10)
   assert.deepEqual(log, [], '89 + a batch of 10 stays below 100')
   assert.equal(state.paused, false)
   setInFlight(state, 90)
-  backpressure.afterFetch(state, 0, () => [state])
+  backpressure.afterFetch(state, 0, () => [state], 10)
   assert.deepEqual(log, ['pause t[0]'], '90 + a batch of 10 reaches 100')
   assert.equal(state.paused, true)
   assert.equal(backpressure.pauses, 1)
   setInFlight(state, 120)
-  backpressure.afterFetch(state, 0, () => [state])
+  backpressure.afterFetch(state, 0, () => [state], 10)
   assert.deepEqual(log, ['pause t[0]'], 'a paused partition is not paused again')
   assert.equal(backpressure.pauses, 1)
 })
@@ -94,8 +94,8 @@ test('only the partition over its mark is paused, not its neighbours', () => {
   const { backpressure, log } = setup()
   const busy = partition(0, 95)
   const quiet = partition(1, 5)
-  backpressure.afterFetch(busy, 0, () => [busy, quiet])
-  backpressure.afterFetch(quiet, 0, () => [busy, quiet])
+  backpressure.afterFetch(busy, 0, () => [busy, quiet], 10)
+  backpressure.afterFetch(quiet, 0, () => [busy, quiet], 10)
   assert.deepEqual(log, ['pause t[0]'])
   assert.equal(quiet.paused, false)
 })
@@ -103,7 +103,7 @@ test('only the partition over its mark is paused, not its neighbours', () => {
 test('a paused partition resumes once its in-flight count falls to resumeRatio of the mark', () => {
   const { backpressure, log } = setup()
   const state = partition(0, 95)
-  backpressure.afterFetch(state, 0, () => [state])
+  backpressure.afterFetch(state, 0, () => [state], 10)
   setInFlight(state, 51)
   backpressure.afterAcks(0)
   assert.deepEqual(log, ['pause t[0]'], '51 is above 100 * 0.5')
@@ -116,16 +116,25 @@ test('a paused partition resumes once its in-flight count falls to resumeRatio o
   assert.deepEqual(log, ['pause t[0]', 'resume t[0]'], 'resumed once')
 })
 
+test('the room kept for the poll in flight is that poll’s size, not the largest poll', () => {
+  const { backpressure, log } = setup()
+  const state = partition(0, 80)
+  backpressure.afterFetch(state, 0, () => [state], 10)
+  assert.deepEqual(log, [], '80 + a small poll of 10 stays below 100')
+  backpressure.afterFetch(state, 0, () => [state], 20)
+  assert.deepEqual(log, ['pause t[0]'], '80 + a poll of 20 reaches 100')
+})
+
 test('in-flight bytes at maxInFlightBytes pause every partition, however few messages each has', () => {
   const { backpressure, log } = setup()
   const states = [partition(0, 1), partition(1, 0), partition(2, 2)]
-  backpressure.afterFetch(states[0] as PartitionState, 999, () => states)
+  backpressure.afterFetch(states[0] as PartitionState, 999, () => states, 10)
   assert.deepEqual(log, [], 'below the byte limit')
-  backpressure.afterFetch(states[0] as PartitionState, 1000, () => states)
+  backpressure.afterFetch(states[0] as PartitionState, 1000, () => states, 10)
   assert.deepEqual(log, ['pause t[0]', 'pause t[1]', 'pause t[2]'])
   assert.ok(states.every((s) => s.paused))
   assert.equal(backpressure.pauses, 3)
-  backpressure.afterFetch(states[1] as PartitionState, 5000, () => states)
+  backpressure.afterFetch(states[1] as PartitionState, 5000, () => states, 10)
   assert.equal(backpressure.pauses, 3, 'nothing is paused twice')
 })
 
@@ -133,7 +142,7 @@ test('after a byte pause nothing resumes until the bytes fall to resumeRatio of 
   const { backpressure, log } = setup()
   const low = partition(0, 1)
   const high = partition(1, 80)
-  backpressure.afterFetch(low, 2000, () => [low, high])
+  backpressure.afterFetch(low, 2000, () => [low, high], 10)
   log.length = 0
   backpressure.afterAcks(501)
   assert.deepEqual(log, [], '501 bytes is above 1000 * 0.5')
@@ -149,8 +158,8 @@ test('a partition already paused for its count is not paused again by the byte l
   const { backpressure, log } = setup()
   const busy = partition(0, 95)
   const other = partition(1, 0)
-  backpressure.afterFetch(busy, 0, () => [busy, other])
-  backpressure.afterFetch(other, 1000, () => [busy, other])
+  backpressure.afterFetch(busy, 0, () => [busy, other], 10)
+  backpressure.afterFetch(other, 1000, () => [busy, other], 10)
   assert.deepEqual(log, ['pause t[0]', 'pause t[1]'])
   assert.equal(backpressure.pauses, 2)
 })
@@ -158,7 +167,7 @@ test('a partition already paused for its count is not paused again by the byte l
 test('forget() of a paused partition resumes it in the consumer, so a later owner fetches it', () => {
   const { backpressure, log } = setup()
   const state = partition(0, 95)
-  backpressure.afterFetch(state, 0, () => [state])
+  backpressure.afterFetch(state, 0, () => [state], 10)
   state.revoke()
   backpressure.forget(state)
   assert.deepEqual(log, ['pause t[0]', 'resume t[0]'])
@@ -169,7 +178,7 @@ test('forget() of a paused partition resumes it in the consumer, so a later owne
 test('forget() of a partition that is not paused leaves the consumer alone', () => {
   const { backpressure, log } = setup()
   const state = partition(0, 3)
-  backpressure.afterFetch(state, 0, () => [state])
+  backpressure.afterFetch(state, 0, () => [state], 10)
   backpressure.forget(state)
   assert.deepEqual(log, [])
 })
@@ -177,7 +186,7 @@ test('forget() of a partition that is not paused leaves the consumer alone', () 
 test('forget() tolerates a consumer that no longer has the partition', () => {
   const { backpressure, log, unassigned } = setup()
   const state = partition(0, 95)
-  backpressure.afterFetch(state, 0, () => [state])
+  backpressure.afterFetch(state, 0, () => [state], 10)
   unassigned.add(0)
   assert.doesNotThrow(() => backpressure.forget(state))
   assert.deepEqual(log, ['pause t[0]'])
@@ -187,12 +196,12 @@ test('a byte pause does not outlive the partitions it paused: once all are forgo
   const { backpressure, log } = setup()
   const a = partition(0, 0)
   const b = partition(1, 0)
-  backpressure.afterFetch(a, 1000, () => [a, b])
+  backpressure.afterFetch(a, 1000, () => [a, b], 10)
   backpressure.forget(a)
   backpressure.forget(b)
   log.length = 0
   const c = partition(2, 0)
-  backpressure.afterFetch(c, 1000, () => [c])
+  backpressure.afterFetch(c, 1000, () => [c], 10)
   assert.deepEqual(log, ['pause t[2]'], 'a new partition over the byte limit is paused')
 })
 
@@ -200,7 +209,7 @@ test('while one byte-paused partition remains, forgetting another does not lift 
   const { backpressure, log } = setup()
   const a = partition(0, 0)
   const b = partition(1, 0)
-  backpressure.afterFetch(a, 1000, () => [a, b])
+  backpressure.afterFetch(a, 1000, () => [a, b], 10)
   backpressure.forget(a)
   log.length = 0
   backpressure.afterAcks(900)
@@ -211,7 +220,7 @@ test('while one byte-paused partition remains, forgetting another does not lift 
 test('afterAcks() never resumes a revoked partition, however low its count', () => {
   const { backpressure, log } = setup()
   const state = partition(0, 95)
-  backpressure.afterFetch(state, 0, () => [state])
+  backpressure.afterFetch(state, 0, () => [state], 10)
   state.revoke()
   setInFlight(state, 0)
   backpressure.afterAcks(0)
@@ -222,7 +231,7 @@ test('a partition the consumer refuses to pause is not marked paused', () => {
   const { backpressure, log, unassigned } = setup()
   const state = partition(0, 95)
   unassigned.add(0)
-  backpressure.afterFetch(state, 0, () => [state])
+  backpressure.afterFetch(state, 0, () => [state], 10)
   assert.equal(state.paused, false)
   assert.equal(backpressure.pauses, 0)
   assert.deepEqual(log, [])
@@ -233,7 +242,7 @@ test('kvp:backpressure events say which partition was paused or resumed and its 
   t.after(channels.backpressure.subscribe((e) => events.push(e)))
   const { backpressure } = setup()
   const state = partition(3, 92)
-  backpressure.afterFetch(state, 0, () => [state])
+  backpressure.afterFetch(state, 0, () => [state], 10)
   setInFlight(state, 40)
   backpressure.afterAcks(0)
   assert.deepEqual(events, [
@@ -246,7 +255,7 @@ test("a partition revoked while paused stays listed through other partitions' ac
   const { backpressure, log } = setup()
   const revoked = partition(0, 95)
   const other = partition(1, 0)
-  backpressure.afterFetch(revoked, 0, () => [revoked, other])
+  backpressure.afterFetch(revoked, 0, () => [revoked, other], 10)
   revoked.revoke()
   // The revoke commits before forget(): acks of other partitions arrive meanwhile.
   backpressure.afterAcks(0)

@@ -67,11 +67,11 @@ afterEach(() => {
   mock.timers.reset()
 })
 
-test('only one consume call is in flight at a time, asking for batchSize messages', async () => {
+test('only one consume call is in flight at a time, asking for pollSize() messages', async () => {
   const fake = fakeConsumer()
   const poller = new Poller(
     fake.consumer,
-    50,
+    () => 50,
     () => {},
     () => {},
   )
@@ -92,7 +92,7 @@ test('the next batch is asked for before the current one is handed on', async ()
   const seen: Array<{ first: number; callsBefore: number; open: number }> = []
   const poller = new Poller(
     fake.consumer,
-    10,
+    () => 10,
     (batch) => {
       seen.push({ first: batch[0]?.offset ?? -1, callsBefore: fake.sizes.length, open: fake.open.length })
     },
@@ -109,7 +109,7 @@ test('batches are handed on in the order they were fetched, and empty ones not a
   const batches: number[][] = []
   const poller = new Poller(
     fake.consumer,
-    10,
+    () => 10,
     (batch) => batches.push(batch.map((m) => m.offset)),
     () => {},
   )
@@ -129,7 +129,7 @@ test('an error from consume is reported and polling retries after a delay, not a
   const batches: Kafka.Message[][] = []
   const poller = new Poller(
     fake.consumer,
-    10,
+    () => 10,
     (batch) => batches.push(batch),
     (error) => errors.push(error),
   )
@@ -153,7 +153,7 @@ test('stop() resolves only once the consume call in progress has returned, and t
   const batches: Kafka.Message[][] = []
   const poller = new Poller(
     fake.consumer,
-    10,
+    () => 10,
     (batch) => batches.push(batch),
     () => {},
   )
@@ -174,7 +174,7 @@ test('stop() resolves once a consume call that fails has returned, and polling d
   const errors: Kafka.LibrdKafkaError[] = []
   const poller = new Poller(
     fake.consumer,
-    10,
+    () => 10,
     () => {},
     (error) => errors.push(error),
   )
@@ -193,7 +193,7 @@ test('stop() during the retry delay resolves at once and the retry never polls',
   const fake = fakeConsumer()
   const poller = new Poller(
     fake.consumer,
-    10,
+    () => 10,
     () => {},
     () => {},
   )
@@ -203,4 +203,23 @@ test('stop() during the retry delay resolves at once and the retry never polls',
   assert.equal(await settled(stopped), true, 'nothing was in flight')
   mock.timers.tick(1000)
   assert.equal(fake.open.length, 0)
+})
+
+test('each poll asks for what pollSize() says at the moment it is asked', async () => {
+  const fake = fakeConsumer()
+  let size = 4000
+  const poller = new Poller(
+    fake.consumer,
+    () => size,
+    () => {
+      size = 1000
+    },
+    () => {},
+  )
+  poller.start()
+  fake.answer(null, messages(0, 3))
+  fake.answer(null, messages(3, 3))
+  // The second poll was asked for before the first batch was handed on (size still 4000); the third after.
+  assert.deepEqual(fake.sizes, [4000, 4000, 1000])
+  await finish(poller, fake)
 })
