@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import Kafka from 'node-rdkafka'
 import { loadProtobufType, protobufToObject } from './codec/payload-codec.js'
 import type { EngineOptions } from './config/options.js'
@@ -20,6 +21,7 @@ import type { MockCluster } from './kafka/mock-cluster.js'
 import { OutputProducer } from './kafka/output-producer.js'
 import { Poller } from './kafka/poller.js'
 import { PollSize } from './kafka/poll-size.js'
+import { LoopUtilization } from './loop-utilization.js'
 import { RebalanceHandler } from './kafka/rebalance.js'
 import { TransactionCycle } from './kafka/transaction-cycle.js'
 import { createDistributor } from './partitioning/distributor.js'
@@ -50,6 +52,8 @@ const REVOKE_GENERATION_RETRY_MS = 1000
 
 /** Slices in flight at most (each needs a shared progress counter): 256 KiB of counters. */
 const PROGRESS_SLOTS = 65_536
+/** The main thread's load, as the poll size reads it, is measured over windows this long. */
+const MAIN_LOOP_WINDOW_MS = 250
 
 interface RouteRuntime {
   route: ResolvedRoute
@@ -157,7 +161,8 @@ class KvpEngine implements Engine {
     })
     this.#positions = new FetchPositions(this.#consumer, watermarkMoved)
     this.#highWatermarks = new HighWatermarks(this.#consumer)
-    this.#pollSizes = new PollSize({ large: options.batchSize, small: options.backedUpBatchSize })
+    const mainThread = new LoopUtilization((current, previous) => performance.eventLoopUtilization(current, previous), MAIN_LOOP_WINDOW_MS)
+    this.#pollSizes = new PollSize({ large: options.batchSize, small: options.backedUpBatchSize }, () => mainThread.read())
     this.#poller = new Poller(
       this.#consumer,
       this.#pollSize,

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks'
 import { MessageChannel } from 'node:worker_threads'
-import type { EventLoopUtilization } from 'node:perf_hooks'
 import type { MessagePort, Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
+import { LoopUtilization } from '../loop-utilization.js'
 import { decodeTaskAck } from '../codec/slice-codec.js'
 import type { TaskMessage, WireSliceAck } from '../codec/slice-codec.js'
 import type { WorkerRoute } from '../worker/slice-runner.js'
@@ -73,8 +73,8 @@ export class WorkerPool {
   #closing = false
   /** Restarts waiting out RESTART_DELAY_MS; cancelled by close(). */
   readonly #restarts = new Set<NodeJS.Timeout>()
-  /** Per thread: the utilisation reading that starts the current window, and the last window's value. */
-  readonly #utilization = new WeakMap<Worker, { since: EventLoopUtilization; at: number; value: number }>()
+  /** Per thread: its event loop's utilisation over windows of UTILIZATION_WINDOW_MS. */
+  readonly #utilization = new WeakMap<Worker, LoopUtilization>()
 
   constructor(options: PoolOptions) {
     this.threads = options.threads
@@ -162,17 +162,12 @@ export class WorkerPool {
     const threads: WorkerStats['threads'] = []
     const now = performance.now()
     for (const worker of this.#pool.threads) {
-      let entry = this.#utilization.get(worker)
-      if (entry === undefined) {
-        entry = { since: worker.performance.eventLoopUtilization(), at: now, value: 0 }
-        this.#utilization.set(worker, entry)
-      } else if (now - entry.at >= UTILIZATION_WINDOW_MS) {
-        const current = worker.performance.eventLoopUtilization()
-        entry.value = worker.performance.eventLoopUtilization(current, entry.since).utilization
-        entry.since = current
-        entry.at = now
+      let utilization = this.#utilization.get(worker)
+      if (utilization === undefined) {
+        utilization = new LoopUtilization((current, previous) => worker.performance.eventLoopUtilization(current, previous), UTILIZATION_WINDOW_MS, now)
+        this.#utilization.set(worker, utilization)
       }
-      threads.push({ threadId: worker.threadId, utilization: Math.round(entry.value * 1000) / 1000 })
+      threads.push({ threadId: worker.threadId, utilization: Math.round(utilization.read(now) * 1000) / 1000 })
     }
     return { configured: this.threads, alive: Math.min(this.#sessions.size, this.#pool.threads.length), slicesInFlight, capacity: this.threads * this.slicesPerThread, threads }
   }
