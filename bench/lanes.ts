@@ -22,6 +22,7 @@ import { openBroker } from './lib/broker.js'
 import { parseBrokers } from './lib/cli-args.js'
 import { CpuMeter, type CpuWindow } from './lib/cpu-meter.js'
 import { LaneTimeline } from './lib/lane-timeline.js'
+import { threadClocks, threadWaits, type ThreadClock } from './lib/thread-sched.js'
 import { machineInfo } from './lib/machine.js'
 import type { Measurement } from './lib/meter.js'
 import { resultsDir } from './lib/paths.js'
@@ -84,7 +85,12 @@ const log = (line: string): void => {
 }
 
 /** kvp with every lane's slices and acks stamped, and the CPU read over the window. */
-async function runKvp(run: SystemRun): Promise<{ kvp: Measurement; lanes: LaneTry['lanes']; cpu: CpuWindow }> {
+async function runKvp(run: SystemRun): Promise<{ kvp: Measurement; lanes: LaneTry['lanes']; cpu: CpuWindow; sched: NonNullable<LaneTry['sched']> | null }> {
+  // The engine's worker threads are the ones it starts that are not librdkafka's.
+  const before = new Set(threadClocks()?.keys() ?? [])
+  let clocksAt: Map<string, ThreadClock> | null = null
+  let openedAt = 0
+  let sched: NonNullable<LaneTry['sched']> | null = null
   const timeline = new LaneTimeline()
   const laneOf = (event: SliceEvent | AckEvent): number => event.partition * 65_536 + event.lane
   const onSlice = (event: SliceEvent): void => timeline.sent(laneOf(event), performance.now())
@@ -94,8 +100,17 @@ async function runKvp(run: SystemRun): Promise<{ kvp: Measurement; lanes: LaneTr
   let cpu: CpuWindow | undefined
   const closeWindow = (): void => {
     if (!timeline.counting || meter === undefined) return
-    timeline.close(performance.now())
+    const now = performance.now()
+    timeline.close(now)
     cpu = meter.read()
+    const clocks = threadClocks()
+    if (clocksAt !== null && clocks !== null) {
+      const seconds = (now - openedAt) / 1000
+      sched = {
+        workers: threadWaits(clocksAt, clocks, seconds, (tid, clock) => !before.has(tid) && !clock.name.startsWith('rdk:')),
+        main: threadWaits(clocksAt, clocks, seconds, (tid) => tid === String(process.pid)),
+      }
+    }
   }
   const onProgress = (handled: number): void => {
     const now = performance.now()
@@ -104,6 +119,8 @@ async function runKvp(run: SystemRun): Promise<{ kvp: Measurement; lanes: LaneTr
     if (meter === undefined && now >= firstAt + WARMUP_MS) {
       timeline.open(now)
       meter = new CpuMeter()
+      clocksAt = threadClocks()
+      openedAt = now
     } else if (now >= firstAt + TIME_BOX_MS - 150) {
       closeWindow()
     }
@@ -115,7 +132,7 @@ async function runKvp(run: SystemRun): Promise<{ kvp: Measurement; lanes: LaneTr
     // A run that drained the topic before its time box ends the window where it stopped.
     closeWindow()
     if (cpu === undefined) throw new Error(`kvp handled ${kvp.handled} messages in ${kvp.seconds.toFixed(2)} s: too few for a window (--warmup, --messages)`)
-    return { kvp, lanes: timeline.result(), cpu }
+    return { kvp, lanes: timeline.result(), cpu, sched }
   } finally {
     channels.slice.unsubscribe(onSlice)
     channels.ack.unsubscribe(onAck)

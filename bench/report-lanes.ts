@@ -5,6 +5,7 @@
 import { markdownTable } from './lib/format.js'
 import type { CpuWindow } from './lib/cpu-meter.js'
 import type { LaneTimes } from './lib/lane-timeline.js'
+import type { ThreadWaits } from './lib/thread-sched.js'
 import type { MachineInfo } from './lib/machine.js'
 import type { Measurement } from './lib/meter.js'
 import type { BrokerInfo } from './lib/results.js'
@@ -15,6 +16,8 @@ export interface LaneTry {
   kvp: Measurement
   lanes: LaneTimes
   cpu: CpuWindow
+  /** The worker threads' and the main thread's scheduling (Linux), absent in older results. */
+  sched?: { workers: ThreadWaits; main: ThreadWaits } | null
 }
 
 export interface LaneResults {
@@ -61,6 +64,21 @@ export function laneFigures(run: LaneTry, lanes: number): LaneFigures {
   }
 }
 
+function wakeups(workers: ThreadWaits | undefined): string {
+  if (workers === undefined || workers.threads === 0) return '–'
+  return `${int(workers.runsPerSecond)} / ${fixed(workers.waitMsPerRun, 3)} / ${fixed(workers.cpuMsPerRun, 3)}`
+}
+
+/** Where a worker's extra time per message goes, when the scheduler's figures are there. */
+function lateTimer(workers: ThreadWaits | undefined, f: LaneFigures): string[] {
+  if (workers === undefined || workers.threads === 0) return []
+  return [
+    `Each worker thread woke ${int(workers.runsPerSecond)} times a second (its 1 ms timers, tasks arriving) and each time waited`,
+    `${fixed(workers.waitMsPerRun, 3)} ms for a core and then ran ${fixed(workers.cpuMsPerRun, 3)} ms (its handlers' calls, acks, decoding), ${fixed(workers.waitMsPerRun + workers.cpuMsPerRun, 3)} ms`,
+    `in all before its next 1 ms timer could start; a message took ${fixed(f.workerMs - f.handlerMs, 3)} ms longer in a worker than one at a time.`,
+  ]
+}
+
 /** The try with the median kvp rate. */
 export function medianTry(tries: readonly LaneTry[]): LaneTry | undefined {
   const sorted = [...tries].sort((a, b) => a.kvp.msgPerSec - b.kvp.msgPerSec)
@@ -85,7 +103,9 @@ export function lanesSection(results: LaneResults | null): string[] {
     "(the ack's `durationMs`), a slice in **transit** (sent → ack applied, less the worker's time: the task on its way and",
     'waiting in the worker, the ack in its batch and then waiting for a busy main thread) and the lane **between** slices',
     '(ack applied → next slice sent). CPU is in cores over the same window: the machine (the broker included when it',
-    'runs here), the benchmark process, and its main thread.',
+    "runs here), the benchmark process, and its main thread. A worker thread's wake-ups come from Linux's",
+    "`/proc/self/task/<tid>/schedstat` over the same window (the threads the engine started, less librdkafka's): how often",
+    'each got a core, how long it waited for one while runnable, and how long it ran.',
     '',
   )
   const rows = results.tries.map((run, i) => {
@@ -102,6 +122,7 @@ export function lanesSection(results: LaneResults | null): string[] {
       percent(f.busyShare),
       `${fixed(f.cpu.machineCores, 2)} / ${fixed(f.cpu.processCores, 2)} / ${fixed(f.cpu.mainThreadCores, 2)}`,
       percent(f.cpu.mainLoopUtilization),
+      wakeups(run.sched?.workers),
     ]
   })
   out.push(
@@ -118,6 +139,7 @@ export function lanesSection(results: LaneResults | null): string[] {
         'lane time running',
         'cores: machine / process / main thread',
         'main loop busy',
+        'worker wake-ups: per s / ms waiting for a core / ms running',
       ],
       rows,
     ),
@@ -134,6 +156,7 @@ export function lanesSection(results: LaneResults | null): string[] {
       `and a lane spent ${percent(f.busyShare)} of its time running a slice: around each slice of ${fixed(f.messagesPerSlice, 1)} messages (${fixed(f.slice.worker, 1)} ms) it waited`,
       `${fixed(f.slice.transit, 1)} ms in transit and ${fixed(f.slice.between, 1)} ms between slices, while the main thread was ${percent(f.cpu.mainLoopUtilization)} busy.`,
       `${settings.lanes} × ${percent(f.busyShare)} ÷ ${fixed(f.workerMs, 3)} ms = ${int((settings.lanes * f.busyShare * 1000) / f.workerMs)} msg/s, the measured figure.`,
+      ...lateTimer(median.sched?.workers, f),
       '',
     )
   }
