@@ -110,7 +110,7 @@ export interface MemorySummary {
 
 /** What the memory figures rest on, and what moves them. */
 const MEMORY_NOTES = [
-  'What keeps memory flat: in-flight limits (`backpressure`: 5,000 messages per partition, 64 MiB overall), a',
+  'What keeps memory flat: in-flight limits (`backpressure`: 80 messages a lane, 5,120 per partition at 64 lanes, 64 MiB overall), a',
   'shallow librdkafka prefetch (5,000 messages / 4 MiB), lanes that hold runs of packed batches rather than',
   'node-rdkafka message objects (a queued message costs its bytes plus a few dozen, not about a kilobyte; once its',
   'partition has packed 8 newer batches, a batch whose live rows fall to an eighth is compacted, so a stuck lane pins',
@@ -124,7 +124,8 @@ const MEMORY_NOTES = [
   'The distribution matters too. Under `consistent` the lanes the hash gives most keys fall behind and keep',
   'their batches alive the longest; `sticky` (the default) spreads the backlog, so batches finish together. The',
   'same benchmark with `-- --distribution consistent` gave ratios of 1.158 (image) and 1.141 (plain) on this',
-  'machine the same day, against 1.084–1.089 and 1.104–1.115 in two runs with `sticky`.',
+  'machine the same day, against 1.084–1.089 and 1.104–1.115 in two runs with `sticky`. The figure moves',
+  'between runs of the same code: four image runs on 2026-12-07 gave 1.154, 1.104, 1.125 and 1.131.',
 ]
 
 export interface ReportInputs {
