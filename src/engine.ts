@@ -93,7 +93,7 @@ class KvpEngine implements Engine {
   readonly #backpressure: Backpressure
   readonly #rebalance: RebalanceHandler
   readonly #poller: Poller
-  readonly #pollSizes: PollSize
+  readonly #pollSizing: PollSize
   readonly #positions: FetchPositions
   readonly #highWatermarks: HighWatermarks
   readonly #states = new Map<string, Array<PartitionState | undefined>>()
@@ -162,7 +162,7 @@ class KvpEngine implements Engine {
     this.#positions = new FetchPositions(this.#consumer, watermarkMoved)
     this.#highWatermarks = new HighWatermarks(this.#consumer)
     const mainThread = new LoopUtilization((current, previous) => performance.eventLoopUtilization(current, previous), MAIN_LOOP_WINDOW_MS)
-    this.#pollSizes = new PollSize({ large: options.batchSize, small: options.backedUpBatchSize }, () => mainThread.read())
+    this.#pollSizing = new PollSize({ large: options.batchSize, small: options.backedUpBatchSize }, () => mainThread.read())
     this.#poller = new Poller(
       this.#consumer,
       this.#pollSize,
@@ -317,12 +317,12 @@ class KvpEngine implements Engine {
     return bytes
   }
 
-  /** The next poll's size: smaller while messages wait in lanes for a worker. */
+  /** The next poll's size: smaller while messages wait in lanes for a worker and the main thread has room (src/kafka/poll-size.ts). */
   #pollSize = (): number => {
     if (this.#options.backedUpBatchSize === this.#options.batchSize) return this.#options.batchSize
     let fetched = 0
     for (const list of this.#states.values()) for (const state of list) if (state) fetched += state.inFlight
-    return this.#pollSizes.next(fetched - this.#pool.messagesInFlight)
+    return this.#pollSizing.next(fetched - this.#pool.messagesInFlight)
   }
 
   #kafkaError(error: unknown): void {
