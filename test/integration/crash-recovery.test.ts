@@ -14,7 +14,7 @@ after(async () => {
 })
 const cluster = useBroker()
 
-test('a kvp run process killed with SIGKILL mid-stream and restarted loses nothing', async () => {
+test('a kvp run process killed with SIGKILL mid-stream and restarted loses nothing', async (t) => {
   const topic = uniqueName('crash')
   const groupId = uniqueName('group')
   const record = tempFile('handled.tsv')
@@ -41,7 +41,9 @@ test('a kvp run process killed with SIGKILL mid-stream and restarted loses nothi
     '--stats-interval-ms',
     '0',
   ]
-  const env = { KVP_TEST_RECORD: record, KVP_TEST_DELAY_MS: '2' }
+  // 4 partitions × 32 lanes at 40 ms a message handle ~3,200 a second: the kill lands seconds
+  // before the last one.
+  const env = { KVP_TEST_RECORD: record, KVP_TEST_DELAY_MS: '40' }
 
   const first = await startKvp(args, env)
   processes.push(first)
@@ -50,6 +52,7 @@ test('a kvp run process killed with SIGKILL mid-stream and restarted loses nothi
   assert.equal(await first.exited, 'SIGKILL')
   const handledBeforeKill = countLines(record)
   assert.ok(handledBeforeKill < count, 'killed mid-stream')
+  t.diagnostic(`killed with ${handledBeforeKill} of ${count} messages handled`)
 
   const ends = await endOffsets(cluster.bootstrapServers, topic)
   const expected = allMessages(ends)

@@ -16,7 +16,7 @@ const cluster = useBroker()
 
 const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0)
 
-test("a kvp run process that produces and is killed with SIGKILL mid-stream, then restarted, loses no input's output (duplicates allowed)", { timeout: 170_000 }, async () => {
+test("a kvp run process that produces and is killed with SIGKILL mid-stream, then restarted, loses no input's output (duplicates allowed)", { timeout: 170_000 }, async (t) => {
   const input = uniqueName('orders')
   const output = uniqueName('orders-enriched')
   const groupId = uniqueName('group')
@@ -25,7 +25,9 @@ test("a kvp run process that produces and is killed with SIGKILL mid-stream, the
   await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic: input, count, keys: 500, size: 20 })
   const args = ['run', '--brokers', cluster.bootstrapServers, '--group', groupId, '--topic', input, '--handler', producingHandler, '--max-partitions', '32', '--threads', '2']
   args.push('-X', 'session.timeout.ms=6000', '-X', 'auto.commit.interval.ms=200', '-X', 'producer.linger.ms=20', '--stats-interval-ms', '0')
-  const env = { KVP_TEST_OUTPUT: output, KVP_TEST_DELAY_MS: '2' }
+  // 4 partitions × 32 lanes at 80 ms a message write ~1,600 outputs a second: the kill, checked
+  // every ~100 ms by a client of its own, lands seconds before the last one.
+  const env = { KVP_TEST_OUTPUT: output, KVP_TEST_DELAY_MS: '80' }
 
   const first = await startKvp(args, env)
   processes.push(first)
@@ -34,6 +36,7 @@ test("a kvp run process that produces and is killed with SIGKILL mid-stream, the
   assert.equal(await first.exited, 'SIGKILL')
   const writtenBeforeKill = sum(await endOffsets(cluster.bootstrapServers, output))
   assert.ok(writtenBeforeKill < count, 'killed mid-stream')
+  t.diagnostic(`killed with ${writtenBeforeKill} of ${count} outputs written`)
   const committedAtKill = sum(await committedOrZero(cluster.bootstrapServers, groupId, input))
 
   const ends = await endOffsets(cluster.bootstrapServers, input)
