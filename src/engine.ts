@@ -7,7 +7,7 @@ import type { ResolvedOptions, ResolvedRoute } from './config/resolve.js'
 import { channels } from './diagnostics.js'
 import { Dispatcher } from './dispatch/dispatcher.js'
 import { PartitionState } from './dispatch/partition-state.js'
-import type { Lane } from './dispatch/lane.js'
+import { partitionStats } from './dispatch/partition-stats.js'
 import { WorkerPool } from './dispatch/pool.js'
 import { SliceProgress } from './codec/slice-progress.js'
 import { ConfigError, ErrorCodes, KvpError, describeError } from './errors.js'
@@ -344,58 +344,17 @@ class KvpEngine implements Engine {
       lag: 0,
     }
     const now = Date.now()
+    const connected = this.#consumer.isConnected()
     for (const state of this.#allStates()) {
-      let busyLanes = 0
-      let queuedLanes = 0
-      let retryingLanes = 0
-      // The oldest unfinished message (the one at the watermark) is the lowest of the lanes' heads.
-      let oldestLane: Lane | undefined
-      let oldestOffset = -1
-      for (const lane of state.lanes) {
-        if (!lane) continue
-        if (lane.busy) busyLanes++
-        else if (lane.waiting) retryingLanes++
-        else if (lane.size > 0) queuedLanes++
-        else continue
-        const head = lane.headOffset()
-        if (head >= 0 && (oldestLane === undefined || head < oldestOffset)) {
-          oldestLane = lane
-          oldestOffset = head
-        }
-      }
-      const watermark = state.tracker.watermark()
-      const highWatermark = this.#consumer.isConnected() ? this.#highWatermarks.read(state.topic, state.partition, !state.paused) : undefined
-      const base = state.committed ?? state.firstOffset
-      const lag = highWatermark === undefined || base === undefined ? null : Math.max(0, highWatermark - base)
-      const oldestTimestamp = oldestLane ? oldestLane.headTimestamp() : (state.heldHead()?.timestamp ?? -1)
-      const lagSeconds = state.inFlight > 0 && oldestTimestamp > 0 ? Math.max(0, (now - oldestTimestamp) / 1000) : 0
-      partitions.push({
-        topic: state.topic,
-        partition: state.partition,
-        fetched: state.fetched,
-        handled: state.handled,
-        inFlight: state.inFlight,
-        watermark: watermark ?? null,
-        committed: state.committed ?? null,
-        lanes: state.lanes.length,
-        activeLanes: busyLanes + queuedLanes + retryingLanes,
-        busyLanes,
-        queuedLanes,
-        retryingLanes,
-        highWatermark: highWatermark ?? null,
-        lag,
-        lagSeconds: Math.round(lagSeconds * 1000) / 1000,
-        paused: state.paused,
-        failures: state.failures,
-        deadLettered: state.deadLettered,
-        redelivered: state.redelivered,
-      })
-      totals.fetched += state.fetched
-      totals.handled += state.handled
-      totals.inFlight += state.inFlight
-      totals.failures += state.failures
-      totals.deadLettered += state.deadLettered
-      totals.lag += lag ?? 0
+      const highWatermark = connected ? this.#highWatermarks.read(state.topic, state.partition, !state.paused) : undefined
+      const line = partitionStats(state, highWatermark, now)
+      partitions.push(line)
+      totals.fetched += line.fetched
+      totals.handled += line.handled
+      totals.inFlight += line.inFlight
+      totals.failures += line.failures
+      totals.deadLettered += line.deadLettered
+      totals.lag += line.lag ?? 0
     }
     partitions.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
     return { partitions, totals, generation: this.#rebalance.generation }
