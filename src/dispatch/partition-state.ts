@@ -2,13 +2,10 @@ import type { Message as KafkaMessage } from 'node-rdkafka'
 import type { ResolvedRoute } from '../config/resolve.js'
 import type { VirtualKey } from '../config/options.js'
 import { OffsetTracker } from '../offsets/offset-tracker.js'
-import type { Distributor, LaneProgress } from '../partitioning/distributor.js'
+import type { Distributor } from '../partitioning/distributor.js'
 import type { KeyExtractor } from '../partitioning/partitioner.js'
 import { Lane } from './lane.js'
-import { PackedBatch } from './packed-batch.js'
-
-/** Batches of a partition packed since a batch was: past this many it ages (./packed-batch.ts). */
-const YOUNG_BATCHES = 8
+import { LaneSplitter } from './lane-splitter.js'
 
 /** A fetched batch of one partition that must wait until the partition's lanes are empty. */
 interface HeldBatch {
@@ -53,16 +50,8 @@ export class PartitionState {
   readonly #distributor: Distributor
   readonly #held: HeldBatch[] = []
   #heldMessages = 0
-  #lanesOut = new Uint32Array(1024)
-  /** The last YOUNG_BATCHES batches packed, oldest at `#packed % YOUNG_BATCHES`: the one a new batch pushes out ages. */
-  readonly #young = new Array<PackedBatch | undefined>(YOUNG_BATCHES)
-  #packed = 0
-  /** Batch indices grouped by lane (a counting sort's output), and where each lane's run starts. */
-  #order = new Uint32Array(1024)
-  readonly #laneStarts: Uint32Array
-  readonly #laneNext: Uint32Array
-  /** Per lane: messages appended and messages done, for a distributor that balances by backlog. */
-  readonly #progress: LaneProgress
+  /** Packs each batch once and gives each lane its run of it (./lane-splitter.ts). */
+  readonly #splitter: LaneSplitter
   #sealedAt: number | undefined
   /** One past the highest tracker seq a slice has started (0: none yet). */
   #startedBefore = 0
@@ -74,9 +63,7 @@ export class PartitionState {
     this.route = route
     this.generation = generation
     this.lanes = new Array<Lane | undefined>(distributor.lanes)
-    this.#laneStarts = new Uint32Array(distributor.lanes + 1)
-    this.#laneNext = new Uint32Array(distributor.lanes)
-    this.#progress = { taken: new Float64Array(distributor.lanes), done: new Float64Array(distributor.lanes) }
+    this.#splitter = new LaneSplitter(distributor)
     this.#extract = extract
     this.#distributor = distributor
   }
@@ -174,8 +161,7 @@ export class PartitionState {
   #consume(lane: Lane, count: number): void {
     if (count === 0) return
     this.#bytes -= lane.advance(count)
-    const done = this.#progress.done
-    done[lane.index] = (done[lane.index] as number) + count
+    this.#splitter.laneAdvanced(lane.index, count)
     this.#laneMessages -= count
     this.#handled += count
   }
@@ -360,62 +346,11 @@ export class PartitionState {
   }
 
   #distribute(messages: KafkaMessage[], seqs: number[], keys: VirtualKey[] | undefined, touched: Lane[]): void {
-    const count = messages.length
-    this.#laneMessages += count
-    if (keys === undefined) {
-      const lane = this.lane(0)
-      const taken = this.#progress.taken
-      taken[0] = (taken[0] as number) + count
-      lane.push(this.#pack(messages, count).run(0, count), seqs)
-      touched.push(lane)
-      return
-    }
-    if (this.#lanesOut.length < count) {
-      this.#lanesOut = new Uint32Array(count * 2)
-      this.#order = new Uint32Array(count * 2)
-    }
-    const offsets = new Array<number>(count)
-    for (let i = 0; i < count; i++) offsets[i] = (messages[i] as KafkaMessage).offset
-    const lanesOut = this.#lanesOut
-    const taken = this.#progress.taken
-    this.#distributor.distribute(keys, offsets, lanesOut, this.#progress)
-    // Group by lane with a counting sort (offset order kept within each lane), pack the
-    // batch once in that order, and give each lane its run of rows.
-    const starts = this.#laneStarts
-    starts.fill(0)
-    for (let i = 0; i < count; i++) {
-      const at = (lanesOut[i] as number) + 1
-      starts[at] = (starts[at] as number) + 1
-    }
-    for (let l = 1; l < starts.length; l++) starts[l] = (starts[l] as number) + (starts[l - 1] as number)
-    const order = this.#order
-    const next = this.#laneNext
-    next.set(starts.subarray(0, next.length))
-    for (let i = 0; i < count; i++) {
-      const index = lanesOut[i] as number
-      const at = next[index] as number
-      order[at] = i
-      next[index] = at + 1
-    }
-    const batch = this.#pack(messages, count, order)
-    for (let index = 0; index < next.length; index++) {
-      const from = starts[index] as number
-      const to = starts[index + 1] as number
-      if (to === from) continue
-      const lane = this.lane(index)
-      if (lane.size === 0 && !lane.listed) touched.push(lane)
-      taken[index] = (taken[index] as number) + (to - from)
-      lane.push(batch.run(from, to), seqs, order)
-    }
+    this.#laneMessages += messages.length
+    this.#splitter.split(messages, seqs, keys, this.#laneAt, touched)
   }
 
-  #pack(messages: KafkaMessage[], count: number, order?: ArrayLike<number>): PackedBatch {
-    const batch = PackedBatch.pack(messages, count, order)
-    const slot = this.#packed++ % YOUNG_BATCHES
-    this.#young[slot]?.age()
-    this.#young[slot] = batch
-    return batch
-  }
+  readonly #laneAt = (index: number): Lane => this.lane(index)
 
   /**
    * The assignment is over (revoked, reassigned or the engine stopped): fenced, so a late
