@@ -49,6 +49,8 @@ export interface Engine {
 
 /** How long a revoke retries commits that fail because the group is rebalancing. */
 const REVOKE_GENERATION_RETRY_MS = 1000
+/** Leaving the group on stop waits for the revoke at most this much past revokeTimeoutMs. */
+const LEAVE_GRACE_MS = 5000
 
 /** Slices in flight at most (each needs a shared progress counter): 256 KiB of counters. */
 const PROGRESS_SLOTS = 65_536
@@ -400,6 +402,10 @@ class KvpEngine implements Engine {
     }
     this.#finalStats = this.stats()
     for (const state of states) state.revoke()
+    // Out of the group before the close, so that closing raises no rebalance (./kafka/rebalance.ts).
+    // A static member (group.instance.id) keeps its place instead: KIP-345 has it not leave
+    // on close, so that a restart within the session timeout gets its partitions back.
+    if (this.#options.kafka['group.instance.id'] === undefined) await this.#rebalance.leave(this.#options.revokeTimeoutMs + LEAVE_GRACE_MS, () => this.#poller.serveEvents())
     await disconnect(this.#consumer)
     await this.#pool.close()
     await this.#deadLetters.close()

@@ -1,5 +1,8 @@
 import type Kafka from 'node-rdkafka'
 
+/** Messages a consume call made only to serve events may bring (and drop) at most. */
+const SERVE_BATCH = 1000
+
 /**
  * The consume loop on the main thread: asks librdkafka for up to `pollSize()` messages,
  * hands them on synchronously, and asks again on the next turn of the event loop. It never
@@ -68,6 +71,19 @@ export class Poller {
       // is dispatched. Only one consume call is ever in flight, so batches stay in order.
       this.#poll()
       if (messages.length > 0) this.#onBatch(messages)
+    })
+  }
+
+  /**
+   * Once stopped: one consume call, so that librdkafka serves what it queued for the
+   * application (a rebalance callback is only ever called from inside one). Messages it
+   * returns are dropped: never dispatched, never stored, so never committed; the next
+   * owner of their partition reads them again.
+   */
+  serveEvents(): Promise<void> {
+    if (this.#running || this.#asked > 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.#consumer.consume(SERVE_BATCH, () => resolve())
     })
   }
 

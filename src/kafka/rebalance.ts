@@ -40,6 +40,56 @@ export class RebalanceHandler {
     return this.#chain
   }
 
+  /**
+   * Leaves the group ahead of closing the consumer: unsubscribes, then runs `serve` (one
+   * consume call: librdkafka calls the rebalance callback only from inside one) until the
+   * revoke that unsubscribing brings has been handled here, nothing is assigned and every
+   * event is settled, for at most `timeoutMs`. Closing a consumer that still owns
+   * partitions raises that revoke from inside node-rdkafka's close instead, which runs on
+   * another thread and frees the client when it returns, so the unassign this handler
+   * answers with could run on a client being freed: a crash (SIGSEGV) seen, rarely, when a
+   * member stopped mid-rebalance.
+   */
+  async leave(timeoutMs: number, serve: () => Promise<void>): Promise<void> {
+    const consumer = this.#consumer
+    if (!consumer?.isConnected()) return
+    try {
+      consumer.unsubscribe()
+    } catch (error) {
+      this.#listener.failed(error)
+      return
+    }
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      if (!(await this.#settledBy(deadline))) return
+      let assigned: number
+      try {
+        assigned = consumer.assignments().length
+      } catch {
+        return
+      }
+      if (assigned === 0) {
+        await this.#settledBy(deadline)
+        return
+      }
+      if (Date.now() >= deadline) return
+      await serve()
+    }
+  }
+
+  /** Whether every event so far was handled by `deadline` (a slow revoke may still be draining). */
+  async #settledBy(deadline: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))
+    })
+    try {
+      return await Promise.race([this.#chain.then(() => true), late])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
   readonly callback = (err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]): void => {
     const code = err?.code
     this.#chain = this.#chain.then(() => this.#handle(code, assignment)).catch((error: unknown) => this.#listener.failed(error))

@@ -223,3 +223,26 @@ test('each poll asks for what pollSize() says at the moment it is asked', async 
   assert.deepEqual(fake.sizes, [4000, 4000, 1000])
   await finish(poller, fake)
 })
+
+test('serveEvents() makes one consume call once stopped and drops what it brings; while running it makes none', async () => {
+  const fake = fakeConsumer()
+  const batches: Kafka.Message[][] = []
+  const poller = new Poller(
+    fake.consumer,
+    () => 500,
+    (batch) => batches.push(batch),
+    () => {},
+  )
+  poller.start()
+  await poller.serveEvents()
+  assert.equal(fake.open.length, 1, 'only the running poll is open')
+  const stopped = poller.stop()
+  fake.answer(null, [])
+  await stopped
+  const served = poller.serveEvents()
+  assert.equal(fake.open.length, 1, 'one consume call to serve events')
+  fake.answer(null, messages(0, 3))
+  await served
+  assert.deepEqual(batches, [], 'the messages it brought were not handed on')
+  assert.equal(fake.open.length, 0, 'and no poll follows it')
+})

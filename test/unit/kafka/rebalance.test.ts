@@ -15,7 +15,7 @@ type Protocol = 'COOPERATIVE' | 'EAGER' | 'NONE'
 type Entry = [what: string, partitions?: Kafka.Assignment[]]
 
 function fakeConsumer(log: Entry[], protocol: Protocol) {
-  const state = { connected: true, assignments: [] as Kafka.Assignment[] }
+  const state = { connected: true, assignments: [] as Kafka.Assignment[], onUnsubscribe: () => {} }
   const consumer = {
     rebalanceProtocol: () => protocol,
     isConnected: () => state.connected,
@@ -28,9 +28,15 @@ function fakeConsumer(log: Entry[], protocol: Protocol) {
     },
     unassign() {
       log.push(['unassign'])
+      state.assignments = []
     },
     incrementalUnassign(partitions: Kafka.Assignment[]) {
       log.push(['incrementalUnassign', partitions])
+      state.assignments = state.assignments.filter((owned) => !partitions.some((p) => p.topic === owned.topic && p.partition === owned.partition))
+    },
+    unsubscribe() {
+      log.push(['unsubscribe'])
+      state.onUnsubscribe()
     },
   }
   return { consumer: consumer as unknown as Kafka.KafkaConsumer, state }
@@ -248,4 +254,71 @@ test('kvp:rebalance events carry the kind, partitions, generation and whether th
     { kind: 'assign', partitions: tps(3), generation: 2, cooperative: true },
     { kind: 'revoke', partitions: tps(3), generation: 2, cooperative: true },
   ])
+})
+
+test('leave() unsubscribes, serves events until the revoke it brings has been handled, and resolves once nothing is assigned', async () => {
+  for (const protocol of ['EAGER', 'COOPERATIVE'] as const) {
+    const revoke = deferred()
+    const { log, state, handler } = setup(protocol, [revoke])
+    state.assignments = tps(0, 1)
+    // librdkafka queues a revoke of everything, and calls the rebalance callback from inside a consume call.
+    let queued = false
+    state.onUnsubscribe = () => {
+      queued = true
+    }
+    let serves = 0
+    const serve = async (): Promise<void> => {
+      serves++
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      if (queued) {
+        queued = false
+        handler.callback(event(REVOKE), tps(0, 1))
+      }
+    }
+    let left = false
+    const leaving = handler.leave(5000, serve).then(() => {
+      left = true
+    })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.equal(left, false, `${protocol}: still revoking`)
+    revoke.resolve()
+    await leaving
+    const unassign: Entry = protocol === 'EAGER' ? ['unassign'] : ['incrementalUnassign', tps(0, 1)]
+    assert.deepEqual(log, [['unsubscribe'], ['revoking', tps(0, 1)], unassign], protocol)
+    assert.deepEqual(state.assignments, [])
+    assert.equal(serves, 1, `${protocol}: served once, then waited for the revoke to finish`)
+  }
+})
+
+test('leave() with nothing assigned resolves at once without serving; on a disconnected consumer it does not unsubscribe', async () => {
+  const serve = (): Promise<void> => assert.fail('nothing to serve')
+  const idle = setup('EAGER')
+  await idle.handler.leave(5000, serve)
+  assert.deepEqual(idle.log, [['unsubscribe']])
+  const closed = setup('EAGER')
+  closed.state.connected = false
+  await closed.handler.leave(5000, serve)
+  assert.deepEqual(closed.log, [])
+})
+
+test('leave() gives up after its timeout when no revoke comes', async () => {
+  const { log, state, handler } = setup('EAGER')
+  state.assignments = tps(3)
+  const started = Date.now()
+  await handler.leave(100, () => new Promise((resolve) => setTimeout(resolve, 10)))
+  assert.ok(Date.now() - started >= 100, 'waited out the timeout')
+  assert.deepEqual(log, [['unsubscribe']])
+  assert.deepEqual(state.assignments, tps(3), 'left as it was, for close() to revoke')
+})
+
+test('leave() does not wait past its timeout for a revoke that is still draining', async () => {
+  const stuck = deferred()
+  const { log, handler } = setup('EAGER', [stuck])
+  handler.callback(event(REVOKE), tps(1))
+  const started = Date.now()
+  await handler.leave(100, () => Promise.resolve())
+  assert.ok(Date.now() - started < 1000, 'gave up at the timeout')
+  assert.deepEqual(log, [['unsubscribe'], ['revoking', tps(1)]])
+  stuck.resolve()
+  await handler.settled()
 })
