@@ -1,5 +1,6 @@
 import * as diagnosticsChannel from 'node:diagnostics_channel'
 import type { KvpError } from './errors.js'
+import type { ActiveFault } from './kafka/fault-watch.js'
 
 /**
  * Events the core publishes on `node:diagnostics_channel`. Metrics and logging subscribe;
@@ -100,6 +101,22 @@ export interface KafkaErrorEvent {
   error: unknown
 }
 
+/**
+ * `kvp:fault`: a client error that stops progress (credentials, TLS, an ACL, a missing
+ * topic, a codec the build lacks, a batch that cannot be read), in plain words with its
+ * fix. Published when first seen and at most once a minute while it lasts (`repeat`).
+ */
+export interface FaultEvent {
+  fault: ActiveFault
+  error: KvpError
+  repeat: boolean
+}
+
+/** `kvp:fault-cleared`: progress showed that a fault is over. */
+export interface FaultClearedEvent {
+  fault: ActiveFault
+}
+
 /** One named channel whose messages are `T`. */
 export class EventChannel<T> {
   readonly name: string
@@ -153,6 +170,8 @@ export const channels = {
   lifecycle: new EventChannel<LifecycleEvent>('kvp:lifecycle'),
   kafkaError: new EventChannel<KafkaErrorEvent>('kvp:kafka-error'),
   transaction: new EventChannel<TransactionEvent>('kvp:transaction'),
+  fault: new EventChannel<FaultEvent>('kvp:fault'),
+  faultCleared: new EventChannel<FaultClearedEvent>('kvp:fault-cleared'),
 } as const
 
 export type ChannelName = keyof typeof channels

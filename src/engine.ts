@@ -30,6 +30,10 @@ import { createKeyExtractor } from './partitioning/partitioner.js'
 import type { KeyExtractor } from './partitioning/partitioner.js'
 import type { EngineStats, PartitionStats } from './stats.js'
 import { HighWatermarks } from './kafka/high-watermarks.js'
+import { classifyClientError, describeFault, FaultKinds } from './kafka/client-fault.js'
+import type { FaultOrigin } from './kafka/client-fault.js'
+import { FaultWatch } from './kafka/fault-watch.js'
+import type { ActiveFault } from './kafka/fault-watch.js'
 import type { WorkerStats } from './dispatch/pool.js'
 
 export interface Engine {
@@ -45,6 +49,13 @@ export interface Engine {
   stop(): Promise<void>
   /** Resolves when the engine has stopped (by `stop()` or a fatal error). */
   readonly stopped: Promise<void>
+  /**
+   * Why the engine stopped itself, once it has: a fault only a change of build or settings
+   * can fix (a codec the build lacks). Undefined while running and after a plain `stop()`.
+   */
+  readonly failure: KvpError | undefined
+  /** Client errors that stop progress and are still in force (credentials, TLS, ACLs, topics, codecs, unreadable batches). */
+  faults(): ActiveFault[]
 }
 
 /** How long a revoke retries commits that fail because the group is rebalancing. */
@@ -63,10 +74,13 @@ interface RouteRuntime {
   distributor: () => Distributor
 }
 
+/** How long connecting (the first metadata request) may take before start fails. */
+export const CONNECT_TIMEOUT_MS = 15_000
+
 function connect(consumer: Kafka.KafkaConsumer): Promise<void> {
   return new Promise((resolve, reject) => {
-    consumer.connect({ timeout: 15_000 }, (err) => {
-      if (err) reject(new KvpError(ErrorCodes.KAFKA, `could not connect the consumer: ${err.message}`, { cause: err }))
+    consumer.connect({ timeout: CONNECT_TIMEOUT_MS }, (err) => {
+      if (err) reject(err)
       else resolve()
     })
   })
@@ -106,6 +120,10 @@ class KvpEngine implements Engine {
   #stopping: Promise<void> | undefined
   #resolveStopped!: () => void
   #finalStats: EngineStats | undefined
+  readonly #faults = new FaultWatch()
+  #failure: KvpError | undefined
+  /** While connecting: fails the start at once on a fault that connecting cannot get past. */
+  #failStart: ((error: KvpError) => void) | undefined
 
   constructor(options: ResolvedOptions, routes: Map<string, RouteRuntime>, bootstrapServers: string, mock: MockCluster | undefined, pool: WorkerPool, progress: SliceProgress) {
     this.#options = options
@@ -119,18 +137,18 @@ class KvpEngine implements Engine {
     this.#rebalance = new RebalanceHandler({
       assigned: (partitions) => this.#assigned(partitions),
       revoking: (partitions) => this.#revoking(partitions),
-      failed: (error) => this.#kafkaError(error),
+      failed: (error) => this.#clientError(error, 'consume'),
     })
     const config = consumerConfig(options, bootstrapServers, this.#rebalance.callback)
     this.#consumer = new Kafka.KafkaConsumer(config.global, config.topic)
-    this.#consumer.on('event.error', (error) => this.#kafkaError(error))
+    this.#consumer.on('event.error', (error) => this.#clientError(error, 'client'))
     this.#consumer.setDefaultConsumeTimeout(options.pollTimeoutMs)
     this.#rebalance.attach(this.#consumer)
     const committer = new Committer(this.#consumer)
     this.#committer = committer
     this.#consumer.on('offset.commit', (err, offsets) => committer.committed(this.#state, err, offsets))
     this.#backpressure = new Backpressure(this.#consumer, options)
-    const producer = new OutputProducer(bootstrapServers, options.producer, options.exactlyOnce?.transactionalId)
+    const producer = new OutputProducer(bootstrapServers, options.producer, options.exactlyOnce?.transactionalId, (error, topic) => this.#clientError(error, 'produce', topic))
     this.#producer = producer
     const deadLetters = new DeadLetterWriter(bootstrapServers, producer)
     this.#deadLetters = deadLetters
@@ -169,7 +187,7 @@ class KvpEngine implements Engine {
       this.#consumer,
       this.#pollSize,
       (messages) => this.#onBatch(messages),
-      (error) => this.#kafkaError(error),
+      (error) => this.#clientError(error, 'consume'),
       () => this.#positions.advance(this.#allStates()),
     )
   }
@@ -185,11 +203,89 @@ class KvpEngine implements Engine {
         throw new KvpError(ErrorCodes.TRANSACTION, `could not start the transactional producer: ${describeError(error).message}`, { cause: error })
       }
     }
-    await connect(this.#consumer)
+    await this.#connect()
     this.#consumer.subscribe([...this.#routes.keys()])
     this.#poller.start()
     this.#transactions?.start()
     if (channels.lifecycle.hasSubscribers) channels.lifecycle.publish({ state: 'running', bootstrapServers: this.bootstrapServers, groupId: this.#options.groupId })
+  }
+
+  /**
+   * Connects the consumer. A fault that connecting cannot get past (credentials, TLS) fails
+   * the start as soon as librdkafka reports it, instead of after the connect timeout; a
+   * connect that fails names the last such fault rather than "broker transport failure".
+   */
+  async #connect(): Promise<void> {
+    const attempt = connect(this.#consumer)
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.#failStart = reject
+        attempt.then(resolve, (err: unknown) => {
+          const fault = this.#faults.active().find((f) => f.kind === FaultKinds.AUTHENTICATION || f.kind === FaultKinds.TLS)
+          reject(
+            fault
+              ? new KvpError(fault.code, describeFault(fault), { cause: err, retryable: false })
+              : new KvpError(ErrorCodes.KAFKA, `could not connect the consumer within ${CONNECT_TIMEOUT_MS} ms: ${describeError(err).message}`, { cause: err }),
+          )
+        })
+      })
+    } catch (error) {
+      // The connect call may still be running on librdkafka's side: close the client once it returns.
+      attempt.then(
+        () => disconnect(this.#consumer),
+        () => {},
+      )
+      throw error
+    } finally {
+      this.#failStart = undefined
+    }
+  }
+
+  /**
+   * A librdkafka error from the consumer's fetches (`consume`), its background threads
+   * (`client`) or a producer's write (`produce`). One that stops progress becomes a fault:
+   * logged as an error with its cause and fix, shown on /status, counted; an unreadable
+   * batch stops its partition there; a codec the build lacks stops the engine.
+   */
+  #clientError(error: unknown, origin: FaultOrigin, topic?: string): void {
+    const fault = classifyClientError(error, { origin, groupId: this.#options.groupId, features: Kafka.features, ...(topic === undefined ? {} : { topic }) })
+    if (fault === undefined) {
+      this.#kafkaError(error)
+      return
+    }
+    if ((fault.kind === FaultKinds.CODEC || fault.kind === FaultKinds.CORRUPT_BATCH) && fault.topic !== undefined && fault.partition !== undefined && fault.offset !== undefined) {
+      const state = this.#state(fault.topic, fault.partition)
+      if (state) {
+        state.stopAt(fault.offset)
+        this.#backpressure.stop(state)
+      }
+    }
+    const kvpError = new KvpError(fault.code, describeFault(fault), { cause: error, retryable: false })
+    const reported = this.#faults.report(fault)
+    if (reported && channels.fault.hasSubscribers) channels.fault.publish({ fault: reported.fault, error: kvpError, repeat: reported.repeat })
+    if (fault.kind === FaultKinds.AUTHENTICATION || fault.kind === FaultKinds.TLS) this.#failStart?.(kvpError)
+    if (fault.permanent) this.#fail(kvpError)
+  }
+
+  /** Stops the engine for a fault it cannot get past; `failure` says which. */
+  #fail(error: KvpError): void {
+    if (this.#failure !== undefined || this.#stopping) return
+    this.#failure = error
+    this.#failStart?.(error)
+    void this.stop()
+  }
+
+  get failure(): KvpError | undefined {
+    return this.#failure
+  }
+
+  faults(): ActiveFault[] {
+    return this.#faults.active()
+  }
+
+  #faultsCleared(cleared: ActiveFault[]): void {
+    if (cleared.length === 0 || !channels.faultCleared.hasSubscribers) return
+    for (const fault of cleared) channels.faultCleared.publish({ fault })
   }
 
   #state = (topic: string, partition: number): PartitionState | undefined => this.#states.get(topic)?.[partition]
@@ -206,17 +302,21 @@ class KvpEngine implements Engine {
     let run: Kafka.Message[] = []
     let runTopic = ''
     let runPartition = -1
+    // Messages at or past a batch librdkafka could not read are not taken (PartitionState.stopAt).
+    let runLimit = Number.POSITIVE_INFINITY
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i] as Kafka.Message
       if (message.partition !== runPartition || message.topic !== runTopic) {
         if (runState && run.length > 0) this.#dispatcher.accept(runState, run)
+        if (this.#faults.size > 0) this.#faultsCleared([...this.#faults.topicProgressed(message.topic), ...this.#faults.clientProgressed()])
         runTopic = message.topic
         runPartition = message.partition
         runState = this.#state(runTopic, runPartition)
+        runLimit = runState?.stoppedAt ?? Number.POSITIVE_INFINITY
         run = []
       }
       // A message of a partition that is not (or no longer) ours is left for its owner.
-      if (runState) run.push(message)
+      if (runState && message.offset < runLimit) run.push(message)
     }
     if (runState && run.length > 0) this.#dispatcher.accept(runState, run)
     this.#dispatcher.flush()
@@ -241,7 +341,10 @@ class KvpEngine implements Engine {
       // A transaction is closing: none of this partition's records may join it.
       if (this.#transactions?.closing) state.seal()
       list[partition] = state
+      if (this.#faults.size > 0) this.#faultsCleared([...this.#faults.partitionReassigned(topic, partition), ...this.#faults.topicProgressed(topic)])
     }
+    // Joined: credentials, TLS and the group's ACL work.
+    if (this.#faults.size > 0) this.#faultsCleared(this.#faults.clientProgressed())
   }
 
   /**

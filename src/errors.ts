@@ -1,3 +1,5 @@
+import { secrets } from './redaction.js'
+
 /**
  * One error type for everything kvp reports. `code` is stable and drawn from a closed
  * list; `retryable` tells the error policy whether another attempt can help.
@@ -17,6 +19,18 @@ export const ErrorCodes = {
   TRANSACTION: 'KVP_TRANSACTION',
   COMMIT: 'KVP_COMMIT',
   STOPPED: 'KVP_STOPPED',
+  /** The broker refused the credentials. */
+  AUTHENTICATION: 'KVP_AUTHENTICATION',
+  /** The principal lacks an ACL for a topic, the group or the transactional id. */
+  AUTHORIZATION: 'KVP_AUTHORIZATION',
+  /** The TLS handshake failed (an untrusted certificate, another host name). */
+  TLS: 'KVP_TLS',
+  /** A batch uses a compression codec the build lacks. */
+  CODEC: 'KVP_CODEC',
+  /** A batch could not be decompressed or parsed. */
+  CORRUPT_BATCH: 'KVP_CORRUPT_BATCH',
+  /** A topic does not exist. */
+  UNKNOWN_TOPIC: 'KVP_UNKNOWN_TOPIC',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
@@ -44,7 +58,8 @@ export class KvpError extends Error {
   readonly field: string | undefined
 
   constructor(code: ErrorCode, message: string, options: KvpErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    // No secret value kvp was given appears in an error it reports.
+    super(secrets.redact(message), options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'KvpError'
     this.code = code
     this.retryable = options.retryable ?? RETRYABLE.has(code)

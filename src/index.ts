@@ -29,6 +29,8 @@ export type {
   CommitEvent,
   DeadLetterEvent,
   EventOf,
+  FaultClearedEvent,
+  FaultEvent,
   HandlerErrorEvent,
   KafkaErrorEvent,
   LifecycleEvent,
@@ -51,5 +53,10 @@ export { StatusSampler } from './ops/status-sampler.js'
 export type { DeadLetterEntry, ErrorEntry, History, RebalanceEntry, SamplerOptions } from './ops/status-sampler.js'
 export type { StatusReport } from './ops/status-report.js'
 export type { WorkerStats } from './dispatch/pool.js'
+export { buildInfo, REQUIRED_CODECS } from './build-info.js'
+export type { BuildInfo } from './build-info.js'
+export { FaultKinds } from './kafka/client-fault.js'
+export type { ClientFault, FaultKind } from './kafka/client-fault.js'
+export type { ActiveFault } from './kafka/fault-watch.js'
 export { readGroupLag } from './kafka/group-lag.js'
 export type { GroupLagOptions, PartitionLag } from './kafka/group-lag.js'

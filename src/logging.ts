@@ -23,6 +23,26 @@ export function logEngineEvents(logger: Logger): () => void {
     channels.commitError.subscribe((e) => {
       logger.warn({ reason: e.reason, err: e.error }, 'commit failed; the next one carries the latest watermark')
     }),
+    channels.fault.subscribe((e) => {
+      const { fault } = e
+      logger.error(
+        {
+          code: fault.code,
+          topic: fault.topic,
+          partition: fault.partition,
+          offset: fault.offset,
+          cause: fault.cause,
+          fix: fault.fix,
+          librdkafka: fault.detail,
+          seen: fault.count,
+          since: new Date(fault.since).toISOString(),
+        },
+        `${e.repeat ? 'still: ' : ''}${fault.cause}. Fix: ${fault.fix}`,
+      )
+    }),
+    channels.faultCleared.subscribe((e) => {
+      logger.info({ code: e.fault.code, topic: e.fault.topic, partition: e.fault.partition }, `over: ${e.fault.cause}`)
+    }),
     channels.kafkaError.subscribe((e) => {
       logger.warn({ err: e.error }, 'kafka client error')
     }),

@@ -162,7 +162,27 @@ export class EngineMetrics {
       },
     })
 
+    const faultsSeen = new Counter({
+      name: 'kvp_faults_total',
+      help: 'Client errors that stop progress (credentials, TLS, ACLs, topics, codecs, unreadable batches), by code; each counted when first seen',
+      labelNames: ['code'],
+      registers: [registry],
+    })
+    new Gauge({
+      name: 'kvp_faults',
+      help: 'Client errors that stop progress and are in force now, by code (0 when none)',
+      labelNames: ['code'],
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const fault of engine.faults()) this.inc({ code: fault.code })
+      },
+    })
+
     this.#unsubscribe.push(
+      channels.fault.subscribe((e) => {
+        if (!e.repeat) faultsSeen.inc({ code: e.fault.code })
+      }),
       channels.ack.subscribe((e) => {
         if (e.handled > 0) handled.inc({ topic: e.topic, partition: String(e.partition) }, e.handled)
         sliceSeconds.observe(e.durationMs / 1000)

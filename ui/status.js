@@ -297,6 +297,15 @@
       [e.code],
       [e.message, 'msg'],
     ])
+    $('faults-panel').hidden = s.faults.length === 0
+    renderList('faults', 'faults-empty', s.faults, (f) => [
+      [clock(f.since)],
+      [f.code],
+      [f.topic === undefined ? 'client' : `${tp(f.topic, f.partition ?? '*')}${f.offset === undefined ? '' : ` @ ${num(f.offset)}`}`],
+      [f.cause, 'msg'],
+      [f.fix, 'msg'],
+      [`${f.count}×`, 'num'],
+    ])
     renderList('dead-letters', 'dead-letters-empty', s.deadLetters, (d) => [
       [clock(d.at)],
       [tp(d.topic, d.partition)],

@@ -6,7 +6,7 @@
 import type { Command } from 'commander'
 import { readGroupLag, type PartitionLag } from '../kafka/group-lag.js'
 import type { CliContext } from './main.js'
-import { flagParser, kafkaSettingFlag, parsePositiveInt, usageError, type KafkaSettings } from './parse.js'
+import { flagParser, kafkaSettingFlag, parsePositiveInt, settingsWithEnv, usageError, type KafkaSettings } from './parse.js'
 
 interface LagOptions {
   brokers: string
@@ -40,7 +40,7 @@ export function addLagCommand(program: Command, context: CliContext): Command {
         groupId: options.group,
         timeoutMs: options.timeoutMs,
         ...(options.topic ? { topics: options.topic } : {}),
-        ...(options.kafkaSetting ? { kafka: options.kafkaSetting } : {}),
+        ...withKafka(settingsWithEnv(context.env, options.kafkaSetting, 'consumer')),
       })
       const total = rows.reduce((sum, row) => sum + row.lag, 0)
       if (options.json) {
@@ -60,4 +60,8 @@ export function lagTable(group: string, rows: PartitionLag[], total: number): st
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] as string).length)))
   const line = (cells: string[]): string => cells.map((cell, i) => (i >= 2 ? cell.padStart(widths[i] as number) : cell.padEnd(widths[i] as number))).join('  ')
   return `${[line(header), ...body.map(line)].join('\n')}\ntotal lag ${total}\n`
+}
+
+function withKafka(kafka: KafkaSettings | undefined): { kafka?: KafkaSettings } {
+  return kafka === undefined ? {} : { kafka }
 }

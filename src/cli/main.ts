@@ -4,10 +4,9 @@
  * 0 a clean stop, 2 bad usage or configuration (the message names the flag or field),
  * 1 anything else.
  */
-import { existsSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { Writable } from 'node:stream'
 import { Command, CommanderError } from 'commander'
+import { secrets } from '../redaction.js'
 import { describeError, ErrorCodes, isKvpError } from '../errors.js'
 import { addLagCommand } from './lag-command.js'
 import { addMockClusterCommand } from './mock-cluster-command.js'
@@ -26,6 +25,8 @@ export interface CliContext {
   readonly stderr: NodeJS.WritableStream
   /** Relative paths on the command line are resolved from here. */
   readonly cwd: string
+  /** Where `KVP_KAFKA_*` settings are read from (process.env). */
+  readonly env: Readonly<Record<string, string | undefined>>
   /**
    * Resolves with the signal's name on the first SIGTERM or SIGINT (or when the `stop`
    * abort signal given to `main()` fires). After that a second signal exits 1 at once.
@@ -39,18 +40,21 @@ export interface MainOptions {
   stdout?: NodeJS.WritableStream
   stderr?: NodeJS.WritableStream
   cwd?: string
+  env?: Readonly<Record<string, string | undefined>>
   /** Stops a long-running command like a SIGTERM would (for in-process use). */
   stop?: AbortSignal
 }
 
 /** Runs `kvp` with `argv` (the arguments after the program name) and returns the exit code. */
 export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
-  const stderr = options.stderr ?? process.stderr
+  // Everything the command writes passes the secret registry: no secret value it was given reaches the output.
+  const stderr = redacting(options.stderr ?? process.stderr)
   const signals = new StopSignals(stderr, options.stop)
   const context: CliContext = {
-    stdout: options.stdout ?? process.stdout,
+    stdout: redacting(options.stdout ?? process.stdout),
     stderr,
     cwd: options.cwd ?? process.cwd(),
+    env: options.env ?? process.env,
     waitForStop: () => signals.wait(),
     exitCode: ExitCodes.OK,
   }
@@ -58,6 +62,11 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     await buildProgram(context).parseAsync([...argv], { from: 'user' })
     return context.exitCode
   } catch (err) {
+    if (err instanceof VersionRequested) {
+      const { describeBuild } = await import('../build-info.js')
+      context.stdout.write(describeBuild())
+      return ExitCodes.OK
+    }
     if (err instanceof CommanderError) {
       // Commander has already printed the help or the error.
       return err.exitCode === 0 ? ExitCodes.OK : ExitCodes.USAGE
@@ -75,11 +84,29 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   }
 }
 
+/** A stream that writes to `target` with every known secret value replaced (../config/secrets.ts). */
+function redacting(target: NodeJS.WritableStream): NodeJS.WritableStream {
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, callback) {
+      // Passed on at once, not after the target's callback: nothing waits here when the process exits.
+      target.write(secrets.redact(chunk.toString()))
+      callback()
+    },
+  })
+}
+
+/** `--version` was given: main() prints the build and exits 0. */
+class VersionRequested extends Error {}
+
 /** The commander program, wired to `context`. Errors throw (exitOverride) rather than exit. */
 export function buildProgram(context: CliContext): Command {
   const program = new Command('kvp')
     .description("Kafka virtual partitions: process one partition's messages in parallel on worker threads, keeping per-key order and committing only offsets below which every message is done.")
-    .version(readVersion(), '-V, --version')
+    .option('-V, --version', "print kvp's, node-rdkafka's and librdkafka's versions and librdkafka's builtin.features")
+    .on('option:version', () => {
+      // Loaded only when asked: every other command's start would pay for the native binding.
+      throw new VersionRequested()
+    })
     .exitOverride()
     .configureOutput({
       writeOut: (text) => context.stdout.write(text),
@@ -149,22 +176,4 @@ class StopSignals {
   #release(): void {
     for (const cleanup of this.#cleanups.splice(0)) cleanup()
   }
-}
-
-/** The package version, from the package.json above this file (in src/ or in dist/src/). */
-function readVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (let i = 0; i < 4; i++) {
-    const file = join(dir, 'package.json')
-    if (existsSync(file)) {
-      try {
-        const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown }
-        if (pkg.name === 'kvp' && typeof pkg.version === 'string') return pkg.version
-      } catch {
-        // not ours; keep looking
-      }
-    }
-    dir = dirname(dir)
-  }
-  return '0.0.0'
 }

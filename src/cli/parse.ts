@@ -4,6 +4,8 @@
  * the file system or the process; every failure is a `KvpError` with code `KVP_USAGE`
  * whose `field` is the flag at fault, so the caller can exit 2 with a message naming it.
  */
+import { kafkaSettingsFromEnv } from '../config/secrets.js'
+import { isSecretSetting, secrets } from '../redaction.js'
 import { InvalidArgumentError } from 'commander'
 import type { Distribution, EngineOptions, PartitionerOption, PayloadOption, TopicRoute, VirtualPartitionsOptions } from '../config/options.js'
 import { handlerUrl } from '../config/resolve.js'
@@ -82,9 +84,27 @@ export function parseKafkaSetting(pair: string, flag = '-X'): [string, KafkaSett
   return [key, coerceKafkaValue(pair.slice(eq + 1))]
 }
 
+/**
+ * librdkafka settings from the environment (`KVP_KAFKA_*`, see ../config/secrets.ts) under
+ * the `-X` flags: a flag wins over the environment, and both over a config file. `prefix`
+ * picks the settings of one client: '' the consumer's (keys without `producer.`),
+ * 'producer.' the producer's (those keys, prefix dropped, over the shared ones).
+ */
+export function settingsWithEnv(env: Readonly<Record<string, string | undefined>>, flags: KafkaSettings | undefined, client: 'consumer' | 'producer' | 'all'): KafkaSettings | undefined {
+  const fromEnv = kafkaSettingsFromEnv(env)
+  const merged: KafkaSettings = { ...fromEnv, ...flags }
+  if (client === 'all') return Object.keys(merged).length > 0 ? merged : undefined
+  const out: KafkaSettings = {}
+  for (const [key, value] of Object.entries(merged)) if (!key.startsWith('producer.')) out[key] = value
+  if (client === 'producer') for (const [key, value] of Object.entries(merged)) if (key.startsWith('producer.')) out[key.slice('producer.'.length)] = value
+  return Object.keys(out).length > 0 ? out : undefined
+}
+
 /** Accumulates repeated `-X` flags into one settings object (a later key wins). */
 export function collectKafkaSetting(pair: string, previous: KafkaSettings = {}): KafkaSettings {
   const [key, value] = parseKafkaSetting(pair)
+  // A secret on the command line: ps shows it, but nothing kvp writes will (prefer KVP_KAFKA_*_FILE).
+  if (isSecretSetting(key)) secrets.add(String(value))
   return { ...previous, [key]: value }
 }
 

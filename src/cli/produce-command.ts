@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks'
 import type { Command } from 'commander'
 import { produceMessages, type ProduceMessagesOptions } from '../kafka/produce.js'
 import type { CliContext } from './main.js'
-import { flagParser, kafkaSettingFlag, parseNonNegativeInt, parsePositiveInt, usageError, type KafkaSettings } from './parse.js'
+import { flagParser, kafkaSettingFlag, parseNonNegativeInt, parsePositiveInt, settingsWithEnv, usageError, type KafkaSettings } from './parse.js'
 
 interface ProduceOptions {
   brokers: string
@@ -49,7 +49,8 @@ export function addProduceCommand(program: Command, context: CliContext): Comman
         json: options.json === true,
       }
       if (options.partition !== undefined) request.partition = options.partition
-      if (options.kafkaSetting !== undefined) request.kafka = options.kafkaSetting
+      const kafka = settingsWithEnv(context.env, options.kafkaSetting, 'producer')
+      if (kafka !== undefined) request.kafka = kafka
       const started = performance.now()
       const { produced } = await produceMessages(request)
       const ms = Math.round(performance.now() - started)

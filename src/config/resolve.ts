@@ -1,3 +1,4 @@
+import { secrets } from '../redaction.js'
 import { randomBytes } from 'node:crypto'
 import { availableParallelism, hostname } from 'node:os'
 import { isAbsolute, resolve as resolvePath } from 'node:path'
@@ -115,9 +116,14 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     throw new ConfigError(field, message)
   }
   const options = parsed.data
+  secrets.addSettings(options.kafka)
+  secrets.addSettings(options.producer)
   checkConsumerSettings(options.kafka)
   checkProducerSettings(options.producer)
-  const routes = options.topics.map(resolveRoute)
+  const routes = options.topics.map(resolveRoute).map((route) =>
+    // A dead-letter producer of its own reaches the same cluster: it takes the consumer's connection and security settings under its own.
+    route.deadLetter?.kafka === undefined ? route : { ...route, deadLetter: { ...route.deadLetter, kafka: { ...connectionSettings(options.kafka), ...route.deadLetter.kafka } } },
+  )
   if (options.exactlyOnce) checkExactlyOnce(routes, options.kafka)
   const threads = options.threads ?? Math.max(2, availableParallelism())
   // By default every lane of a partition can have its slice in flight at once.
@@ -153,7 +159,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     revokeTimeoutMs: options.revokeTimeoutMs,
     fromBeginning: options.fromBeginning,
     kafka: options.kafka,
-    producer: options.producer,
+    // The engine's producer talks to the same cluster: it takes the consumer's connection and security settings under its own.
+    producer: { ...connectionSettings(options.kafka), ...options.producer },
     exactlyOnce: options.exactlyOnce
       ? { transactionalId: options.transactionalId ?? `kvp-${options.groupId}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`, intervalMs: options.transactionIntervalMs }
       : undefined,
@@ -180,4 +187,15 @@ function checkExactlyOnce(routes: readonly ResolvedRoute[], kafka: Record<string
   if (isolation !== undefined && isolation !== 'read_committed') {
     throw new ConfigError('kafka.isolation.level', `must be 'read_committed' with exactlyOnce (got ${JSON.stringify(isolation)}): an engine that reads aborted records would process them`)
   }
+}
+
+/**
+ * The settings of `kafka` that say how to reach and authenticate to the cluster: the
+ * security protocol, SASL and TLS, the address family and DNS lookup. Every client kvp
+ * makes for the cluster (the engine's producer, a route's dead-letter producer) starts from them.
+ */
+export function connectionSettings(kafka: Readonly<Record<string, string | number | boolean>>): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {}
+  for (const [key, value] of Object.entries(kafka)) if (/^(security\.protocol|sasl\.|ssl\.|ssl_|enable\.ssl\.|client\.dns\.lookup|broker\.address\.family)/.test(key)) out[key] = value
+  return out
 }

@@ -56,6 +56,8 @@ export class PartitionState {
   /** One past the highest tracker seq a slice has started (0: none yet). */
   #startedBefore = 0
   #firstOffset: number | undefined
+  /** librdkafka could not read the batch at this offset: nothing from here on is taken, so nothing past it is committed. */
+  #stoppedAt: number | undefined
 
   constructor(topic: string, partition: number, route: ResolvedRoute, generation: number, extract: KeyExtractor, distributor: Distributor) {
     this.topic = topic
@@ -103,6 +105,25 @@ export class PartitionState {
 
   get deadLettered(): number {
     return this.#deadLettered
+  }
+
+  /**
+   * The partition cannot be read past `offset` (a batch there could not be decompressed or
+   * parsed; librdkafka goes on after it). Messages from `offset` on that are fetched later
+   * are never taken (`accepts`), so the watermark stays at or below it.
+   */
+  stopAt(offset: number): void {
+    if (this.#stoppedAt === undefined || offset < this.#stoppedAt) this.#stoppedAt = offset
+  }
+
+  /** Where the partition stopped (undefined: it did not). */
+  get stoppedAt(): number | undefined {
+    return this.#stoppedAt
+  }
+
+  /** A fetched message at `offset` may be taken: the partition has not stopped at or before it. */
+  accepts(offset: number): boolean {
+    return this.#stoppedAt === undefined || offset < this.#stoppedAt
   }
 
   /** The assignment is over: nothing of it is committed any more. */

@@ -53,8 +53,13 @@ export class Backpressure {
     const low = this.#limits.maxInFlightPerPartition * this.#limits.resumeRatio
     for (const state of this.#paused) {
       // A revoked partition stays listed until forget(), which resumes it in the consumer.
-      if (!state.revoked && state.inFlight <= low) this.#resume(state)
+      if (!state.revoked && state.stoppedAt === undefined && state.inFlight <= low) this.#resume(state)
     }
+  }
+
+  /** A partition stopped at a batch it cannot read: fetch no more of it (it stays paused until revoked). */
+  stop(state: PartitionState): void {
+    if (!state.paused) this.#pause(state)
   }
 
   /** A partition was revoked: it is no longer paused by us, and its bytes left the total. */

@@ -29,7 +29,8 @@ export class FetchPositions {
 
   /** Reads the positions of `states` and advances their trackers; calls `moved` for each watermark that moved. */
   advance(states: readonly PartitionState[]): void {
-    const owned = states.filter((state) => !state.revoked && !state.draining && state.fetched > 0)
+    // A partition stopped at a batch it could not read: the position is past that batch, the watermark must not be.
+    const owned = states.filter((state) => !state.revoked && !state.draining && state.fetched > 0 && state.stoppedAt === undefined)
     if (owned.length === 0) return
     let positions: Kafka.TopicPartitionOffset[]
     try {

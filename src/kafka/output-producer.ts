@@ -90,10 +90,18 @@ export class OutputProducer {
   /** Counts aborts (and replaced producers): records handed over before one belong to a transaction that is gone. */
   #aborts = 0
 
-  constructor(bootstrapServers: string, settings: KafkaSettings, transactionalId?: string) {
+  /**
+   * @param clientError hears every failed delivery report and client error of the producer,
+   *   with the topic a failed record was for: the engine tells the faults (an ACL, a missing
+   *   topic) from transient errors.
+   */
+  readonly #clientError: (error: unknown, topic?: string) => void
+
+  constructor(bootstrapServers: string, settings: KafkaSettings, transactionalId?: string, clientError: (error: unknown, topic?: string) => void = () => {}) {
     this.#bootstrapServers = bootstrapServers
     this.#settings = settings
     this.#transactionalId = transactionalId
+    this.#clientError = clientError
   }
 
   get transactional(): boolean {
@@ -124,6 +132,7 @@ export class OutputProducer {
         ...transactional,
       }).then(async (producer) => {
         producer.on('delivery-report', (err, report) => this.#delivered(err, report))
+        producer.on('event.error', (err) => this.#clientError(err))
         if (this.#transactionalId !== undefined) {
           try {
             await call('initTransactions', (cb) => producer.initTransactions(30_000, cb))
@@ -145,6 +154,7 @@ export class OutputProducer {
   #delivered(err: Kafka.LibrdKafkaError | undefined, report: Kafka.DeliveryReport): void {
     const pending = report?.opaque as Pending | undefined
     if (pending === undefined) return
+    if (err) this.#clientError(err, report?.topic)
     const error = err ? new KvpError(ErrorCodes.PRODUCE, `a record to topic '${report.topic}' was not delivered: ${err.message}`, { cause: err }) : undefined
     if (pending.batch !== undefined) {
       if (error) pending.batch.sent = true

@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import type { IntervalHistogram } from 'node:perf_hooks'
 import { channels } from '../diagnostics.js'
+import type { ActiveFault } from '../kafka/fault-watch.js'
 
 /** Where the engine is in its life, as the probes see it. */
 export const Phases = {
@@ -33,6 +34,8 @@ export interface HealthSources {
   polling?: () => boolean
   /** Partitions assigned to this member right now. */
   partitions?: () => number
+  /** Client errors that stop progress, in force now (`engine.faults()`). */
+  faults?: () => ActiveFault[]
 }
 
 export interface ProbeResult {
@@ -42,6 +45,12 @@ export interface ProbeResult {
   reasons: string[]
   /** What was checked, with the values seen (so a passing probe says why too). */
   checks?: Record<string, unknown>
+}
+
+/** A fault as a probe's reason: its kind, where, what went wrong. */
+function faultReason(fault: ActiveFault): string {
+  const where = fault.topic === undefined ? '' : ` ${fault.topic}${fault.partition === undefined ? '' : `[${fault.partition}]`}${fault.offset === undefined ? '' : ` at offset ${fault.offset}`}`
+  return `${fault.code}${where}: ${fault.cause}`
 }
 
 const TICK_MS = 100
@@ -148,6 +157,8 @@ export class HealthMonitor {
     const stall = this.#lastStall
     if (stall && performance.now() - stall.at < this.#memory) reasons.push(`event loop stalled for ${stall.ms} ms (threshold ${this.#threshold} ms)`)
     if (this.#fatal !== undefined) reasons.push(`consumer fatal error: ${this.#fatal}`)
+    // Only what no wait can fix fails liveness (a codec the build lacks); the rest is readiness's.
+    for (const fault of this.#sources.faults?.() ?? []) if (fault.permanent) reasons.push(faultReason(fault))
     const now = performance.now()
     const workers = this.#watchWorkers(now)
     const deadFor = this.#noWorkersSince === undefined ? 0 : now - this.#noWorkersSince
@@ -170,7 +181,9 @@ export class HealthMonitor {
     if (this.#phase === Phases.STOPPED) reasons.push('stopped')
     const polling = this.#sources.polling?.()
     if (this.#phase === Phases.READY && polling === false) reasons.push('the consume loop is not running')
-    const checks: Record<string, unknown> = { joined: this.#phase !== Phases.JOINING }
+    const faults = this.#sources.faults?.() ?? []
+    for (const fault of faults) reasons.push(faultReason(fault))
+    const checks: Record<string, unknown> = { joined: this.#phase !== Phases.JOINING, faults: faults.length }
     if (polling !== undefined) checks.polling = polling
     const partitions = this.#sources.partitions?.()
     if (partitions !== undefined) {

@@ -54,6 +54,7 @@ export async function serveOperations(engine: Engine, options: OperationsOptions
       workers: () => engine.workers(),
       polling: () => engine.polling,
       partitions: () => engine.stats().partitions.length,
+      faults: () => engine.faults(),
     },
   })
   if (engine.stats().partitions.length > 0) health.assignedAlready()

@@ -1,5 +1,6 @@
 import type { WorkerStats } from '../dispatch/pool.js'
 import type { Engine } from '../engine.js'
+import type { ActiveFault } from '../kafka/fault-watch.js'
 import type { EngineStats } from '../stats.js'
 import type { HealthMonitor, Phase, ProbeResult } from './health.js'
 import type { DeadLetterEntry, ErrorEntry, History, RebalanceEntry, StatusSampler } from './status-sampler.js'
@@ -16,6 +17,8 @@ export interface StatusReport extends EngineStats {
   workers: WorkerStats
   history: History
   errors: ErrorEntry[]
+  /** Client errors that stop progress, in force now: credentials, TLS, ACLs, topics, codecs, unreadable batches. */
+  faults: ActiveFault[]
   deadLetters: DeadLetterEntry[]
   rebalances: RebalanceEntry[]
   /** The sampler's own cost per sample, in milliseconds. */
@@ -37,6 +40,7 @@ export function statusReport(engine: Engine, health: HealthMonitor, sampler: Sta
     workers: engine.workers(),
     history: sampler.history(),
     errors: [...sampler.errors],
+    faults: engine.faults(),
     deadLetters: [...sampler.deadLetters],
     rebalances: [...sampler.rebalances],
     sampler: {

@@ -88,6 +88,10 @@ test('/healthz fails once the worker pool has no live thread, and says so (test 
       return engine.polling
     },
     workers: () => (poolDead ? { ...engine.workers(), alive: 0, threads: [] } : engine.workers()),
+    get failure() {
+      return engine.failure
+    },
+    faults: () => engine.faults(),
   }
   const ops = await serveOperations(hooked, { port: 0, defaultMetrics: false, workerGraceMs: 200 })
   t.after(async () => {

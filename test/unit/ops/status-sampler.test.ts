@@ -45,6 +45,8 @@ function fakeEngine(): { engine: Engine; set(partitions: PartitionStats[]): void
     stats,
     stop: async () => {},
     workers: () => ({ configured: 1, alive: 1, slicesInFlight: 0, capacity: 32, threads: [] }),
+    failure: undefined,
+    faults: () => [],
   }
   return { engine, set: (partitions) => (current = partitions) }
 }
