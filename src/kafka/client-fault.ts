@@ -174,6 +174,9 @@ function sasl(detail: string): string {
   return mechanism === undefined ? 'SASL authentication failed' : `SASL ${mechanism} authentication failed`
 }
 
+/** librdkafka could not load a TLS file it was given (not a handshake failure, whose text names ssl.ca.location as advice). */
+const TLS_FILE_ERROR = /No such file|ssl\.(ca|certificate|key)\.location failed|failed to (load|read)/i
+
 function tlsCause(detail: string): string {
   if (/hostname mismatch|does not match|IP address mismatch|X509_V_ERR_(HOSTNAME|IP_ADDRESS)_MISMATCH/i.test(detail)) {
     return "the broker's certificate is for another host name than the one kvp connected to"
@@ -181,13 +184,13 @@ function tlsCause(detail: string): string {
   if (/certificate verify failed|could not be verified|unable to get (local )?issuer|self.signed/i.test(detail)) {
     return "the broker's certificate could not be verified: it is not signed by a CA kvp trusts, or it names another host"
   }
-  if (/ssl\.ca\.location|ssl\.certificate\.location|ssl\.key\.location|No such file/i.test(detail)) return 'a TLS file in the settings could not be read'
+  if (TLS_FILE_ERROR.test(detail)) return 'a TLS file in the settings could not be read'
   if (/alert|handshake/i.test(detail)) return 'the TLS handshake with the broker failed (the broker may require a client certificate, or speak plaintext on this port)'
   return 'a TLS error stopped the connection to the broker'
 }
 
 function tlsFix(detail: string): string {
-  if (/ssl\.ca\.location|ssl\.certificate\.location|ssl\.key\.location|No such file/i.test(detail)) return 'check that each ssl.*.location names a readable PEM file'
+  if (TLS_FILE_ERROR.test(detail)) return 'check that each ssl.*.location names a readable PEM file'
   return "set ssl.ca.location to the PEM file of the CA that signed the broker's certificate, and connect with a host name (or IP) the certificate names; ssl.endpoint.identification.algorithm=none turns the host check off (not for production)"
 }
 

@@ -262,3 +262,21 @@ test("a partition revoked while paused stays listed through other partitions' ac
   backpressure.forget(revoked)
   assert.deepEqual(log, ['pause t[0]', 'resume t[0]'], 'librdkafka keeps an application pause across a reassignment: it must be lifted')
 })
+
+test('a partition stopped at a batch it cannot read is paused and never resumed, whatever drains', () => {
+  const { backpressure, log } = setup()
+  const stopped = partition(0, 10)
+  stopped.stopAt(10)
+  backpressure.stop(stopped)
+  assert.deepEqual(log, ['pause t[0]'])
+  assert.equal(stopped.accepts(9), true)
+  assert.equal(stopped.accepts(10), false)
+  setInFlight(stopped, 0)
+  backpressure.afterAcks(0)
+  assert.deepEqual(log, ['pause t[0]'])
+  // The earliest unreadable offset wins.
+  stopped.stopAt(20)
+  assert.equal(stopped.stoppedAt, 10)
+  stopped.stopAt(4)
+  assert.equal(stopped.stoppedAt, 4)
+})
