@@ -76,10 +76,16 @@ interface RouteRuntime {
 
 /** How long connecting (the first metadata request) may take before start fails. */
 export const CONNECT_TIMEOUT_MS = 15_000
+/**
+ * The first connect attempt waits this long for its metadata, each later one twice as long. A failed attempt returns the client
+ * to a state it can be closed in, so a start that a fault fails (credentials, TLS) ends within
+ * one attempt instead of leaving a client blocked in its metadata call for the whole timeout.
+ */
+const CONNECT_ATTEMPT_MS = 2_000
 
-function connect(consumer: Kafka.KafkaConsumer): Promise<void> {
+function connect(consumer: Kafka.KafkaConsumer, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    consumer.connect({ timeout: CONNECT_TIMEOUT_MS }, (err) => {
+    consumer.connect({ timeout: timeoutMs }, (err) => {
       if (err) reject(err)
       else resolve()
     })
@@ -142,13 +148,22 @@ class KvpEngine implements Engine {
     const config = consumerConfig(options, bootstrapServers, this.#rebalance.callback)
     this.#consumer = new Kafka.KafkaConsumer(config.global, config.topic)
     this.#consumer.on('event.error', (error) => this.#clientError(error, 'client'))
+    // librdkafka says why a connection failed (refused credentials, a certificate) only in its FAIL log line.
+    this.#consumer.on('event.log', (log: { severity: number; fac: string; message: string }) => {
+      if (log.fac === 'FAIL') this.#clientError({ message: log.message }, 'client', undefined, true)
+    })
     this.#consumer.setDefaultConsumeTimeout(options.pollTimeoutMs)
     this.#rebalance.attach(this.#consumer)
     const committer = new Committer(this.#consumer)
     this.#committer = committer
     this.#consumer.on('offset.commit', (err, offsets) => committer.committed(this.#state, err, offsets))
     this.#backpressure = new Backpressure(this.#consumer, options)
-    const producer = new OutputProducer(bootstrapServers, options.producer, options.exactlyOnce?.transactionalId, (error, topic) => this.#clientError(error, 'produce', topic))
+    const producer = new OutputProducer(bootstrapServers, options.producer, options.exactlyOnce?.transactionalId, {
+      error: (error, topic) => this.#clientError(error, 'produce', topic),
+      delivered: (topic) => {
+        if (this.#faults.size > 0) this.#faultsCleared(this.#faults.producerDelivered(topic))
+      },
+    })
     this.#producer = producer
     const deadLetters = new DeadLetterWriter(bootstrapServers, producer)
     this.#deadLetters = deadLetters
@@ -211,31 +226,32 @@ class KvpEngine implements Engine {
   }
 
   /**
-   * Connects the consumer. A fault that connecting cannot get past (credentials, TLS) fails
-   * the start as soon as librdkafka reports it, instead of after the connect timeout; a
-   * connect that fails names the last such fault rather than "broker transport failure".
+   * Connects the consumer, in attempts of CONNECT_ATTEMPT_MS up to CONNECT_TIMEOUT_MS. A fault
+   * that connecting cannot get past (credentials, TLS) fails the start once the attempt it
+   * happened in returns (librdkafka reports it within a second against a reachable broker),
+   * and a start that times out names the last such fault rather than "broker transport failure".
    */
   async #connect(): Promise<void> {
-    const attempt = connect(this.#consumer)
+    const deadline = Date.now() + CONNECT_TIMEOUT_MS
+    let fatal: KvpError | undefined
+    this.#failStart = (error) => {
+      fatal ??= error
+    }
     try {
-      await new Promise<void>((resolve, reject) => {
-        this.#failStart = reject
-        attempt.then(resolve, (err: unknown) => {
-          const fault = this.#faults.active().find((f) => f.kind === FaultKinds.AUTHENTICATION || f.kind === FaultKinds.TLS)
-          reject(
-            fault
-              ? new KvpError(fault.code, describeFault(fault), { cause: err, retryable: false })
-              : new KvpError(ErrorCodes.KAFKA, `could not connect the consumer within ${CONNECT_TIMEOUT_MS} ms: ${describeError(err).message}`, { cause: err }),
-          )
-        })
-      })
-    } catch (error) {
-      // The connect call may still be running on librdkafka's side: close the client once it returns.
-      attempt.then(
-        () => disconnect(this.#consumer),
-        () => {},
-      )
-      throw error
+      // Each attempt waits twice as long as the one before: a cluster slow to answer (far away, TLS and SASL first) still gets one long try.
+      for (let wait = CONNECT_ATTEMPT_MS; ; wait *= 2) {
+        try {
+          await connect(this.#consumer, Math.max(1, Math.min(wait, deadline - Date.now())))
+          return
+        } catch (err) {
+          if (fatal !== undefined) throw fatal
+          if (Date.now() >= deadline) {
+            const fault = this.#faults.active().find((f) => f.kind === FaultKinds.AUTHENTICATION || f.kind === FaultKinds.TLS)
+            if (fault) throw new KvpError(fault.code, describeFault(fault), { cause: err, retryable: false })
+            throw new KvpError(ErrorCodes.KAFKA, `could not connect the consumer within ${CONNECT_TIMEOUT_MS} ms: ${describeError(err).message}`, { cause: err })
+          }
+        }
+      }
     } finally {
       this.#failStart = undefined
     }
@@ -247,10 +263,10 @@ class KvpEngine implements Engine {
    * logged as an error with its cause and fix, shown on /status, counted; an unreadable
    * batch stops its partition there; a codec the build lacks stops the engine.
    */
-  #clientError(error: unknown, origin: FaultOrigin, topic?: string): void {
+  #clientError(error: unknown, origin: FaultOrigin, topic?: string, faultsOnly = false): void {
     const fault = classifyClientError(error, { origin, groupId: this.#options.groupId, features: Kafka.features, ...(topic === undefined ? {} : { topic }) })
     if (fault === undefined) {
-      this.#kafkaError(error)
+      if (!faultsOnly) this.#kafkaError(error)
       return
     }
     if ((fault.kind === FaultKinds.CODEC || fault.kind === FaultKinds.CORRUPT_BATCH) && fault.topic !== undefined && fault.partition !== undefined && fault.offset !== undefined) {

@@ -5,8 +5,9 @@
  *
  *   node dist/test/run.js [--unit] [file or folder filter ...]
  *
- * With `KVP_TEST_BROKERS=kafka` it starts one Apache Kafka broker for the whole run and
- * hands its address to every file; `mock` (the default) lets each file start its own
+ * With `KVP_TEST_BROKERS=kafka` it starts one Apache Kafka broker for the whole run, with
+ * its secured listeners, and hands its address (and in `KVP_TEST_SECURITY` the secured
+ * listeners' description) to every file; `mock` (the default) lets each file start its own
  * embedded cluster; `host:port` uses a broker that already runs.
  */
 import { spawn } from 'node:child_process'
@@ -51,12 +52,14 @@ if (files.length === 0) {
 const env: NodeJS.ProcessEnv = { ...process.env }
 let stopBroker: (() => Promise<void>) | undefined
 if (!unitOnly && env.KVP_TEST_BROKERS === 'kafka') {
-  const { startApacheKafka } = await import('../tools/apache-kafka/broker.js')
+  const { SECURITY_ENV, secureListenersToEnv, startApacheKafka } = await import('../tools/apache-kafka/broker.js')
   process.stderr.write('starting Apache Kafka for the run...\n')
-  const broker = await startApacheKafka({ autoCreateTopics: false })
-  process.stderr.write(`Apache Kafka at ${broker.bootstrapServers}\n`)
+  const broker = await startApacheKafka({ autoCreateTopics: false, security: true })
+  const secured = broker.security ? ` (SASL_SSL at ${broker.security.saslSsl}, mTLS at ${broker.security.mtls})` : ''
+  process.stderr.write(`Apache Kafka at ${broker.bootstrapServers}${secured}\n`)
   env.KVP_TEST_BROKERS = broker.bootstrapServers
   env.KVP_TEST_BROKER_KIND = 'kafka'
+  if (broker.security) env[SECURITY_ENV] = secureListenersToEnv(broker.security)
   stopBroker = () => broker.stop()
 }
 

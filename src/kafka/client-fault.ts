@@ -45,6 +45,8 @@ export interface ClientFault {
   detail: string
   /** Only a change of kvp's build or settings can fix it (a missing codec): kvp stops. */
   permanent: boolean
+  /** Which client met it: the consumer's fetches, a client's connection, or a producer's write. */
+  origin: FaultOrigin
 }
 
 /** Where an error came from: the consumer's fetches, the client's background threads, a producer's write. */
@@ -80,7 +82,7 @@ export function classifyClientError(error: unknown, context: FaultContext): Clie
   const detail = typeof raw.message === 'string' ? raw.message : ''
   const where = location(raw, context)
   const at = describeWhere(where)
-  const make = (kind: FaultKind, cause: string, fix: string, permanent = false): ClientFault => ({ kind, code: CODE_OF[kind], ...where, cause, fix, detail, permanent })
+  const make = (kind: FaultKind, cause: string, fix: string, permanent = false): ClientFault => ({ kind, code: CODE_OF[kind], ...where, cause, fix, detail, permanent, origin: context.origin })
 
   if (code === E.ERR__NOT_IMPLEMENTED || code === E.ERR_UNSUPPORTED_COMPRESSION_TYPE || /unsupported compression codec/i.test(detail)) {
     const features = context.features?.join(',') ?? 'unknown'
@@ -98,17 +100,24 @@ export function classifyClientError(error: unknown, context: FaultContext): Clie
       "inspect the batch with the broker's tools (kafka-dump-log); if it is lost for good, move the group's offset past it (kafka-consumer-groups --reset-offsets --to-offset) and restart",
     )
   }
-  if (code === E.ERR__AUTHENTICATION || code === E.ERR_SASL_AUTHENTICATION_FAILED || code === E.ERR_UNSUPPORTED_SASL_MECHANISM || code === E.ERR_ILLEGAL_SASL_STATE) {
+  // node-rdkafka's error events carry no code (-1) and a lower-cased summary; librdkafka's FAIL log line says more: both are read.
+  if (
+    code === E.ERR__AUTHENTICATION ||
+    code === E.ERR_SASL_AUTHENTICATION_FAILED ||
+    code === E.ERR_UNSUPPORTED_SASL_MECHANISM ||
+    code === E.ERR_ILLEGAL_SASL_STATE ||
+    /SASL authentication error|^authentication failure$/i.test(detail)
+  ) {
     return make(
       FaultKinds.AUTHENTICATION,
       `the broker refused kvp's credentials (${sasl(detail)})`,
       'check sasl.username and sasl.password (a SCRAM user must exist on the broker) and that sasl.mechanisms is one the listener enables',
     )
   }
-  if (code === E.ERR__SSL || /SSL handshake failed|certificate verify failed/i.test(detail)) {
+  if (code === E.ERR__SSL || /SSL handshake failed|certificate verify failed|alert bad certificate|alert certificate required/i.test(detail)) {
     return make(FaultKinds.TLS, tlsCause(detail), tlsFix(detail))
   }
-  if (code === E.ERR_TOPIC_AUTHORIZATION_FAILED) {
+  if (code === E.ERR_TOPIC_AUTHORIZATION_FAILED || /^topic authorization failed$/i.test(detail)) {
     const topic = where.topic === undefined ? 'the topic' : `topic '${where.topic}'`
     const needs = context.origin === 'produce' ? 'WRITE (and DESCRIBE)' : 'READ and DESCRIBE'
     return make(
@@ -132,12 +141,15 @@ export function classifyClientError(error: unknown, context: FaultContext): Clie
       'grant the principal WRITE and DESCRIBE on the transactional id (kafka-acls --transactional-id ...)',
     )
   }
-  if (code === E.ERR_CLUSTER_AUTHORIZATION_FAILED) {
-    return make(
-      FaultKinds.AUTHORIZATION,
-      "kvp's principal is not allowed a cluster operation (idempotent or transactional writes need IDEMPOTENT_WRITE on the cluster with older brokers)",
-      'grant the principal the cluster operation the broker log names',
-    )
+  if (code === E.ERR_CLUSTER_AUTHORIZATION_FAILED || /^cluster authorization failed$/i.test(detail)) {
+    if (context.origin === 'produce') {
+      return make(
+        FaultKinds.AUTHORIZATION,
+        "kvp's producer may not write: an idempotent producer needs WRITE on at least one topic (or IDEMPOTENT_WRITE on the cluster) before it may start, and WRITE on each topic it writes to",
+        'grant the principal WRITE and DESCRIBE on the output and dead-letter topics (kafka-acls --add --allow-principal User:NAME --operation Write --topic ...); kvp retries with a new producer',
+      )
+    }
+    return make(FaultKinds.AUTHORIZATION, "kvp's principal is not allowed a cluster operation", 'grant the principal the cluster operation the broker log names')
   }
   if (code === E.ERR_UNKNOWN_TOPIC_OR_PART || code === E.ERR__UNKNOWN_TOPIC || code === E.ERR__UNKNOWN_PARTITION) {
     // A partition that moved or a fetch during a leader election says this too: only a topic missing from a subscription or a produce is a fault.
@@ -155,8 +167,11 @@ function location(raw: RawError, context: FaultContext): Pick<ClientFault, 'topi
   const where: Pick<ClientFault, 'topic' | 'partition' | 'offset'> = {}
   const topic = typeof raw.topic === 'string' && raw.topic !== '' ? raw.topic : context.topic
   if (topic !== undefined) where.topic = topic
-  if (typeof raw.partition === 'number' && raw.partition >= 0) where.partition = raw.partition
-  if (typeof raw.offset === 'number' && raw.offset >= 0) where.offset = raw.offset
+  // A topic-level error (a subscription's) carries no offset, and its partition means nothing.
+  if (typeof raw.offset === 'number' && raw.offset >= 0) {
+    where.offset = raw.offset
+    if (typeof raw.partition === 'number' && raw.partition >= 0) where.partition = raw.partition
+  }
   return where
 }
 
@@ -185,12 +200,14 @@ function tlsCause(detail: string): string {
     return "the broker's certificate could not be verified: it is not signed by a CA kvp trusts, or it names another host"
   }
   if (TLS_FILE_ERROR.test(detail)) return 'a TLS file in the settings could not be read'
+  if (/alert bad certificate|alert certificate required/i.test(detail)) return "the broker refused kvp's client certificate, or wants one and got none (mutual TLS)"
   if (/alert|handshake/i.test(detail)) return 'the TLS handshake with the broker failed (the broker may require a client certificate, or speak plaintext on this port)'
   return 'a TLS error stopped the connection to the broker'
 }
 
 function tlsFix(detail: string): string {
   if (TLS_FILE_ERROR.test(detail)) return 'check that each ssl.*.location names a readable PEM file'
+  if (/alert bad certificate|alert certificate required/i.test(detail)) return 'set ssl.certificate.location and ssl.key.location to a client certificate signed by a CA the broker trusts'
   return "set ssl.ca.location to the PEM file of the CA that signed the broker's certificate, and connect with a host name (or IP) the certificate names; ssl.endpoint.identification.algorithm=none turns the host check off (not for production)"
 }
 

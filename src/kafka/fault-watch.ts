@@ -49,9 +49,14 @@ export class FaultWatch {
     return this.#clear((fault) => fault.topic === topic && fault.kind !== FaultKinds.CORRUPT_BATCH && fault.kind !== FaultKinds.CODEC)
   }
 
-  /** The group was joined (partitions assigned): credentials, TLS and the group's ACL work. */
+  /** The group was joined (partitions assigned): the consumer's credentials, TLS and the group's ACL work. */
   clientProgressed(): ActiveFault[] {
-    return this.#clear((fault) => fault.topic === undefined && fault.kind !== FaultKinds.CODEC)
+    return this.#clear((fault) => fault.topic === undefined && fault.origin !== 'produce' && fault.kind !== FaultKinds.CODEC)
+  }
+
+  /** A producer's record was delivered: its writes work (to `topic` at least). */
+  producerDelivered(topic: string): ActiveFault[] {
+    return this.#clear((fault) => fault.origin === 'produce' && (fault.topic === undefined || fault.topic === topic))
   }
 
   /** A partition was assigned afresh: its stop at a corrupt batch is retried from the committed offset. */

@@ -1,4 +1,4 @@
-import type Kafka from 'node-rdkafka'
+import Kafka from 'node-rdkafka'
 import type { DecodedOutput } from '../codec/output-records.js'
 import { ConfigError, ErrorCodes, KvpError } from '../errors.js'
 import { bufferHeaders, closeProducer, connectProducer, flushProducer, isQueueFull, waitForRoom } from './produce.js'
@@ -49,6 +49,12 @@ export function checkProducerSettings(producer: Record<string, unknown>): void {
   }
 }
 
+/** What the engine hears of its producer: client errors and failed deliveries, and deliveries. */
+export interface ProducerEvents {
+  error?: (error: unknown, topic?: string) => void
+  delivered?: (topic: string) => void
+}
+
 /** One batch of a slice's records: `done` runs once, after the last delivery report. */
 interface Batch {
   left: number
@@ -90,18 +96,18 @@ export class OutputProducer {
   /** Counts aborts (and replaced producers): records handed over before one belong to a transaction that is gone. */
   #aborts = 0
 
-  /**
-   * @param clientError hears every failed delivery report and client error of the producer,
-   *   with the topic a failed record was for: the engine tells the faults (an ACL, a missing
-   *   topic) from transient errors.
-   */
-  readonly #clientError: (error: unknown, topic?: string) => void
+  readonly #events: ProducerEvents
 
-  constructor(bootstrapServers: string, settings: KafkaSettings, transactionalId?: string, clientError: (error: unknown, topic?: string) => void = () => {}) {
+  /**
+   * @param events hears every delivery report of the producer (an error with the topic a
+   *   failed record was for) and its client errors: the engine tells the faults (an ACL, a
+   *   missing topic) from transient errors, and ends them once a record is delivered.
+   */
+  constructor(bootstrapServers: string, settings: KafkaSettings, transactionalId?: string, events: ProducerEvents = {}) {
     this.#bootstrapServers = bootstrapServers
     this.#settings = settings
     this.#transactionalId = transactionalId
-    this.#clientError = clientError
+    this.#events = events
   }
 
   get transactional(): boolean {
@@ -132,7 +138,7 @@ export class OutputProducer {
         ...transactional,
       }).then(async (producer) => {
         producer.on('delivery-report', (err, report) => this.#delivered(err, report))
-        producer.on('event.error', (err) => this.#clientError(err))
+        producer.on('event.error', (err) => this.#events.error?.(err))
         if (this.#transactionalId !== undefined) {
           try {
             await call('initTransactions', (cb) => producer.initTransactions(30_000, cb))
@@ -154,7 +160,8 @@ export class OutputProducer {
   #delivered(err: Kafka.LibrdKafkaError | undefined, report: Kafka.DeliveryReport): void {
     const pending = report?.opaque as Pending | undefined
     if (pending === undefined) return
-    if (err) this.#clientError(err, report?.topic)
+    if (err) this.#events.error?.(err, report?.topic)
+    else if (report !== undefined) this.#events.delivered?.(report.topic)
     const error = err ? new KvpError(ErrorCodes.PRODUCE, `a record to topic '${report.topic}' was not delivered: ${err.message}`, { cause: err }) : undefined
     if (pending.batch !== undefined) {
       if (error) pending.batch.sent = true
@@ -218,6 +225,7 @@ export class OutputProducer {
             continue
           }
           const message = (err as { message?: string }).message ?? String(err)
+          this.#dropIfFatal(err)
           const error = new KvpError(ErrorCodes.PRODUCE, `producing a record to topic '${record.topic}' failed: ${message}`, { cause: err })
           // The rest is not sent: the messages from this one on run again, so they would be duplicates.
           if (i > 0 && batch.sources[i - 1] === batch.sources[i]) batch.sent = true
@@ -242,7 +250,10 @@ export class OutputProducer {
         client.produce(topic, null, value, key, null, pending, headers && bufferHeaders(headers))
         return delivered
       } catch (err) {
-        if (!isQueueFull(err)) throw new KvpError(ErrorCodes.KAFKA, `producing to ${topic} failed: ${(err as Error).message}`, { cause: err })
+        if (!isQueueFull(err)) {
+          this.#dropIfFatal(err)
+          throw new KvpError(ErrorCodes.KAFKA, `producing to ${topic} failed: ${(err as Error).message}`, { cause: err })
+        }
         await waitForRoom(client)
       }
     }
@@ -317,6 +328,19 @@ export class OutputProducer {
     // Opened only once aborted: a failed abort is followed by replace(), which opens it.
     this.#transaction = undefined
     this.#openGate()
+  }
+
+  /**
+   * At-least-once: an idempotent producer that hit a fatal error (its producer id was
+   * refused: no WRITE on any topic yet) refuses every record from then on. It is dropped,
+   * and the next record makes a new one, which succeeds once the cause is fixed (an ACL
+   * granted). Exactly-once handles fatal errors with its transaction cycle (`replace`).
+   */
+  #dropIfFatal(err: unknown): void {
+    if (this.#transactionalId !== undefined || (err as { code?: unknown }).code !== Kafka.CODES.ERRORS.ERR__FATAL) return
+    const client = this.#client
+    this.#client = undefined
+    client?.then(closeProducer).catch(() => {})
   }
 
   /** Exactly-once, after a fatal error: the producer is dropped and the next use makes a new one (which fences this one). */

@@ -6,10 +6,15 @@
  *   whole run and passes its address on; a file run on its own starts its own);
  * - `host:port[,host:port]`: a broker you already run (set `KVP_TEST_BROKER_KIND=mock` if it
  *   is an embedded cluster, so that tests needing a real broker skip).
+ *
+ * An Apache Kafka the tests start also serves secured listeners (SASL_SSL, a wrong-host
+ * certificate, mTLS) with ACLs enforced for their users; `npm run test:kafka` hands their
+ * description on in `KVP_TEST_SECURITY` (tools/apache-kafka/security.ts).
  */
 import { after, before } from 'node:test'
 import Kafka from 'node-rdkafka'
 import { startMockCluster } from '../../src/index.js'
+import { secureListenersFromEnv, type SecureListeners } from '../../tools/apache-kafka/security.js'
 
 export type BrokerKind = 'mock' | 'kafka'
 
@@ -17,6 +22,11 @@ export interface TestBroker {
   /** The address to connect to; only inside a test or hook. */
   readonly bootstrapServers: string
   readonly kind: BrokerKind
+  /**
+   * The secured listeners, their TLS files and users; only inside a test or hook. Undefined
+   * on the embedded cluster and on a broker given by address without `KVP_TEST_SECURITY`.
+   */
+  readonly security: SecureListeners | undefined
 }
 
 /** What `KVP_TEST_BROKERS` asks for, read without starting anything. */
@@ -41,6 +51,7 @@ export const needsRealBroker = brokerKind === 'kafka' ? {} : { skip: 'needs Apac
 export function useBroker(): TestBroker {
   const setting = brokerSetting()
   let address = setting.address
+  let security = address !== undefined && setting.kind === 'kafka' ? secureListenersFromEnv() : undefined
   let stop: (() => Promise<void>) | undefined
   before(async () => {
     if (address !== undefined) return
@@ -50,8 +61,9 @@ export function useBroker(): TestBroker {
       stop = () => cluster.stop()
     } else {
       const { startApacheKafka } = await import('../../tools/apache-kafka/broker.js')
-      const broker = await startApacheKafka({ autoCreateTopics: false })
+      const broker = await startApacheKafka({ autoCreateTopics: false, security: true })
       address = broker.bootstrapServers
+      security = broker.security
       stop = () => broker.stop()
     }
   })
@@ -63,6 +75,10 @@ export function useBroker(): TestBroker {
     get bootstrapServers(): string {
       if (address === undefined) throw new Error('the test broker is not started yet (use it inside a test or hook)')
       return address
+    },
+    get security(): SecureListeners | undefined {
+      if (address === undefined) throw new Error('the test broker is not started yet (use it inside a test or hook)')
+      return security
     },
   }
 }

@@ -10,12 +10,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { classArchive, removeStaleRecordings } from './class-archive.js'
 import { cacheDirFor, requireOnPath, resolveClasspath, runLogged } from './classpath.js'
-import { clusterId, jvmArgs, log4j2Properties, serverProperties } from './config-files.js'
+import { clusterId, jvmArgs, log4j2Properties, serverProperties, type SecuritySettingsInput } from './config-files.js'
 import { ApacheKafkaError, tailOfFile } from './errors.js'
 import { GuardedJvm } from './guarded-jvm.js'
 import { freePorts, waitUntilReady } from './readiness.js'
+import { addScramArgs, makeTlsMaterial, randomUsers, secureListeners, type SecureListeners, type SecurePorts } from './security.js'
 
 export { ApacheKafkaError } from './errors.js'
+export { SECURITY_ENV, secureListenersFromEnv, secureListenersToEnv, type Credentials, type SecureListeners } from './security.js'
 
 /** The Apache Kafka release the project tests against: org.apache.kafka:kafka_2.13 on Maven Central. */
 export const KAFKA_VERSION = '4.1.1'
@@ -24,6 +26,8 @@ export interface ApacheKafka {
   readonly bootstrapServers: string
   readonly port: number
   readonly dataDir: string
+  /** The secured listeners (SASL_SSL, WRONGHOST, MTLS) and their users; undefined unless started with `security: true`. */
+  readonly security: SecureListeners | undefined
   /** Stops the JVM (SIGTERM, then SIGKILL after a grace period), keeps the data folder. */
   halt(): Promise<void>
   /** Starts the broker again on the same data folder and the same ports; resolves when ready. */
@@ -35,6 +39,11 @@ export interface ApacheKafka {
 export interface ApacheKafkaOptions {
   /** auto.create.topics.enable; default true. */
   autoCreateTopics?: boolean
+  /**
+   * Also serve secured listeners, with ACLs enforced for their users (see
+   * config-files.ts securitySettings()); PLAINTEXT stays open. Default false.
+   */
+  security?: boolean
   /** How long the broker may take to come up (each start and restart); default 60 s. */
   startTimeoutMs?: number
   /** Progress lines (resolving, formatting, started); the broker's own log goes to `<dataDir>/broker.log`. */
@@ -55,7 +64,7 @@ export async function startApacheKafka(options: ApacheKafkaOptions = {}): Promis
   await removeStaleRecordings(cacheDir)
   const classes = classArchive(cacheDir, java, classpath)
 
-  const [port, controllerPort] = await freePorts(2)
+  const [port, controllerPort, saslSsl, wrongHost, mtls] = await freePorts(options.security ? 5 : 2)
   if (port === undefined || controllerPort === undefined) throw new Error('freePorts(2) returned fewer than two ports')
   const dataDir = await mkdtemp(join(tmpdir(), 'kvp-apache-kafka-'))
   const files = {
@@ -64,7 +73,25 @@ export async function startApacheKafka(options: ApacheKafkaOptions = {}): Promis
     log: join(dataDir, 'broker.log'),
   }
   try {
-    await writeFile(files.serverProperties, serverProperties({ port, controllerPort, logDir: join(dataDir, 'kraft-logs'), autoCreateTopics: options.autoCreateTopics ?? true }))
+    let security: PreparedSecurity | undefined
+    if (options.security) {
+      if (saslSsl === undefined || wrongHost === undefined || mtls === undefined) throw new Error('freePorts(5) returned fewer than five ports')
+      const began = Date.now()
+      security = await prepareSecurity(join(dataDir, 'tls'), { saslSsl, wrongHost, mtls }, env)
+      log(`made the TLS material and users of the secured listeners in ${Date.now() - began} ms`)
+    }
+    await writeFile(
+      files.serverProperties,
+      serverProperties({
+        port,
+        controllerPort,
+        logDir: join(dataDir, 'kraft-logs'),
+        autoCreateTopics: options.autoCreateTopics ?? true,
+        ...(security ? { security: security.settings } : {}),
+      }),
+      // Keystore passwords are in it.
+      { mode: 0o600 },
+    )
     await writeFile(files.log4j, log4j2Properties())
 
     log(`formatting the storage in ${dataDir}`)
@@ -79,6 +106,8 @@ export async function startApacheKafka(options: ApacheKafkaOptions = {}): Promis
       clusterId(randomBytes),
       '-c',
       files.serverProperties,
+      // SCRAM users live in the metadata log: made here, before the broker first serves.
+      ...(security?.formatArgs ?? []),
     ]
     const formatted = await runLogged(java, formatArgs, dataDir, files.log, env, startTimeoutMs)
     if (formatted !== 0) {
@@ -100,7 +129,8 @@ export async function startApacheKafka(options: ApacheKafkaOptions = {}): Promis
           await launcher.terminate(jvm, 2_000)
           throw err
         }
-        log(`Apache Kafka ${KAFKA_VERSION} is up at 127.0.0.1:${port} after ${Date.now() - began} ms (java pid ${jvm.pid})`)
+        const secured = security ? ` (secured: SASL_SSL ${security.listeners.saslSsl}, WRONGHOST ${security.listeners.wrongHost}, MTLS ${security.listeners.mtls})` : ''
+        log(`Apache Kafka ${KAFKA_VERSION} is up at 127.0.0.1:${port}${secured} after ${Date.now() - began} ms (java pid ${jvm.pid})`)
         return jvm
       },
       async terminate(jvm, graceMs) {
@@ -108,10 +138,34 @@ export async function startApacheKafka(options: ApacheKafkaOptions = {}): Promis
         await classes.jvmExited(exit.code)
       },
     }
-    return new LaunchedKafka(port, dataDir, launcher, await launcher.launch())
+    return new LaunchedKafka(port, dataDir, security?.listeners, launcher, await launcher.launch())
   } catch (err) {
     await rm(dataDir, { recursive: true, force: true })
     throw err
+  }
+}
+
+interface PreparedSecurity {
+  settings: SecuritySettingsInput
+  listeners: SecureListeners
+  /** `--add-scram` arguments for the storage format. */
+  formatArgs: string[]
+}
+
+/** The secured listeners' TLS material (made in `tlsDir`) and users, each with a fresh random password. */
+async function prepareSecurity(tlsDir: string, ports: SecurePorts, env: NodeJS.ProcessEnv): Promise<PreparedSecurity> {
+  const material = await makeTlsMaterial(tlsDir, randomBytes, env)
+  const { users, plainUsers } = randomUsers(randomBytes)
+  return {
+    settings: {
+      ports,
+      keystore: { location: material.files.brokerKeystore, password: material.passwords.broker },
+      wrongHostKeystore: { location: material.files.wrongHostKeystore, password: material.passwords.wrongHost },
+      caCert: material.files.caCert,
+      plainUsers: Object.values(plainUsers),
+    },
+    listeners: secureListeners(ports, material, users, plainUsers),
+    formatArgs: addScramArgs(users),
   }
 }
 
@@ -126,14 +180,16 @@ class LaunchedKafka implements ApacheKafka {
   readonly port: number
   readonly dataDir: string
   readonly bootstrapServers: string
+  readonly security: SecureListeners | undefined
   readonly #launcher: BrokerLauncher
   #jvm: GuardedJvm | undefined
   #stopped: Promise<void> | undefined
   #queue: Promise<unknown> = Promise.resolve()
 
-  constructor(port: number, dataDir: string, launcher: BrokerLauncher, jvm: GuardedJvm) {
+  constructor(port: number, dataDir: string, security: SecureListeners | undefined, launcher: BrokerLauncher, jvm: GuardedJvm) {
     this.port = port
     this.dataDir = dataDir
+    this.security = security
     this.bootstrapServers = `127.0.0.1:${port}`
     this.#launcher = launcher
     this.#jvm = jvm

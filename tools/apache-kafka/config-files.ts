@@ -3,6 +3,7 @@
  * that names the broker's jars, server.properties, the log4j2 configuration and the JVM's
  * flags. Nothing here touches the disk, so each can be checked in a unit test.
  */
+import type { Credentials, SecurePorts } from './security.js'
 
 /** log4j 2 version of the slf4j 1.x binding: the one the Kafka 4.1 distribution ships. */
 export const LOG4J_VERSION = '2.24.3'
@@ -48,6 +49,26 @@ export interface BrokerSettingsInput {
   /** Where the partitions and the metadata log live. */
   logDir: string
   autoCreateTopics: boolean
+  /** The secured listeners next to PLAINTEXT; none when undefined. */
+  security?: SecuritySettingsInput
+}
+
+export interface KeystoreInput {
+  /** A PKCS12 file. */
+  location: string
+  password: string
+}
+
+export interface SecuritySettingsInput {
+  ports: SecurePorts
+  /** The certificate for 127.0.0.1 / localhost: SASL_SSL's and MTLS's. */
+  keystore: KeystoreInput
+  /** The certificate for another host name only: WRONGHOST's. */
+  wrongHostKeystore: KeystoreInput
+  /** PEM of the CA whose client certificates MTLS accepts. */
+  caCert: string
+  /** SASL/PLAIN users of the SASL_SSL listener. */
+  plainUsers: readonly Credentials[]
 }
 
 /**
@@ -60,15 +81,16 @@ export interface BrokerSettingsInput {
 export function brokerSettings(input: BrokerSettingsInput): Map<string, string> {
   const plaintext = `127.0.0.1:${input.port}`
   const controller = `127.0.0.1:${input.controllerPort}`
-  return new Map<string, string>([
+  const secured = input.security ? securedListeners(input.security.ports) : []
+  const settings = new Map<string, string>([
     ['process.roles', 'broker,controller'],
     ['node.id', '1'],
     ['controller.quorum.voters', `1@${controller}`],
-    ['listeners', `PLAINTEXT://${plaintext},CONTROLLER://${controller}`],
-    ['advertised.listeners', `PLAINTEXT://${plaintext}`],
+    ['listeners', [`PLAINTEXT://${plaintext}`, `CONTROLLER://${controller}`, ...secured.map((l) => `${l.name}://${l.address}`)].join(',')],
+    ['advertised.listeners', [`PLAINTEXT://${plaintext}`, ...secured.map((l) => `${l.name}://${l.address}`)].join(',')],
     ['controller.listener.names', 'CONTROLLER'],
     ['inter.broker.listener.name', 'PLAINTEXT'],
-    ['listener.security.protocol.map', 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT'],
+    ['listener.security.protocol.map', ['PLAINTEXT:PLAINTEXT', 'CONTROLLER:PLAINTEXT', ...secured.map((l) => `${l.name}:${l.protocol}`)].join(',')],
     ['log.dirs', input.logDir],
 
     ['num.partitions', '4'],
@@ -107,6 +129,74 @@ export function brokerSettings(input: BrokerSettingsInput): Map<string, string> 
     ['num.io.threads', '4'],
     ['num.recovery.threads.per.data.dir', '1'],
     ['background.threads', '2'],
+  ])
+  if (input.security) for (const [key, value] of securitySettings(input.security)) settings.set(key, value)
+  return settings
+}
+
+interface SecuredListener {
+  name: 'SASL_SSL' | 'WRONGHOST' | 'MTLS'
+  protocol: 'SASL_SSL' | 'SSL'
+  address: string
+}
+
+function securedListeners(ports: SecurePorts): SecuredListener[] {
+  return [
+    { name: 'SASL_SSL', protocol: 'SASL_SSL', address: `127.0.0.1:${ports.saslSsl}` },
+    { name: 'WRONGHOST', protocol: 'SASL_SSL', address: `127.0.0.1:${ports.wrongHost}` },
+    { name: 'MTLS', protocol: 'SSL', address: `127.0.0.1:${ports.mtls}` },
+  ]
+}
+
+const SCRAM_LOGIN = 'org.apache.kafka.common.security.scram.ScramLoginModule required;'
+
+/** `user_<name>="<password>"` entries: how PlainLoginModule on a broker knows its users. */
+export function plainJaasConfig(users: readonly Credentials[]): string {
+  const entries = users.map(({ username, password }) => ` user_${username}="${password}"`).join('')
+  return `org.apache.kafka.common.security.plain.PlainLoginModule required${entries};`
+}
+
+/**
+ * The secured listeners' settings, next to an open PLAINTEXT listener that stays the
+ * inter-broker one (so the broker never authenticates to itself):
+ *
+ * - SASL_SSL: SCRAM-SHA-512 (users in the metadata log, made at format time) and PLAIN
+ *   (users in its JAAS configuration), the certificate for 127.0.0.1;
+ * - WRONGHOST: SASL_SSL with its own keystore, a certificate for another host name only;
+ *   SCRAM only, as PLAIN's users live in SASL_SSL's JAAS configuration;
+ * - MTLS: SSL that requires a client certificate signed by the CA; the principal is the
+ *   certificate's subject (`User:CN=...`).
+ *
+ * ACLs are enforced (StandardAuthorizer, deny when no ACL matches) for everyone but the
+ * super users: ANONYMOUS, which is who PLAINTEXT and CONTROLLER clients are, so every
+ * test that uses the open listener is unaffected, and the SCRAM user `admin`.
+ */
+export function securitySettings(input: SecuritySettingsInput): Map<string, string> {
+  const keystore = (prefix: string, store: KeystoreInput): Array<[string, string]> => [
+    [`${prefix}ssl.keystore.type`, 'PKCS12'],
+    [`${prefix}ssl.keystore.location`, store.location],
+    [`${prefix}ssl.keystore.password`, store.password],
+    [`${prefix}ssl.key.password`, store.password],
+  ]
+  return new Map<string, string>([
+    ['authorizer.class.name', 'org.apache.kafka.metadata.authorizer.StandardAuthorizer'],
+    ['allow.everyone.if.no.acl.found', 'false'],
+    ['super.users', 'User:ANONYMOUS;User:admin'],
+
+    ['sasl.enabled.mechanisms', 'SCRAM-SHA-512,PLAIN'],
+    ...keystore('', input.keystore),
+    ['listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config', SCRAM_LOGIN],
+    ['listener.name.sasl_ssl.plain.sasl.jaas.config', plainJaasConfig(input.plainUsers)],
+
+    ...keystore('listener.name.wronghost.', input.wrongHostKeystore),
+    ['listener.name.wronghost.sasl.enabled.mechanisms', 'SCRAM-SHA-512'],
+    ['listener.name.wronghost.scram-sha-512.sasl.jaas.config', SCRAM_LOGIN],
+
+    ['listener.name.mtls.ssl.client.auth', 'required'],
+    // A PEM truststore (KIP-651): openssl 3.0 cannot mark a certificate in a PKCS12 file as
+    // trusted for Java, and a PEM one needs no password.
+    ['listener.name.mtls.ssl.truststore.type', 'PEM'],
+    ['listener.name.mtls.ssl.truststore.location', input.caCert],
   ])
 }
 

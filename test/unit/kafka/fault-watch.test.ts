@@ -5,7 +5,7 @@ import { FAULT_REPEAT_MS, FaultWatch } from '../../../src/kafka/fault-watch.js'
 import { ErrorCodes } from '../../../src/errors.js'
 
 function fault(kind: ClientFault['kind'], where: Partial<Pick<ClientFault, 'topic' | 'partition' | 'offset'>> = {}): ClientFault {
-  return { kind, code: ErrorCodes.KAFKA, cause: kind, fix: 'fix', detail: '', permanent: kind === FaultKinds.CODEC, ...where }
+  return { kind, code: ErrorCodes.KAFKA, cause: kind, fix: 'fix', detail: '', permanent: kind === FaultKinds.CODEC, origin: 'consume', ...where }
 }
 
 test('a fault is published when first seen and again at most once per repeat interval, counting every sighting', () => {
@@ -50,4 +50,14 @@ test('progress ends the faults it proves wrong: a topic its own, a join the clie
   )
   // A cleared fault seen again is new again.
   assert.equal(watch.report(fault(FaultKinds.AUTHENTICATION))?.repeat, false)
+})
+
+test("a producer's faults end when one of its records is delivered, not when the consumer joins", () => {
+  const watch = new FaultWatch(() => 0)
+  watch.report({ ...fault(FaultKinds.AUTHORIZATION), origin: 'produce' })
+  watch.report({ ...fault(FaultKinds.AUTHORIZATION, { topic: 'dlq' }), origin: 'produce' })
+  assert.deepEqual(watch.clientProgressed(), [])
+  assert.equal(watch.producerDelivered('other').length, 1, 'the cluster-wide one')
+  assert.equal(watch.producerDelivered('dlq').length, 1)
+  assert.equal(watch.size, 0)
 })
