@@ -17,9 +17,11 @@ COPY test ./test
 COPY tools ./tools
 COPY proto ./proto
 COPY bin ./bin
-# `npm ci` runs kvp's `postinstall`, which patches node-rdkafka's producer so that binary
-# header values survive and rebuilds only its binding (scripts/patch-node-rdkafka.js), then
-# `prepare`, which compiles the TypeScript to dist/: the patch and the script come first.
+# `npm ci` runs kvp's `postinstall` (scripts/patch-node-rdkafka.js), as on any machine: it
+# patches node-rdkafka, builds zstd from a registry package's sources and links it into
+# librdkafka when the image has no zstd headers, and fails unless librdkafka has every codec,
+# TLS and SASL; then `prepare` compiles the TypeScript to dist/. The patch and the scripts
+# come first. librdkafka.so carries zstd itself, so the run stage needs no libzstd.
 COPY patches ./patches
 COPY scripts ./scripts
 RUN npm ci --no-audit --no-fund \
