@@ -11,7 +11,7 @@ if (!existsSync(entry)) {
 
 const { main } = await import(entry.href)
 // A crash prints through the secret registry too: no secret value kvp was given reaches its output.
-const { secrets } = await import(new URL('../dist/src/redaction.js', import.meta.url).href)
+const { secrets } = await import(new URL('../dist/src/config/redaction.js', import.meta.url).href)
 const crashed = (kind) => (error) => {
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error)
   process.stderr.write(secrets.redact(`kvp: ${kind}: ${text}\n`))

@@ -1,4 +1,4 @@
-import { secrets } from './redaction.js'
+import { secrets } from './config/redaction.js'
 
 /**
  * One error type for everything kvp reports. `code` is stable and drawn from a closed

@@ -6,7 +6,7 @@
  */
 import { Writable } from 'node:stream'
 import { Command, CommanderError } from 'commander'
-import { secrets } from '../redaction.js'
+import { secrets } from '../config/redaction.js'
 import { describeError, ErrorCodes, isKvpError } from '../errors.js'
 import { addLagCommand } from './lag-command.js'
 import { addMockClusterCommand } from './mock-cluster-command.js'

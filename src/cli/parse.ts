@@ -5,7 +5,7 @@
  * whose `field` is the flag at fault, so the caller can exit 2 with a message naming it.
  */
 import { kafkaSettingsFromEnv } from '../config/secrets.js'
-import { isSecretSetting, secrets } from '../redaction.js'
+import { isSecretSetting, secrets } from '../config/redaction.js'
 import { InvalidArgumentError } from 'commander'
 import type { Distribution, EngineOptions, PartitionerOption, PayloadOption, TopicRoute, VirtualPartitionsOptions } from '../config/options.js'
 import { handlerUrl } from '../config/resolve.js'

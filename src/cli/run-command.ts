@@ -12,7 +12,7 @@ import { pino } from 'pino'
 import { logEngineEvents } from '../logging.js'
 import type { EngineOptions } from '../config/options.js'
 import type { CliContext } from './main.js'
-import { secrets } from '../redaction.js'
+import { secrets } from '../config/redaction.js'
 import { DISTRIBUTIONS, flagParser, kafkaSettingFlag, mergeRunOptions, parseNonNegativeInt, parsePartitioner, parsePositiveInt, PAYLOADS, settingsWithEnv, usageError, type RunFlags } from './parse.js'
 
 const DEFAULT_STATS_INTERVAL_MS = 10_000

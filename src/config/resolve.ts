@@ -1,4 +1,4 @@
-import { secrets } from '../redaction.js'
+import { secrets } from './redaction.js'
 import { randomBytes } from 'node:crypto'
 import { availableParallelism, hostname } from 'node:os'
 import { isAbsolute, resolve as resolvePath } from 'node:path'

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { ConfigError } from '../errors.js'
-import { isSecretSetting, secrets } from '../redaction.js'
+import { isSecretSetting, secrets } from './redaction.js'
 
 /** Names of librdkafka properties that end in `.file` themselves: `_FILE` is part of their name there. */
 const FILE_PROPERTIES = new Set(['sasl.oauthbearer.assertion.private.key.file', 'sasl.oauthbearer.assertion.jwt.template.file'])

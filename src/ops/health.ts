@@ -181,9 +181,10 @@ export class HealthMonitor {
     if (this.#phase === Phases.STOPPED) reasons.push('stopped')
     const polling = this.#sources.polling?.()
     if (this.#phase === Phases.READY && polling === false) reasons.push('the consume loop is not running')
-    const faults = this.#sources.faults?.() ?? []
-    for (const fault of faults) reasons.push(faultReason(fault))
-    const checks: Record<string, unknown> = { joined: this.#phase !== Phases.JOINING, faults: faults.length }
+    const faults = this.#sources.faults?.()
+    for (const fault of faults ?? []) reasons.push(faultReason(fault))
+    const checks: Record<string, unknown> = { joined: this.#phase !== Phases.JOINING }
+    if (faults !== undefined) checks.faults = faults.length
     if (polling !== undefined) checks.polling = polling
     const partitions = this.#sources.partitions?.()
     if (partitions !== undefined) {

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { envNameToKey, kafkaSettingsFromEnv } from '../../../src/config/secrets.js'
 import { ConfigError, KvpError, ErrorCodes } from '../../../src/errors.js'
-import { isSecretSetting, redactSettings, secrets } from '../../../src/redaction.js'
+import { isSecretSetting, redactSettings, secrets } from '../../../src/config/redaction.js'
 
 test('environment names map to librdkafka keys as Confluent images map KAFKA_*', () => {
   assert.equal(envNameToKey('SASL_PASSWORD'), 'sasl.password')
