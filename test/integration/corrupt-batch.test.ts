@@ -1,10 +1,11 @@
 /**
  * A batch librdkafka cannot decompress: the partition stops there, the fault names where,
- * and nothing past it is committed. Apache Kafka only: the test corrupts the partition's log
+ * and nothing past it is committed. A batch in a codec the build lacks: kvp stops and says so. Apache Kafka only: the test corrupts the partition's log
  * segment on the broker's disk (the broker serves the file as it is; consumers do not check
  * CRCs by default), which the embedded cluster has no file for.
  */
 import { strict as assert } from 'node:assert'
+import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,7 +15,7 @@ import { channels, ErrorCodes, readGroupLag, startEngine } from '../../src/index
 import type { FaultEvent } from '../../src/index.js'
 import { needsRealBroker, useBroker } from '../helpers/broker.js'
 import { uniqueName, waitFor } from '../helpers/kafka.js'
-import { recordingHandler, tempFile } from '../helpers/paths.js'
+import { kvpBin, recordingHandler, tempFile } from '../helpers/paths.js'
 import { ensureTopic } from '../helpers/produce.js'
 import { readRecords } from '../helpers/records.js'
 
@@ -112,4 +113,50 @@ test('a batch that cannot be decompressed stops its partition there: a KVP_CORRU
   const [row] = await readGroupLag({ bootstrapServers: broker.bootstrapServers, groupId: group, topics: [topic], timeoutMs: 10_000 })
   assert.ok((row?.committed ?? 0) <= (fault?.offset ?? 0), `committed ${row?.committed}, past the corrupt batch at ${fault?.offset}`)
   process.stdout.write(`# a corrupt batch: ${fault?.code}: ${fault?.cause}. Fix: ${fault?.fix}\n`)
+})
+
+test('a batch in a codec the build lacks stops kvp run: it exits 1 at once with KVP_CODEC naming where and the fix, and commits nothing past the batch', {
+  ...needsRealBroker,
+  timeout: 90_000,
+}, async () => {
+  const topic = uniqueName('codec')
+  const group = uniqueName('g')
+  await ensureTopic(broker.bootstrapServers, topic, { partitions: 1 })
+  await produceBatches(topic, 3, 20)
+  const file = segmentOf(topic)
+  const segment = readFileSync(file)
+  const bad = batchesOf(segment)[1]
+  assert.ok(bad)
+  // The batch's attributes (an int16 21 bytes in) name its codec in the low three bits: 5 is
+  // one no librdkafka build has, as zstd is to a build without it.
+  const attributes = segment.readInt16BE(bad.at + 21)
+  segment.writeInt16BE((attributes & ~0x7) | 0x5, bad.at + 21)
+  writeFileSync(file, segment)
+
+  const record = tempFile('handled.tsv')
+  const began = Date.now()
+  const run = await new Promise<{ code: number | null; output: string }>((resolve) => {
+    const child = spawn(process.execPath, [kvpBin, 'run', '--brokers', broker.bootstrapServers, '--group', group, '--topic', topic, '--handler', recordingHandler, '--stats-interval-ms', '0'], {
+      env: { ...process.env, KVP_TEST_RECORD: record },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk))
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, output })
+    })
+  })
+  const ms = Date.now() - began
+  assert.equal(run.code, 1, run.output)
+  const fatal = run.output.split('\n').find((line) => line.startsWith('kvp: fatal:')) ?? ''
+  assert.match(fatal, new RegExp(`a batch of ${topic}\\[0\\] at offset ${bad.baseOffset} is compressed with a codec this build of librdkafka does not have .*Fix: reinstall kvp.*\\(KVP_CODEC\\)`))
+  assert.match(run.output, /"level":50.*KVP_CODEC/, 'logged at error level')
+  const handled = readRecords(record)
+  assert.ok(handled.every((r) => r.offset < bad.baseOffset))
+  const [row] = await readGroupLag({ bootstrapServers: broker.bootstrapServers, groupId: group, topics: [topic], timeoutMs: 10_000 })
+  assert.ok((row?.committed ?? 0) <= bad.baseOffset, `committed ${row?.committed}, past the batch at ${bad.baseOffset}`)
+  process.stdout.write(`# a codec the build lacks (kvp run exited 1 after ${ms} ms): ${fatal}\n`)
 })
