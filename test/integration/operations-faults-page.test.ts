@@ -1,0 +1,94 @@
+/**
+ * The status page shows what stops progress: a fault from `engine.faults()` appears in a red
+ * "Stopped by" panel with its code, place, cause and fix, and /readyz names it. The engine here
+ * is the real server over a stand-in engine that reports one fault, so the page test needs
+ * no cluster in that state.
+ */
+import { strict as assert } from 'node:assert'
+import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { test } from 'node:test'
+import type { ActiveFault, Engine, EngineStats } from '../../src/index.js'
+import { ErrorCodes, FaultKinds } from '../../src/index.js'
+import { serveOperations } from '../../src/ops/http-server.js'
+
+function findChromium(): string | undefined {
+  const fromEnv = process.env.KVP_CHROMIUM
+  if (fromEnv) return existsSync(fromEnv) ? fromEnv : undefined
+  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
+    try {
+      const path = execFileSync('which', [name], { encoding: 'utf8' }).trim()
+      if (path) return path
+    } catch {
+      // not on PATH
+    }
+  }
+  return undefined
+}
+const chromium = findChromium()
+const needsChromium = chromium ? {} : { skip: 'no Chromium found (set KVP_CHROMIUM, or install Debian chromium: apt-get install -y chromium)' }
+
+const FAULT: ActiveFault = {
+  kind: FaultKinds.AUTHORIZATION,
+  code: ErrorCodes.AUTHORIZATION,
+  topic: 'orders',
+  cause: "kvp's principal is not allowed to read topic 'orders'",
+  fix: "grant the principal READ and DESCRIBE on topic 'orders'",
+  detail: 'Broker: Topic authorization failed',
+  permanent: false,
+  origin: 'consume',
+  since: Date.now() - 5_000,
+  lastSeen: Date.now(),
+  count: 3,
+}
+
+function engineWithFault(): Engine {
+  const stats = (): EngineStats => ({
+    partitions: [],
+    totals: { fetched: 0, handled: 0, inFlight: 0, inFlightBytes: 0, slicesInFlight: 0, failures: 0, deadLettered: 0, commits: 0, lag: 0 },
+    generation: 1,
+  })
+  return {
+    bootstrapServers: 'x:1',
+    stopped: new Promise(() => {}),
+    polling: true,
+    stats,
+    stop: async () => {},
+    workers: () => ({ configured: 1, alive: 1, slicesInFlight: 0, capacity: 32, threads: [] }),
+    failure: undefined,
+    faults: () => [FAULT],
+  }
+}
+
+test('a fault is on /status, fails /readyz naming it, and shows in a red "Stopped by" panel of the status page', { ...needsChromium, timeout: 60_000 }, async (t) => {
+  const ops = await serveOperations(engineWithFault(), { port: 0, defaultMetrics: false })
+  t.after(() => ops.close())
+  const base = `http://127.0.0.1:${ops.port}`
+  const status = (await (await fetch(`${base}/status`)).json()) as { faults: ActiveFault[] }
+  assert.deepEqual(
+    status.faults.map((f) => [f.code, f.topic, f.cause]),
+    [[FAULT.code, 'orders', FAULT.cause]],
+  )
+  const ready = await fetch(`${base}/readyz`)
+  assert.equal(ready.status, 503)
+  assert.match(((await ready.json()) as { reasons: string[] }).reasons.join(), /KVP_AUTHORIZATION orders: kvp's principal is not allowed to read topic 'orders'/)
+  const metrics = await (await fetch(`${base}/metrics`)).text()
+  assert.match(metrics, /kvp_faults\{code="KVP_AUTHORIZATION"\} 1/)
+
+  const { chromium: browserType } = await import('playwright-core')
+  const browser = await browserType.launch({ executablePath: chromium as string, args: ['--no-sandbox'], headless: true })
+  t.after(() => browser.close())
+  const page = await browser.newPage()
+  await page.goto(`${base}/`)
+  await page.waitForSelector('body[data-rendered]', { timeout: 20_000 })
+  const panel = page.locator('#faults-panel')
+  assert.equal(await panel.isVisible(), true)
+  const row = await page.locator('#faults tbody tr').first().innerText()
+  assert.match(row, /KVP_AUTHORIZATION/)
+  assert.match(row, /orders\[\*\]/)
+  assert.match(row, /not allowed to read topic 'orders'/)
+  assert.match(row, /grant the principal READ and DESCRIBE/)
+  // Red: the panel's border is the page's "bad" colour.
+  const border = await panel.evaluate((node) => (globalThis as unknown as { getComputedStyle(n: unknown): { borderTopColor: string } }).getComputedStyle(node).borderTopColor)
+  assert.equal(border, 'rgb(214, 69, 69)')
+})
