@@ -83,7 +83,7 @@ test('a fault is on /status, fails /readyz naming it, and shows in a red "Stoppe
   await page.waitForSelector('body[data-rendered]', { timeout: 20_000 })
   const panel = page.locator('#faults-panel')
   assert.equal(await panel.isVisible(), true)
-  const row = await page.locator('#faults tbody tr').first().innerText()
+  const row = (await page.locator('#faults tbody tr').first().textContent()) ?? ''
   assert.match(row, /KVP_AUTHORIZATION/)
   assert.match(row, /orders\[\*\]/)
   assert.match(row, /not allowed to read topic 'orders'/)
