@@ -94,14 +94,15 @@ test('a dead letter the shared producer cannot deliver is retried, the commit st
   // WRITE goes: the dead letter of offset 25 is refused in its delivery report, again and again.
   await revokeWrite(deadLetters)
   await produceMessages({ bootstrapServers: broker.bootstrapServers, topic, count: 20, keys: 5, size: 16, partition: 0 })
-  await waitFor('the commit to reach the failing dead letter', async () => (await committedAt0(topic, group)) === 25, 60_000, 200)
+  await waitFor('the commit to reach the failing dead letter', async () => (await committedAt0(topic, group)) >= 25, 60_000, 200)
+  // Two more refused writes after the commit reached it (or a commit past it, which the assertion below reports).
   const before = refusedAttempts(errors, ErrorCodes.DEAD_LETTER, 25).length
-  await waitFor('two more refused dead-letter writes', () => refusedAttempts(errors, ErrorCodes.DEAD_LETTER, 25).length >= before + 2, 30_000)
+  await waitFor('two more refused dead-letter writes', async () => refusedAttempts(errors, ErrorCodes.DEAD_LETTER, 25).length >= before + 2 || (await committedAt0(topic, group)) > 25, 30_000, 200)
+  assert.equal(await committedAt0(topic, group), 25, 'nothing at or above the undelivered dead letter is committed')
   assert.ok(
     refusedAttempts(errors, ErrorCodes.DEAD_LETTER, 25).every((e) => e.willRetry),
     'every refused dead letter is retried',
   )
-  assert.equal(await committedAt0(topic, group), 25, 'nothing at or above the undelivered dead letter is committed')
   assert.equal(engine.stats().partitions.find((p) => p.partition === 0)?.watermark, 25)
   const fault = engine.faults().find((f) => f.origin === 'produce')
   assert.equal(fault?.code, ErrorCodes.AUTHORIZATION, `a produce fault while the write is refused: ${JSON.stringify(engine.faults())}`)
@@ -147,7 +148,13 @@ test('ctx.produce outputs refused in their delivery reports are retried, their i
   await produceMessages({ bootstrapServers: broker.bootstrapServers, topic, count: 20, keys: 5, size: 16, partition: 0 })
   // Each attempt of offset 20 runs the handler again, and its output fails again: in its delivery
   // report, or (once librdkafka knows the topic refuses it) at produce() time.
-  await waitFor('offset 20 to fail three attempts on its output', () => errors.filter((e) => e.offset === 20).length >= 3, 60_000)
+  await waitFor(
+    'offset 20 to fail three attempts on its output (or a commit past it, which the assertion below reports)',
+    async () => errors.filter((e) => e.offset === 20).length >= 3 || (await committedAt0(topic, group)) > 20,
+    60_000,
+    200,
+  )
+  assert.equal(await committedAt0(topic, group), 20, 'no input whose output failed is committed')
   const failed = errors.filter((e) => e.offset === 20)
   assert.ok(refusedAttempts(errors, ErrorCodes.PRODUCE, 20).length > 0, 'an output of offset 20 was refused in its delivery report')
   assert.deepEqual(
@@ -155,7 +162,7 @@ test('ctx.produce outputs refused in their delivery reports are retried, their i
     failed.map((_, i) => [i + 1, ErrorCodes.PRODUCE, true]),
     'each attempt of offset 20 fails on its output and is retried',
   )
-  assert.equal(await committedAt0(topic, group), 20, 'no input whose output failed is committed')
+  assert.equal(await committedAt0(topic, group), 20, 'no input whose output failed is committed, however often it fails')
   assert.equal(engine.stats().partitions.find((p) => p.partition === 0)?.watermark, 20)
   assert.equal(engine.faults().find((f) => f.origin === 'produce')?.code, ErrorCodes.AUTHORIZATION, JSON.stringify(engine.faults()))
 
