@@ -97,17 +97,20 @@ export class OutputProducer {
   #aborts = 0
 
   readonly #events: ProducerEvents
+  readonly #connectProducer: typeof connectProducer
 
   /**
    * @param events hears every delivery report of the producer (an error with the topic a
    *   failed record was for) and its client errors: the engine tells the faults (an ACL, a
    *   missing topic) from transient errors, and ends them once a record is delivered.
+   * @param connect makes and connects the client (unit tests pass a fake).
    */
-  constructor(bootstrapServers: string, settings: KafkaSettings, transactionalId?: string, events: ProducerEvents = {}) {
+  constructor(bootstrapServers: string, settings: KafkaSettings, transactionalId?: string, events: ProducerEvents = {}, connect: typeof connectProducer = connectProducer) {
     this.#bootstrapServers = bootstrapServers
     this.#settings = settings
     this.#transactionalId = transactionalId
     this.#events = events
+    this.#connectProducer = connect
   }
 
   get transactional(): boolean {
@@ -127,7 +130,7 @@ export class OutputProducer {
   #connect(): Promise<Kafka.Producer> {
     if (this.#client === undefined) {
       const transactional: KafkaSettings = this.#transactionalId === undefined ? {} : { 'transactional.id': this.#transactionalId }
-      const client = connectProducer(this.#bootstrapServers, {
+      const client = this.#connectProducer(this.#bootstrapServers, {
         'client.id': 'kvp-producer',
         'linger.ms': 5,
         // A topic the cluster says does not exist fails its records after 5 s (librdkafka waits 30 s).

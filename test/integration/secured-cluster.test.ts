@@ -11,56 +11,30 @@ import { test, type TestContext } from 'node:test'
 import { channels, ErrorCodes, isKvpError, readGroupLag, startEngine } from '../../src/index.js'
 import type { Engine, FaultEvent, KvpError } from '../../src/index.js'
 import type { Credentials, SecureListeners } from '../../tools/apache-kafka/security.js'
-import { deleteAcls, grantAcls, type AclSpec } from '../helpers/acls.js'
+import type { AclSpec } from '../helpers/acls.js'
 import { needsRealBroker, useBroker } from '../helpers/broker.js'
 import { uniqueName, waitFor } from '../helpers/kafka.js'
 import { kvpBin, producingHandler, recordingHandler, tempFile } from '../helpers/paths.js'
 import { ensureDead, startKvp } from '../helpers/process.js'
 import { ensureTopic, produceMessages } from '../helpers/produce.js'
 import { readTopic } from '../helpers/read-topic.js'
+import { consumerAcls, grantForTest, saslSslSettings, securityOf, writerAcls } from '../helpers/secured.js'
 import { coverage, orderViolations, readRecords } from '../helpers/records.js'
 
 const broker = useBroker()
 
 function security(): SecureListeners {
-  const found = broker.security
-  assert.ok(found, 'the Apache Kafka tier starts its broker with secured listeners (KVP_TEST_SECURITY)')
-  return found
+  return securityOf(broker)
 }
 
 /** librdkafka settings for the SASL_SSL listener as `user`. */
-function saslSsl(user: Credentials, options: { mechanism?: string; ca?: string | null; address?: string } = {}): Record<string, string> {
-  const s = security()
-  const settings: Record<string, string> = {
-    'security.protocol': 'SASL_SSL',
-    'sasl.mechanisms': options.mechanism ?? 'SCRAM-SHA-512',
-    'sasl.username': user.username,
-    'sasl.password': user.password,
-  }
-  const ca = options.ca === undefined ? s.caLocation : options.ca
-  if (ca !== null) settings['ssl.ca.location'] = ca
-  return settings
+function saslSsl(user: Credentials, options: { mechanism?: string; ca?: string | null } = {}): Record<string, string> {
+  return saslSslSettings(security(), user, options)
 }
 
-/** ACLs a consuming principal needs on `topic` and `group`, granted for this test. */
-async function grant(t: TestContext, acls: AclSpec[]): Promise<void> {
-  await grantAcls(broker.bootstrapServers, acls)
-  t.after(() => deleteAcls(broker.bootstrapServers, acls))
-}
-
-function consumerAcls(principal: string, topic: string, group: string): AclSpec[] {
-  return [
-    { principal, resourceType: 'TOPIC', name: topic, operation: 'READ' },
-    { principal, resourceType: 'TOPIC', name: topic, operation: 'DESCRIBE' },
-    { principal, resourceType: 'GROUP', name: group, operation: 'READ' },
-  ]
-}
-
-function writerAcls(principal: string, topic: string): AclSpec[] {
-  return [
-    { principal, resourceType: 'TOPIC', name: topic, operation: 'WRITE' },
-    { principal, resourceType: 'TOPIC', name: topic, operation: 'DESCRIBE' },
-  ]
+/** ACLs granted for this test. */
+function grant(t: TestContext, acls: AclSpec[]): Promise<void> {
+  return grantForTest(t, broker.bootstrapServers, acls)
 }
 
 /** The committed offset of each partition of `topic` for `group`, read over the open listener. */
