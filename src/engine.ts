@@ -160,6 +160,7 @@ class KvpEngine implements Engine {
     this.#backpressure = new Backpressure(this.#consumer, options)
     const producer = new OutputProducer(bootstrapServers, options.producer, options.exactlyOnce?.transactionalId, {
       error: (error, topic) => this.#clientError(error, 'produce', topic),
+      log: (message) => this.#clientError({ message }, 'produce', undefined, true),
       delivered: (topic) => {
         if (this.#faults.size > 0) this.#faultsCleared(this.#faults.producerDelivered(topic))
       },

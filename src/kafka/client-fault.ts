@@ -117,7 +117,7 @@ export function classifyClientError(error: unknown, context: FaultContext): Clie
   if (code === E.ERR__SSL || /SSL handshake failed|certificate verify failed|alert bad certificate|alert certificate required/i.test(detail)) {
     return make(FaultKinds.TLS, tlsCause(detail), tlsFix(detail))
   }
-  if (code === E.ERR_TOPIC_AUTHORIZATION_FAILED || /^topic authorization failed$/i.test(detail)) {
+  if (code === E.ERR_TOPIC_AUTHORIZATION_FAILED || /^topic authorization failed$|Broker: Topic authorization failed/i.test(detail)) {
     const topic = where.topic === undefined ? 'the topic' : `topic '${where.topic}'`
     const needs = context.origin === 'produce' ? 'WRITE (and DESCRIBE)' : 'READ and DESCRIBE'
     return make(
@@ -165,7 +165,9 @@ export function classifyClientError(error: unknown, context: FaultContext): Clie
 
 function location(raw: RawError, context: FaultContext): Pick<ClientFault, 'topic' | 'partition' | 'offset'> {
   const where: Pick<ClientFault, 'topic' | 'partition' | 'offset'> = {}
-  const topic = typeof raw.topic === 'string' && raw.topic !== '' ? raw.topic : context.topic
+  // A log line names its topic in librdkafka's words: "... to topic orders [0] ...".
+  const logged = typeof raw.message === 'string' ? /\btopic (\S+) \[\d+\]/.exec(raw.message)?.[1] : undefined
+  const topic = typeof raw.topic === 'string' && raw.topic !== '' ? raw.topic : (context.topic ?? logged)
   if (topic !== undefined) where.topic = topic
   // A topic-level error (a subscription's) carries no offset, and its partition means nothing.
   if (typeof raw.offset === 'number' && raw.offset >= 0) {

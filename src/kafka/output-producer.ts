@@ -53,6 +53,8 @@ export function checkProducerSettings(producer: Record<string, unknown>): void {
 export interface ProducerEvents {
   error?: (error: unknown, topic?: string) => void
   delivered?: (topic: string) => void
+  /** librdkafka's error-level log lines of the producer. */
+  log?: (message: string) => void
 }
 
 /** One batch of a slice's records: `done` runs once, after the last delivery report. */
@@ -142,6 +144,10 @@ export class OutputProducer {
       }).then(async (producer) => {
         producer.on('delivery-report', (err, report) => this.#delivered(err, report))
         producer.on('event.error', (err) => this.#events.error?.(err))
+        // A transaction that fails says why (an ACL, a missing topic) only in librdkafka's error log lines.
+        producer.on('event.log', (log: { severity: number; fac: string; message: string }) => {
+          if (log.severity <= 3) this.#events.log?.(log.message)
+        })
         if (this.#transactionalId !== undefined) {
           try {
             await call('initTransactions', (cb) => producer.initTransactions(30_000, cb))

@@ -202,6 +202,10 @@ test('exactly-once: an output refused in its delivery report aborts the transact
   const aborts = (): number => transactions.filter((e) => e.outcome === 'abort').length
   await produceMessages({ bootstrapServers: broker.bootstrapServers, topic, count: 40, keys: 10, size: 16 })
   await waitFor('two transactions aborted', () => aborts() >= 2, 90_000)
+  // The refusal is a fault too, though every delivery report of an aborted transaction only says "purged".
+  await waitFor('an authorization fault', () => engine.faults().some((f) => f.code === ErrorCodes.AUTHORIZATION && f.origin === 'produce'), 30_000)
+  const fault = engine.faults().find((f) => f.code === ErrorCodes.AUTHORIZATION)
+  process.stdout.write(`# exactly-once, no WRITE on the output: ${fault?.code} ${fault?.topic ?? ''}: ${fault?.cause} (librdkafka: ${fault?.detail})\n`)
   // Each abort rewinds the partitions it fetched to what the group had committed when it aborted.
   const committedBy = new Map<number, number>(firstEnds.map((end, partition) => [partition, end]))
   for (const event of transactions) {
