@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url'
 export const recordingHandler = fileURLToPath(new URL('../fixtures/recording-handler.js', import.meta.url))
 export const producingHandler = fileURLToPath(new URL('../fixtures/producing-handler.js', import.meta.url))
 /** Records each message's key, value (length, sha256, short text) and payload as JSON lines. */
+/** The recording handler, plus messages that kill their worker thread or honour their abort signal. */
+export const crashingHandler = fileURLToPath(new URL('../fixtures/crashing-handler.js', import.meta.url))
 export const payloadRecordingHandler = fileURLToPath(new URL('../fixtures/payload-recording-handler.js', import.meta.url))
 export const kvpBin = fileURLToPath(new URL('../../../bin/kvp.js', import.meta.url))
 
