@@ -1,10 +1,25 @@
 import { startEngine } from '../../src/index.js'
-import type { Engine, TopicRoute } from '../../src/index.js'
+import type { Engine, EventChannel, TopicRoute } from '../../src/index.js'
 import { ensureTopic, produceMessages } from './produce.js'
 import { uniqueName, waitFor } from './kafka.js'
 import { recordingHandler, tempFile } from './paths.js'
 
-const TEST_ENV = ['KVP_TEST_DELAY_MS', 'KVP_TEST_FAIL', 'KVP_TEST_HANG', 'KVP_TEST_STALL', 'KVP_TEST_EXIT', 'KVP_TEST_SLOW', 'KVP_TEST_MARK_BELOW', 'KVP_TEST_TAG']
+const TEST_ENV = [
+  'KVP_TEST_DELAY_MS',
+  'KVP_TEST_FAIL',
+  'KVP_TEST_HANG',
+  'KVP_TEST_STALL',
+  'KVP_TEST_EXIT',
+  'KVP_TEST_SLOW',
+  'KVP_TEST_MARK_BELOW',
+  'KVP_TEST_TAG',
+  'KVP_TEST_HOLD',
+  'KVP_TEST_HOLD_FILE',
+  'KVP_TEST_TIMER_THROW',
+  'KVP_TEST_OOM',
+  'KVP_TEST_ABORTABLE',
+  'KVP_TEST_ABORT_RECORD',
+]
 
 export interface ScenarioOptions {
   bootstrapServers: string
@@ -18,6 +33,14 @@ export interface ScenarioOptions {
   route?: Partial<TopicRoute>
   engine?: Record<string, unknown>
   json?: boolean
+}
+
+/**
+ * Environment for a `kvp run` child with the recording handler: `env`, and every other
+ * KVP_TEST_* setting cleared (a scenario of this process may have set them).
+ */
+export function handlerEnv(env: Record<string, string>): Record<string, string> {
+  return { ...Object.fromEntries(TEST_ENV.map((name) => [name, ''])), ...env }
 }
 
 /** Produces to a fresh topic, then starts an engine (fresh group) with the recording handler. */
@@ -51,4 +74,17 @@ export async function startScenario(options: ScenarioOptions): Promise<{ engine:
 
 export async function untilHandled(engine: Engine, count: number, timeoutMs = 60_000): Promise<void> {
   await waitFor(`${count} messages done`, () => engine.stats().totals.handled >= count, timeoutMs)
+}
+
+/**
+ * Collects what an engine running in this process publishes on `channel` (of `topic` only,
+ * when given) until `stop()`; subscribe before the engine starts to miss nothing.
+ */
+export function listen<T>(channel: EventChannel<T>, topic?: string): { events: T[]; stop(): void } {
+  const events: T[] = []
+  const listener = (event: T): void => {
+    if (topic === undefined || (event as { topic?: string }).topic === topic) events.push(event)
+  }
+  channel.subscribe(listener)
+  return { events, stop: () => channel.unsubscribe(listener) }
 }

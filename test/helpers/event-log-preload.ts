@@ -1,7 +1,7 @@
 /**
  * Preloaded into a `kvp run` child (`NODE_OPTIONS=--import <this module>`, see
- * `eventLogEnv()` in ./group.ts): appends the engine's rebalance, stale-ack and commit
- * events, one JSON object a line, to the file named by KVP_TEST_EVENTS. Tests use it to
+ * `eventLogEnv()` in ./group.ts): appends the engine's rebalance, stale-ack, commit and
+ * handler-error events, one JSON object a line, to the file named by KVP_TEST_EVENTS. Tests use it to
  * know which process owned which partition when, without parsing logs.
  *
  * Timestamps use the same clock as the recording handler (performance.timeOrigin + now()),
@@ -38,6 +38,9 @@ if (isMainThread && file !== undefined) {
   })
   channels.commitError.subscribe((event) => {
     write({ type: 'commit-error', reason: event.reason, ...describe(event.error) })
+  })
+  channels.handlerError.subscribe((event) => {
+    write({ type: 'handler-error', topic: event.topic, partition: event.partition, offset: event.offset, attempt: event.attempt, willRetry: event.willRetry, ...describe(event.error) })
   })
   channels.commit.subscribe((event) => {
     write({ type: 'commit', reason: event.reason, offsets: event.offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })) })

@@ -62,7 +62,20 @@ export interface CommitErrorEvent {
   code: unknown
 }
 
-export type EngineEvent = RebalanceEvent | StaleAckEvent | CommitEvent | CommitErrorEvent
+export interface HandlerErrorEvent {
+  type: 'handler-error'
+  t: number
+  pid: number
+  topic: string
+  partition: number
+  offset: number
+  attempt: number
+  willRetry: boolean
+  error: string
+  code: unknown
+}
+
+export type EngineEvent = RebalanceEvent | StaleAckEvent | CommitEvent | CommitErrorEvent | HandlerErrorEvent
 
 export function readEvents(file: string): EngineEvent[] {
   if (!existsSync(file)) return []

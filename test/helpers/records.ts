@@ -5,6 +5,7 @@ export interface HandledRecord {
   topic: string
   partition: number
   offset: number
+  /** The message key as text; '' for a null key (the recording handler writes a null key as ''). */
   key: string
   lane: number
   attempt: number
@@ -57,18 +58,27 @@ export function coverage(records: HandledRecord[], expected: Iterable<{ partitio
 }
 
 /**
- * Per-key order violations: within one partition, messages of a key must finish in offset
- * order and never run at the same time. Records are taken in the order they were written.
+ * How null-keyed messages are ordered, per distribution (README, Distribution): `sticky` and
+ * `consistent` treat them as one key (in offset order, one at a time); `balanced` makes each
+ * its own group, with no order between them.
  */
-export function orderViolations(records: HandledRecord[]): string[] {
+export type NullKeyOrder = 'one key' | 'unordered'
+
+/**
+ * Per-key order violations: within one partition, messages of a key must finish in offset
+ * order and never run at the same time. Records are taken in the order they were written,
+ * every attempt of a retried message included. Null-keyed messages (key '') are checked as
+ * one key unless `nullKeys` is 'unordered'.
+ */
+export function orderViolations(records: HandledRecord[], nullKeys: NullKeyOrder = 'one key'): string[] {
   const last = new Map<string, HandledRecord>()
   const violations: string[] = []
   for (const record of records) {
-    if (record.key === '') continue
-    const k = `${record.topic}/${record.partition}/${record.key}`
+    if (record.key === '' && nullKeys === 'unordered') continue
+    const k = `${record.topic}/${record.partition}/${record.key === '' ? '(null key)' : record.key}`
     const previous = last.get(k)
     if (previous) {
-      if (record.offset <= previous.offset) violations.push(`${k}: offset ${record.offset} after ${previous.offset}`)
+      if (record.offset <= previous.offset) violations.push(`${k}: offset ${record.offset} (attempt ${record.attempt}) after ${previous.offset}`)
       if (record.start < previous.end) violations.push(`${k}: offset ${record.offset} started at ${record.start} before ${previous.offset} ended at ${previous.end}`)
     }
     last.set(k, record)

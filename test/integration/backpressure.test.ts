@@ -1,17 +1,20 @@
 /**
- * Backpressure: with a backlog far larger than the in-flight limit and a handler slower
- * than fetching, each partition is paused at its limit and resumed as it drains, so what
- * is fetched but not done stays bounded by the configuration, not by the backlog.
+ * Backpressure (invariant 7): with a backlog far larger than the in-flight limits and a
+ * handler slower than fetching, partitions are paused at the limits (messages per
+ * partition, payload bytes in all) and resumed as they drain, so what is fetched but not
+ * done stays bounded by the configuration, not by the backlog.
  */
 import { strict as assert } from 'node:assert'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, test } from 'node:test'
 import { channels, startEngine } from '../../src/index.js'
 import type { BackpressureEvent, Engine } from '../../src/index.js'
+import { listen } from '../helpers/engine-run.js'
 import { produceMessages } from '../helpers/produce.js'
 import { useBroker } from '../helpers/broker.js'
-import { uniqueName, waitFor } from '../helpers/kafka.js'
-import { recordingHandler } from '../helpers/paths.js'
+import { allMessages, committedOffsets, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
+import { recordingHandler, tempFile } from '../helpers/paths.js'
+import { coverage, readRecords } from '../helpers/records.js'
 
 const PARTITIONS = [0, 1, 2, 3]
 const BACKLOG = 100_000
@@ -93,4 +96,56 @@ test(`with a ${BACKLOG / 1000}k-message backlog and a slow handler, in-flight me
     assert.ok(p.fetched > bound, `partition ${p.partition} kept fetching past one limit's worth after resuming (${p.fetched} fetched)`)
     assert.ok(p.fetched < BACKLOG / PARTITIONS.length, `partition ${p.partition} did not fetch its whole backlog at once (${p.fetched} fetched)`)
   }
+})
+
+test('with 64 KiB values and a slow handler, in-flight bytes never exceed maxInFlightBytes plus two polls (the one that crosses it and the one in flight), every partition is paused for bytes, and nothing is lost', async (t) => {
+  const topic = uniqueName('bytes')
+  const groupId = uniqueName('group')
+  const record = tempFile('handled.tsv')
+  const VALUE = 64 * 1024
+  const LIMIT = 1024 * 1024
+  const POLL = 4
+  const PER_PARTITION = 40
+  // 10 MiB in all, ten times the limit (the embedded cluster keeps 5 MiB per partition).
+  for (const partition of PARTITIONS) await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic, count: PER_PARTITION, keys: 40, size: VALUE, partition })
+  for (const name of Object.keys(process.env)) if (name.startsWith('KVP_TEST_')) delete process.env[name]
+  Object.assign(process.env, { KVP_TEST_DELAY_MS: '100', KVP_TEST_RECORD: record })
+  const pauses = listen(channels.backpressure, topic)
+  t.after(() => pauses.stop())
+  const running = await startEngine({
+    brokers: cluster.bootstrapServers,
+    groupId,
+    topics: [{ topic, handler: recordingHandler, virtualPartitions: { maxPartitions: 16 } }],
+    threads: 2,
+    batchSize: POLL,
+    backpressure: { maxInFlightBytes: LIMIT },
+    kafka: { 'session.timeout.ms': 6000 },
+  })
+  engine = running
+  const total = PER_PARTITION * PARTITIONS.length
+  let peak = 0
+  let samples = 0
+  const deadline = Date.now() + 60_000
+  while (running.stats().totals.handled < total) {
+    assert.ok(Date.now() < deadline, `timed out with ${running.stats().totals.handled} of ${total} handled`)
+    peak = Math.max(peak, running.stats().totals.inFlightBytes)
+    samples++
+    await sleep(5)
+  }
+  await running.stop()
+
+  assert.ok(samples >= 50, `sampled often enough (${samples} samples)`)
+  // The poll that crosses the limit is taken whole, and the poller has already asked for
+  // the next one, which still lands after the pause: at most two polls above the limit.
+  const bound = LIMIT + 2 * POLL * VALUE
+  assert.ok(peak >= LIMIT, `the limit was reached (peak ${peak} bytes in flight)`)
+  assert.ok(peak <= bound, `in-flight bytes peaked at ${peak}, above maxInFlightBytes ${LIMIT} + two polls of ${POLL} x ${VALUE} bytes`)
+  assert.ok(
+    PARTITIONS.every((p) => pauses.events.some((e) => e.partition === p && e.paused)),
+    'every partition was paused',
+  )
+  const records = readRecords(record)
+  const ends = await endOffsets(cluster.bootstrapServers, topic)
+  assert.deepEqual(coverage(records, allMessages(ends)).missing, [], 'nothing lost')
+  assert.deepEqual(await committedOffsets(cluster.bootstrapServers, groupId, topic), ends)
 })

@@ -1,18 +1,54 @@
 import { strict as assert } from 'node:assert'
+import { existsSync, readFileSync } from 'node:fs'
 import { after, describe, test } from 'node:test'
-import { DeadLetterHeaders } from '../../src/index.js'
+import { channels, DeadLetterHeaders } from '../../src/index.js'
 import type { Engine } from '../../src/index.js'
+import { hashKey } from '../../src/partitioning/hash.js'
 import { useBroker } from '../helpers/broker.js'
-import { startScenario, untilHandled } from '../helpers/engine-run.js'
+import { handlerEnv, listen, startScenario, untilHandled } from '../helpers/engine-run.js'
+import { eventLogEnv, readEvents } from '../helpers/group.js'
 import { allMessages, committedOrZero, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
+import { crashingHandler, tempFile } from '../helpers/paths.js'
+import { ensureDead, startKvp } from '../helpers/process.js'
+import { produceMessages } from '../helpers/produce.js'
 import { readTopic } from '../helpers/read-topic.js'
 import { coverage, orderViolations, readRecords } from '../helpers/records.js'
+import type { HandledRecord } from '../helpers/records.js'
 
 const engines: Engine[] = []
 after(async () => {
   for (const engine of engines) await engine.stop()
 })
 const cluster = useBroker()
+
+/** A handler failure as the kvp:handler-error channel (or a child's event log) reported it. */
+interface Failure {
+  offset: number
+  attempt: number
+  willRetry: boolean
+  code: unknown
+}
+
+/**
+ * A worker thread died under the message at `culprit`: each failure it caused was
+ * reported with `code` and retried, each message it lost was handled on a later attempt,
+ * and per-key order holds over every attempt of every message.
+ */
+function assertRetriedInOrder(failures: Failure[], records: HandledRecord[], culprit: number, code: string): void {
+  assert.ok(
+    failures.some((f) => f.offset === culprit),
+    `a failure was reported at offset ${culprit}`,
+  )
+  for (const failure of failures) {
+    assert.equal(failure.code, code, `the failure of offset ${failure.offset} on attempt ${failure.attempt}`)
+    assert.equal(failure.willRetry, true, `offset ${failure.offset} is retried`)
+    assert.ok(
+      records.some((r) => r.offset === failure.offset && r.attempt > failure.attempt),
+      `offset ${failure.offset}, lost on attempt ${failure.attempt}, was handled on a later attempt`,
+    )
+  }
+  assert.deepEqual(orderViolations(records), [], 'per-key order over every attempt of every message')
+}
 
 describe('failures and bad input', () => {
   test('a poison message goes to the dead-letter topic after N attempts with its headers, every other message is handled, and the committed offset reaches the end', async () => {
@@ -58,12 +94,21 @@ describe('failures and bad input', () => {
       route: { virtualPartitions: { maxPartitions: 8 }, retry: { maxAttempts: 2, backoffMs: 20, maxBackoffMs: 100 }, deadLetter: { topic: uniqueName('dlq'), kafka: { 'message.max.bytes': 1000 } } },
     })
     engines.push(engine)
-    await waitFor('the dead-letter writes to be failing', () => engine.stats().totals.failures >= 2 && engine.stats().totals.handled > 200, 30_000)
-    await new Promise((resolve) => setTimeout(resolve, 1500))
+    const errors = listen(channels.handlerError, topic)
+    // Done waiting once every message is either done or still held, and the write of the
+    // dead letter failed and was retried three times since: the offset is held across retries.
+    await waitFor(
+      'every message fetched, and the dead-letter write of offset 42 failed 3 times',
+      () => {
+        const { totals } = engine.stats()
+        return totals.handled + totals.inFlight === 300 && errors.events.filter((e) => e.offset === 42 && e.error.code === 'KVP_DEAD_LETTER').length >= 3
+      },
+      30_000,
+    )
+    errors.stop()
     const stats = engine.stats()
     assert.equal(stats.totals.deadLettered, 0)
     assert.ok(stats.totals.handled < 300, 'the poison message and its lane behind it are not done')
-    assert.equal(stats.totals.handled + stats.totals.inFlight, 300, 'every message is either done or still held')
     const partition = stats.partitions.find((p) => p.partition === 0)
     assert.equal(partition?.watermark, 42, 'the watermark stays at the poison message')
     await engine.stop()
@@ -118,7 +163,8 @@ describe('failures and bad input', () => {
     assert.equal(dead?.headers[DeadLetterHeaders.errorCode], 'KVP_TIMEOUT')
   })
 
-  test('a handler that calls process.exit() in its worker fails only its slice; all messages are handled', async () => {
+  test('a handler that calls process.exit() in its worker: every slice the thread held fails with KVP_WORKER_CRASH and is retried, nothing is lost, and per-key order holds over every attempt', async () => {
+    const errors = listen(channels.handlerError)
     const { engine, topic, groupId, record } = await startScenario({
       bootstrapServers: cluster.bootstrapServers,
       count: 400,
@@ -129,11 +175,114 @@ describe('failures and bad input', () => {
     engines.push(engine)
     await untilHandled(engine, 400, 30_000)
     await engine.stop()
+    errors.stop()
     const records = readRecords(record)
     assert.deepEqual(coverage(records, allMessages(await endOffsets(cluster.bootstrapServers, topic))).missing, [])
     assert.equal(records.find((r) => r.offset === 33)?.attempt, 2)
-    assert.ok(engine.stats().totals.failures >= 1)
+    assertRetriedInOrder(
+      errors.events.filter((e) => e.topic === topic).map((e) => ({ ...e, code: e.error.code })),
+      records,
+      33,
+      'KVP_WORKER_CRASH',
+    )
     assert.equal((await committedOrZero(cluster.bootstrapServers, groupId, topic))[0], 400)
+  })
+
+  test('an uncaught error thrown in a timer inside a handler kills its worker thread: KVP_WORKER_CRASH, every lost message retried in per-key order, nothing lost', async () => {
+    const errors = listen(channels.handlerError)
+    const { engine, topic, groupId, record } = await startScenario({
+      bootstrapServers: cluster.bootstrapServers,
+      count: 400,
+      partition: 0,
+      env: { KVP_TEST_TIMER_THROW: '33:1', KVP_TEST_DELAY_MS: '1' },
+      route: { handler: crashingHandler, virtualPartitions: { maxPartitions: 16 }, retry: { backoffMs: 20 } },
+    })
+    engines.push(engine)
+    await untilHandled(engine, 400, 30_000)
+    await engine.stop()
+    errors.stop()
+    const records = readRecords(record)
+    assert.deepEqual(coverage(records, allMessages(await endOffsets(cluster.bootstrapServers, topic))).missing, [])
+    assert.equal(records.find((r) => r.offset === 33)?.attempt, 2)
+    const failures = errors.events.filter((e) => e.topic === topic)
+    assert.match(failures.find((e) => e.offset === 33)?.error.message ?? '', /worker thread died while running the slice: planned uncaught error in a timer at offset 33/)
+    assertRetriedInOrder(
+      failures.map((e) => ({ ...e, code: e.error.code })),
+      records,
+      33,
+      'KVP_WORKER_CRASH',
+    )
+    assert.equal((await committedOrZero(cluster.bootstrapServers, groupId, topic))[0], 400)
+  })
+
+  // A worker thread's heap limit is V8's for the whole process (kvp has no per-thread
+  // resourceLimits option), so the engine runs in a `kvp run` child with a small one.
+  test('a handler that runs its worker thread out of heap: the thread dies (KVP_WORKER_CRASH), the process lives on, every lost message is retried in per-key order, nothing lost', async (t) => {
+    const topic = uniqueName('t')
+    const groupId = uniqueName('g')
+    const record = tempFile('handled.tsv')
+    const events = tempFile('events.jsonl')
+    const count = 300
+    await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic, count, keys: 100, size: 40, partition: 0 })
+    const logged = eventLogEnv(events)
+    const env = handlerEnv({ ...logged, NODE_OPTIONS: `${logged.NODE_OPTIONS} --max-old-space-size=128`, KVP_TEST_RECORD: record, KVP_TEST_OOM: '33:1', KVP_TEST_DELAY_MS: '1' })
+    const args = [
+      'run',
+      '--brokers',
+      cluster.bootstrapServers,
+      '--group',
+      groupId,
+      '--topic',
+      topic,
+      '--handler',
+      crashingHandler,
+      '--max-partitions',
+      '16',
+      '--stats-interval-ms',
+      '0',
+      '-X',
+      'session.timeout.ms=6000',
+    ]
+    const proc = await startKvp(args, env)
+    t.after(() => ensureDead(proc))
+    await waitFor(`all ${count} messages handled`, () => new Set(readRecords(record).map((r) => r.offset)).size === count, 60_000, 100)
+    proc.child.kill('SIGTERM')
+    assert.equal(await proc.exited, 0, proc.output())
+    const records = readRecords(record)
+    assert.deepEqual(coverage(records, allMessages([count])).missing, [])
+    assert.equal(records.find((r) => r.offset === 33)?.attempt, 2)
+    const failures = readEvents(events).flatMap((e) => (e.type === 'handler-error' ? [e] : []))
+    assert.match(failures.find((e) => e.offset === 33)?.error ?? '', /worker thread died while running the slice: .*out of memory/)
+    assertRetriedInOrder(failures, records, 33, 'KVP_WORKER_CRASH')
+    assert.equal((await committedOrZero(cluster.bootstrapServers, groupId, topic))[0], count)
+  })
+
+  test('a handler that honours ctx.signal: past handlerTimeoutMs the signal aborts with KVP_TIMEOUT, the handler rejects, the message is retried on a thread that lives on, nothing lost', async () => {
+    const errors = listen(channels.handlerError)
+    const aborted = tempFile('aborted.tsv')
+    const { engine, topic, groupId, record } = await startScenario({
+      bootstrapServers: cluster.bootstrapServers,
+      count: 300,
+      partition: 0,
+      env: { KVP_TEST_ABORTABLE: '17:1', KVP_TEST_ABORT_RECORD: aborted },
+      route: { handler: crashingHandler, virtualPartitions: { maxPartitions: 8 }, handlerTimeoutMs: 300, retry: { backoffMs: 20 } },
+    })
+    engines.push(engine)
+    await untilHandled(engine, 300, 30_000)
+    await engine.stop()
+    errors.stop()
+    const sawAbort = existsSync(aborted) ? readFileSync(aborted, 'utf8').split('\n').filter(Boolean) : []
+    assert.deepEqual(sawAbort, ['17\t1\tKVP_TIMEOUT'], 'the handler saw its signal abort, with the timeout as the reason')
+    assert.deepEqual(
+      errors.events.filter((e) => e.topic === topic).map((e) => [e.offset, e.attempt, e.error.code, e.willRetry]),
+      [[17, 1, 'KVP_TIMEOUT', true]],
+      'one failure: the timeout (the thread did not die)',
+    )
+    const records = readRecords(record)
+    assert.equal(records.find((r) => r.offset === 17)?.attempt, 2, 'the aborted message succeeded on its second attempt')
+    assert.deepEqual(coverage(records, allMessages(await endOffsets(cluster.bootstrapServers, topic))).missing, [])
+    assert.deepEqual(orderViolations(records), [])
+    assert.equal((await committedOrZero(cluster.bootstrapServers, groupId, topic))[0], 300)
   })
 
   test('an undecodable JSON payload reaches the dead-letter topic with code KVP_DECODE, without retries', async () => {
@@ -156,7 +305,14 @@ describe('failures and bad input', () => {
     assert.equal((await committedOrZero(cluster.bootstrapServers, groupId, topic))[0], 50)
   })
 
-  test('a partitioner that throws on one message: the batch runs as one lane, nothing lost, order kept', async () => {
+  test('a partitioner that throws on one message: KVP_PARTITIONER on kvp:partitioner-error, the batch runs as lane 0, nothing lost, order kept', async () => {
+    const lanes = 16
+    // With `consistent`, a key's lane is hash(key) % lanes: fail on the first message from
+    // offset 1500 on whose key does not belong in lane 0, so lane 0 can only come from the failure.
+    const keyAt = (offset: number): string => `key-${offset % 200}`
+    let bad = 1500
+    while (hashKey(keyAt(bad)) % lanes === 0) bad++
+    const errors = listen(channels.partitionerError)
     const { engine, topic, groupId, record } = await startScenario({
       bootstrapServers: cluster.bootstrapServers,
       count: 3000,
@@ -165,9 +321,10 @@ describe('failures and bad input', () => {
       env: { KVP_TEST_DELAY_MS: '0' },
       route: {
         virtualPartitions: {
-          maxPartitions: 16,
+          maxPartitions: lanes,
+          distribution: 'consistent',
           partitioner: (message) => {
-            if (message.offset === 1500) throw new Error('cannot route this one')
+            if (message.offset === bad) throw new Error('cannot route this one')
             return message.key
           },
         },
@@ -176,11 +333,19 @@ describe('failures and bad input', () => {
     engines.push(engine)
     await untilHandled(engine, 3000, 30_000)
     await engine.stop()
+    errors.stop()
     const records = readRecords(record)
     assert.deepEqual(coverage(records, allMessages(await endOffsets(cluster.bootstrapServers, topic))).missing, [])
     assert.deepEqual(orderViolations(records), [])
-    const failedBatch = records.find((r) => r.offset === 1500)
-    assert.equal(failedBatch?.lane, 0, 'the batch holding the bad message ran on lane 0')
+    const failed = records.find((r) => r.offset === bad)
+    assert.equal(failed?.key, keyAt(bad))
+    assert.equal(failed?.lane, 0, `the batch holding the bad message ran on lane 0 (its key's lane is ${hashKey(keyAt(bad)) % lanes})`)
+    const published = errors.events.filter((e) => e.topic === topic)
+    assert.deepEqual(
+      published.map((e) => [e.partition, e.offset, e.error.code, e.error.retryable]),
+      [[0, bad, 'KVP_PARTITIONER', false]],
+    )
+    assert.match(published[0]?.error.message ?? '', new RegExp(`partitioner of topic '${topic}' threw at partition 0 offset ${bad}: cannot route this one; the batch runs as one lane`))
     assert.equal((await committedOrZero(cluster.bootstrapServers, groupId, topic))[0], 3000)
   })
 

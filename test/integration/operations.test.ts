@@ -2,10 +2,10 @@ import { strict as assert } from 'node:assert'
 import { writeFileSync } from 'node:fs'
 import { test } from 'node:test'
 import Kafka from 'node-rdkafka'
-import { startEngine } from '../../src/index.js'
-import type { Engine } from '../../src/index.js'
+import { channels, HealthMonitor, startEngine } from '../../src/index.js'
+import type { Engine, ProbeResult, RebalanceEvent } from '../../src/index.js'
 import { serveOperations } from '../../src/ops/http-server.js'
-import { startScenario, untilHandled } from '../helpers/engine-run.js'
+import { listen, startScenario, untilHandled } from '../helpers/engine-run.js'
 import { needsRealBroker, useBroker } from '../helpers/broker.js'
 import { uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
@@ -19,30 +19,38 @@ async function probe(port: number, path: string): Promise<{ status: number; body
   return { status: res.status, body: (await res.json()) as { ok: boolean; phase: string; reasons: string[] } }
 }
 
-test('/readyz is not ready before the group is joined (when the join is slow enough to see), ready once partitions are assigned, and not ready while draining', async (t) => {
-  const { engine } = await startScenario({ bootstrapServers: cluster.bootstrapServers, count: 200, partition: 0 })
-  const ops = await serveOperations(engine, { port: 0, defaultMetrics: false })
+test('/readyz is not ready before the group is joined (read at the first assignment, before the monitor hears of it), ready once partitions are assigned, and not ready while draining', async (t) => {
+  // The monitor /readyz serves, subscribed before the engine starts, and a listener
+  // subscribed before the monitor: listeners run in the order they subscribed, so at the
+  // engine's first assignment the listener reads readiness as it stood just before the join.
+  let engine: Engine | undefined
+  let atJoin: ProbeResult | undefined
+  const firstAssign = (event: RebalanceEvent): void => {
+    if (event.kind === 'assign' && atJoin === undefined) atJoin = monitor.readiness()
+  }
+  channels.rebalance.subscribe(firstAssign)
+  const monitor = new HealthMonitor({ sources: { polling: () => engine?.polling ?? false, partitions: () => engine?.stats().partitions.length ?? 0 } })
+  t.after(() => {
+    channels.rebalance.unsubscribe(firstAssign)
+    monitor.close()
+  })
+  const started = await startScenario({ bootstrapServers: cluster.bootstrapServers, count: 200, partition: 0 })
+  engine = started.engine
+  const ops = await serveOperations(started.engine, { port: 0, defaultMetrics: false })
   let stopped = false
   t.after(async () => {
-    if (!stopped) await engine.stop()
+    if (!stopped) await started.engine.stop()
     await ops.close()
   })
   assert.equal(ops.host, '127.0.0.1')
-  // Apache Kafka may assign the partitions before the server is up (no initial rebalance
-  // delay): the not-ready-before-the-join rule is then checked by the HealthMonitor unit test.
-  if (engine.stats().partitions.length === 0) {
-    const before = await probe(ops.port, '/readyz')
-    if (engine.stats().partitions.length === 0) {
-      assert.equal(before.status, 503)
-      assert.equal(before.body.phase, 'joining')
-      assert.ok(before.body.reasons.length > 0)
-    }
-  }
-  await untilHandled(engine, 200)
+  await untilHandled(started.engine, 200)
+  assert.ok(atJoin, 'the engine was assigned its partitions')
+  assert.deepEqual([atJoin.ok, atJoin.phase, atJoin.reasons], [false, 'joining', ['waiting for the group join and a partition assignment']], 'not ready before the join')
+  assert.deepEqual([monitor.readiness().ok, monitor.readiness().phase], [true, 'ready'], 'ready from the first assignment on')
   const ready = await probe(ops.port, '/readyz')
   assert.deepEqual([ready.status, ready.body.ok, ready.body.phase], [200, true, 'ready'])
   assert.equal((await probe(ops.port, '/healthz')).status, 200)
-  const stopping = engine.stop()
+  const stopping = started.engine.stop()
   const draining = await probe(ops.port, '/readyz')
   assert.equal(draining.status, 503)
   assert.match(draining.body.phase, /draining|stopped/)
@@ -111,6 +119,43 @@ test('/healthz fails once the worker pool has no live thread, and says so (test 
   assert.equal(engine.workers().alive, 2)
   poolDead = false
   await waitFor('liveness to recover', async () => (await probe(ops.port, '/healthz')).status === 200, 5000)
+})
+
+test('/healthz stays live while worker threads die for real on every attempt of two messages: the pool replaces each one within the grace period, and every message is handled', async (t) => {
+  const crashes = listen(channels.handlerError)
+  t.after(() => crashes.stop())
+  const count = 100
+  const { engine, topic } = await startScenario({
+    bootstrapServers: cluster.bootstrapServers,
+    count,
+    partition: 0,
+    // Each of the first 6 attempts of offsets 10 and 20 calls process.exit() in its thread.
+    env: { KVP_TEST_EXIT: '10:6,20:6' },
+    route: { virtualPartitions: { maxPartitions: 4 }, retry: { backoffMs: 10, maxBackoffMs: 40 } },
+  })
+  const ops = await serveOperations(engine, { port: 0, defaultMetrics: false })
+  t.after(async () => {
+    await engine.stop()
+    await ops.close()
+  })
+  const crashed = (): number => crashes.events.filter((e) => e.topic === topic && e.error.code === 'KVP_WORKER_CRASH').length
+  // The pool replaces a thread at once, or after 500 ms when it lived under 100 ms: with the
+  // default grace of 5 s, liveness never sees a pool with no live thread.
+  const deadline = Date.now() + 60_000
+  let probes = 0
+  while (engine.stats().totals.handled < count || crashed() < 12) {
+    const live = await probe(ops.port, '/healthz')
+    probes++
+    assert.equal(live.status, 200, `liveness failed while threads kept dying (${crashed()} crashes so far): ${live.body.reasons.join('; ')}`)
+    assert.ok(Date.now() < deadline, `timed out with ${engine.stats().totals.handled} handled and ${crashed()} crashes`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  assert.ok(probes >= 10, `probed throughout (${probes} probes)`)
+  assert.ok(crashed() >= 12, `every attempt of both messages took its thread down (${crashed()} crashes)`)
+  await waitFor('the pool back to full strength', () => engine.workers().alive === 2, 10_000)
+  const live = await probe(ops.port, '/healthz')
+  const workers = (live.body as unknown as { checks: { workers: { alive: number; configured: number } } }).checks.workers
+  assert.deepEqual([live.status, workers.alive, workers.configured], [200, 2, 2])
 })
 
 // Apache Kafka only: which member goes without a partition follows the member ids, which

@@ -103,14 +103,18 @@ describe('revoke fencing', () => {
         const highest = PARTITIONS.map(() => -1)
         const firstPast: Array<number | undefined> = PARTITIONS.map(() => undefined)
         let watching = true
+        /** When the last read of the committed offsets that has come back began. */
+        let lastReadFrom = 0
         const watcher = (async () => {
           while (watching) {
+            const from = now()
             const offsets = await reader.read()
             const at = now()
             offsets.forEach((offset, p) => {
               highest[p] = Math.max(highest[p] as number, offset)
               if (offset > HELD && firstPast[p] === undefined) firstPast[p] = at
             })
+            lastReadFrom = from
             await sleep(100)
           }
         })()
@@ -120,10 +124,12 @@ describe('revoke fencing', () => {
           writeFileSync(releaseA, '')
           await waitFor('A to finish the held message of every moved partition', () => moved.every((p) => heldBy('A', p)), 10_000)
           await waitFor("A's acks for the moved partitions to come back (and be dropped as stale)", () => moved.every((p) => stale.some((s) => s.partition === p)), 10_000)
-          await sleep(1000) // five auto-commit intervals: a stale watermark stored by A would be committed by now
-          await a.stop() // the commit on stop is another way out for a stale ack
+          // A's stop ends every way a stale ack of A could reach a commit: its auto-commits
+          // (stored offsets) and its commit on stop.
+          await a.stop()
           await waitFor('B to own every partition once A left', () => partitionsOf(b).length === PARTITIONS.length, 40_000, 50)
-          await sleep(1000)
+          const leftAt = now()
+          await waitFor('a read of the committed offsets begun after A left', () => lastReadFrom > leftAt, 10_000, 20)
 
           for (const p of moved) {
             assert.ok(!heldBy('B', p), `B is still holding offset ${HELD} of partition ${p}`)

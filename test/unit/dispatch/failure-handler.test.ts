@@ -16,6 +16,7 @@ import type { Lane } from '../../../src/dispatch/lane.js'
 import { PartitionState } from '../../../src/dispatch/partition-state.js'
 import { createDistributor } from '../../../src/partitioning/distributor.js'
 import { createKeyExtractor } from '../../../src/partitioning/partitioner.js'
+import { waitFor } from '../../helpers/kafka.js'
 
 function partitionWithLane(route: Partial<TopicRoute>, count = 2): { state: PartitionState; lane: Lane } {
   const resolved = resolveOptions({ groupId: 'g', topics: [{ topic: 't', handler: 'h.js', virtualPartitions: { maxPartitions: 1 }, ...route }] }).routes[0]
@@ -137,7 +138,7 @@ describe('FailureHandler', () => {
         deadLetter: () => (++tries < 4 ? Promise.reject(new Error('broker down')) : Promise.resolve()),
       })
       handler.failed(state, lane, failure())
-      await sleep(100)
+      await waitFor('the dead letter to land', () => done === 1, 10_000, 5)
     } finally {
       unsubscribe()
     }

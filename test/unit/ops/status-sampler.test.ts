@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert'
+import { performance } from 'node:perf_hooks'
 import { test } from 'node:test'
 import { channels } from '../../../src/diagnostics.js'
 import type { Engine } from '../../../src/engine.js'
@@ -57,15 +58,22 @@ test('the sampler keeps a bounded history of throughput and lag per partition, w
   const sampler = new StatusSampler(engine, { intervalMs: 60_000, historyMs: 180_000 })
   t.after(() => sampler.close())
   set([partition('a', 0, 0, 10)])
+  // The time between the two samples lies between these bounds, however long the wait took.
+  const firstStarted = performance.now()
   sampler.sample()
+  const firstEnded = performance.now()
   await new Promise((resolve) => setTimeout(resolve, 100))
   set([partition('a', 0, 100, 5), partition('b', 0, 0, 1)])
+  const secondStarted = performance.now()
   sampler.sample()
+  const secondEnded = performance.now()
   let history = sampler.history()
   assert.equal(history.t.length, 2)
   const rate = history.partitions['a/0']?.handledPerSec[1] ?? 0
-  // 100 messages over ~0.1 s.
-  assert.ok(rate > 300 && rate <= 1000, `rate ${rate}`)
+  // 100 messages over the time between the samples (the rate is rounded to 0.1).
+  const slowest = 100 / ((secondEnded - firstStarted) / 1000)
+  const fastest = 100 / ((secondStarted - firstEnded) / 1000)
+  assert.ok(rate >= slowest - 0.05 && rate <= fastest + 0.05, `rate ${rate}, expected ${slowest.toFixed(1)}..${fastest.toFixed(1)}`)
   assert.deepEqual(history.partitions['a/0']?.lag, [10, 5])
   assert.deepEqual(history.partitions['b/0']?.handledPerSec, [null, 0])
   assert.deepEqual(history.lag, [10, 6])

@@ -11,6 +11,7 @@ import { classArchive, removeStaleRecordings } from '../../../tools/apache-kafka
 import { findOnPath, kafkaJar, readCachedClasspath, requireOnPath } from '../../../tools/apache-kafka/classpath.js'
 import { brokerSettings, clusterId, jvmArgs, log4j2Properties, pomXml, serverProperties, STARTED_LINE } from '../../../tools/apache-kafka/config-files.js'
 import { GuardedJvm } from '../../../tools/apache-kafka/guarded-jvm.js'
+import { waitFor } from '../../helpers/kafka.js'
 
 const MAIN = fileURLToPath(new URL('../../../tools/apache-kafka/main.js', import.meta.url))
 const GUARDED_JVM_URL = pathToFileURL(fileURLToPath(new URL('../../../tools/apache-kafka/guarded-jvm.js', import.meta.url))).href
@@ -257,7 +258,8 @@ describe('Apache Kafka launcher: the process guard', { timeout: 30_000 }, () => 
 
     const stubborn = await GuardedJvm.start(process.execPath, ['-e', 'process.on("SIGTERM", () => {}); setInterval(() => {}, 1000); console.log("up")'], { cwd: dir, logFile, env: process.env })
     t.after(() => stubborn.terminate(0))
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    // It prints 'up' once its SIGTERM handler is in place (the log file takes its output).
+    await waitFor('the stubborn process to ignore SIGTERM', () => readFileSync(logFile, 'utf8').includes('up'), 10_000, 20)
     const began = Date.now()
     assert.equal((await stubborn.terminate(300)).code, 128 + 9)
     assert.ok(Date.now() - began < 3_000)
