@@ -37,7 +37,9 @@ export class Backpressure {
     // pausing a whole large poll early would narrow the band between pause and resume
     // (io 1 ms, 256 lanes: 55 pauses in 5 s instead of 21, each one a refetch).
     if (!state.paused && state.inFlight + nextPoll >= this.#limits.maxInFlightPerPartition) this.#pause(state)
-    if (!this.#bytesPaused && totalBytes >= this.#limits.maxInFlightBytes) {
+    // The byte limit keeps room for that poll too, at this partition's bytes per message.
+    const pollBytes = state.inFlight > 0 ? (nextPoll * state.bytes) / state.inFlight : 0
+    if (!this.#bytesPaused && totalBytes + pollBytes >= this.#limits.maxInFlightBytes) {
       this.#bytesPaused = true
       for (const other of all()) if (!other.paused) this.#pause(other)
     }

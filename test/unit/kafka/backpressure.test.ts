@@ -128,14 +128,26 @@ test('the room kept for the poll in flight is that poll’s size, not the larges
 test('in-flight bytes at maxInFlightBytes pause every partition, however few messages each has', () => {
   const { backpressure, log } = setup()
   const states = [partition(0, 1), partition(1, 0), partition(2, 2)]
-  backpressure.afterFetch(states[0] as PartitionState, 999, () => states, 10)
+  backpressure.afterFetch(states[0] as PartitionState, 999, () => states, 0)
   assert.deepEqual(log, [], 'below the byte limit')
-  backpressure.afterFetch(states[0] as PartitionState, 1000, () => states, 10)
+  backpressure.afterFetch(states[0] as PartitionState, 1000, () => states, 0)
   assert.deepEqual(log, ['pause t[0]', 'pause t[1]', 'pause t[2]'])
   assert.ok(states.every((s) => s.paused))
   assert.equal(backpressure.pauses, 3)
   backpressure.afterFetch(states[1] as PartitionState, 5000, () => states, 10)
   assert.equal(backpressure.pauses, 3, 'nothing is paused twice')
+})
+
+test("the byte limit keeps room for the poll in flight, at the partition's bytes per message", () => {
+  const { backpressure, log } = setup()
+  const state = partition(0, 4)
+  const perMessage = state.bytes / state.inFlight
+  assert.ok(perMessage > 0)
+  // Room for exactly the poll in flight: not paused; one message less of room: paused.
+  backpressure.afterFetch(state, 1000 - 3 * perMessage - 1, () => [state], 3)
+  assert.deepEqual(log, [])
+  backpressure.afterFetch(state, 1000 - 3 * perMessage, () => [state], 3)
+  assert.deepEqual(log, ['pause t[0]'])
 })
 
 test('after a byte pause nothing resumes until the bytes fall to resumeRatio of the limit', () => {
