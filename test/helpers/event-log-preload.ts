@@ -1,7 +1,7 @@
 /**
  * Preloaded into a `kvp run` child (`NODE_OPTIONS=--import <this module>`, see
  * `eventLogEnv()` in ./group.ts): appends the engine's rebalance, stale-ack, commit and
- * handler-error events, one JSON object a line, to the file named by KVP_TEST_EVENTS. Tests use it to
+ * handler-error and transaction events, one JSON object a line, to the file named by KVP_TEST_EVENTS. Tests use it to
  * know which process owned which partition when, without parsing logs.
  *
  * Timestamps use the same clock as the recording handler (performance.timeOrigin + now()),
@@ -44,5 +44,17 @@ if (isMainThread && file !== undefined) {
   })
   channels.commit.subscribe((event) => {
     write({ type: 'commit', reason: event.reason, offsets: event.offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })) })
+  })
+  channels.transaction.subscribe((event) => {
+    if (event.outcome === 'commit')
+      write({ type: 'transaction', outcome: 'commit', reason: event.reason, offsets: event.offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })) })
+    else
+      write({
+        type: 'transaction',
+        outcome: 'abort',
+        reason: event.reason,
+        ...describe(event.error),
+        rewound: event.rewound.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })),
+      })
   })
 }

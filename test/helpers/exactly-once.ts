@@ -1,5 +1,8 @@
 import { strict as assert } from 'node:assert'
-import type Kafka from 'node-rdkafka'
+import { setTimeout as sleep } from 'node:timers/promises'
+import Kafka from 'node-rdkafka'
+import { uniqueName, waitFor } from './kafka.js'
+import type { KvpProcess } from './process.js'
 import { readPartition } from './read-topic.js'
 
 /** What a read_committed reader sees of an output topic: each record's source (`<partition>:<offset>`) and key, per output partition in log order. */
@@ -46,4 +49,81 @@ export function assertExactlyOnce(outputs: Kafka.Message[][], ends: readonly num
   assert.deepEqual(missing.slice(0, 20), [], `${missing.length} inputs have no committed output`)
   assert.deepEqual(duplicated.slice(0, 20), [], `${duplicated.length} inputs have more than one committed output`)
   assert.deepEqual(orderViolations, [], 'per key, outputs follow input order')
+}
+
+/** Per partition of `topic`: the last stable offset (read_committed reads up to it) and the end offset (the log's end). */
+export async function stableAndEndOffsets(bootstrapServers: string, topic: string, partitions = 4): Promise<Array<{ stable: number; end: number }>> {
+  const stable = await highOffsets(bootstrapServers, topic, partitions, 'read_committed')
+  const end = await highOffsets(bootstrapServers, topic, partitions, 'read_uncommitted')
+  return stable.map((offset, p) => ({ stable: offset, end: end[p] as number }))
+}
+
+/** The partitions of `topic` where an open transaction holds records back from read_committed readers (last stable offset below the end). */
+export async function openTransactionPartitions(bootstrapServers: string, topic: string, partitions = 4): Promise<number[]> {
+  const offsets = await stableAndEndOffsets(bootstrapServers, topic, partitions)
+  return offsets.flatMap(({ stable, end }, p) => (stable < end ? [p] : []))
+}
+
+/** Records of one partition that a read_uncommitted reader sees and a read_committed one does not (an open or aborted transaction's). */
+export async function uncommittedOnly(bootstrapServers: string, topic: string, partition: number): Promise<Kafka.Message[]> {
+  const all = await readPartition(bootstrapServers, topic, partition, { isolation: 'read_uncommitted', timeoutMs: 30_000 })
+  const committed = new Set((await readPartition(bootstrapServers, topic, partition, { isolation: 'read_committed', timeoutMs: 30_000 })).map((record) => record.offset))
+  return all.filter((record) => !committed.has(record.offset))
+}
+
+/**
+ * Freezes a `kvp run --exactly-once` process (SIGSTOP) at a moment when its transaction is
+ * open: records it wrote to `output` are in the log, not committed. It runs until such
+ * records show, then is frozen; a commit it sent just before the freeze still completes at
+ * the coordinator, so the transaction must still be open 250 ms later, or the process is
+ * thawed (SIGCONT) and the wait starts again. With `group`, the transaction must not hold
+ * the group's offsets yet either (they go to it just before the commit, and once there the
+ * commit is the member's to finish, whatever happens to its membership). Resolves with the
+ * partitions of `output` the open transaction holds.
+ */
+export async function freezeWithOpenTransaction(proc: KvpProcess, bootstrapServers: string, output: string, group?: { groupId: string; topic: string }, timeoutMs = 60_000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    await waitFor(`records of an open transaction in ${output}`, async () => (await openTransactionPartitions(bootstrapServers, output)).length > 0, Math.max(0, deadline - Date.now()), 20)
+    proc.child.kill('SIGSTOP')
+    await sleep(250)
+    const open = await openTransactionPartitions(bootstrapServers, output)
+    if (open.length > 0 && (group === undefined || (await offsetsStable(bootstrapServers, group.groupId, group.topic)))) return open
+    proc.child.kill('SIGCONT')
+  }
+}
+
+/**
+ * Whether the group's committed offsets of `topic` can be read as stable: false while an open
+ * transaction holds offsets for them (the coordinator answers UNSTABLE_OFFSET_COMMIT, which
+ * librdkafka retries until the timeout).
+ */
+async function offsetsStable(bootstrapServers: string, groupId: string, topic: string, partitions = 4): Promise<boolean> {
+  const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': bootstrapServers, 'group.id': groupId, 'enable.auto.commit': false, 'isolation.level': 'read_committed', log_level: 3 }, {})
+  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())))
+  try {
+    const toppars = Array.from({ length: partitions }, (_, partition) => ({ topic, partition }))
+    return await new Promise<boolean>((resolve) => consumer.committed(toppars, 1000, (err) => resolve(!err)))
+  } finally {
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()))
+  }
+}
+
+async function highOffsets(bootstrapServers: string, topic: string, partitions: number, isolation: 'read_committed' | 'read_uncommitted'): Promise<number[]> {
+  // The isolation level decides what ListOffsets answers for the end: the last stable offset, or the log's end.
+  const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': bootstrapServers, 'group.id': uniqueName('offsets'), 'isolation.level': isolation, log_level: 3 }, {})
+  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())))
+  try {
+    const offsets: number[] = []
+    for (let partition = 0; partition < partitions; partition++) {
+      offsets.push(
+        await new Promise<number>((resolve, reject) => {
+          consumer.queryWatermarkOffsets(topic, partition, 10_000, (err, found) => (err ? reject(err) : resolve(found.highOffset)))
+        }),
+      )
+    }
+    return offsets
+  } finally {
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()))
+  }
 }

@@ -75,7 +75,13 @@ export interface HandlerErrorEvent {
   code: unknown
 }
 
-export type EngineEvent = RebalanceEvent | StaleAckEvent | CommitEvent | CommitErrorEvent | HandlerErrorEvent
+/** Exactly-once: a transaction committed (with these offsets) or aborted (rewinding these partitions). */
+export type TransactionLogEvent = { type: 'transaction'; t: number; pid: number; reason: string } & (
+  | { outcome: 'commit'; offsets: Array<{ topic: string; partition: number; offset: number }> }
+  | { outcome: 'abort'; error: string; code: unknown; rewound: Array<{ topic: string; partition: number; offset: number }> }
+)
+
+export type EngineEvent = RebalanceEvent | StaleAckEvent | CommitEvent | CommitErrorEvent | HandlerErrorEvent | TransactionLogEvent
 
 export function readEvents(file: string): EngineEvent[] {
   if (!existsSync(file)) return []

@@ -11,16 +11,35 @@ export async function committedOffsets(bootstrapServers: string, groupId: string
   await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())))
   try {
     const toppars = Array.from({ length: partitions }, (_, partition) => ({ topic, partition }))
-    const result = await new Promise<Kafka.TopicPartitionOffset[]>((resolve, reject) => {
-      consumer.committed(toppars, 10_000, (err, offsets) => (err ? reject(err) : resolve(offsets)))
-    })
+    const result = await fetchCommitted(consumer, toppars)
     return Array.from({ length: partitions }, (_, partition) => result.find((entry) => entry.partition === partition)?.offset ?? -1001)
   } finally {
     await new Promise<void>((resolve) => consumer.disconnect(() => resolve()))
   }
 }
 
-/** High watermark (end offset) per partition. */
+/** Coordinator errors a fresh broker answers while its offsets topic is being set up. */
+const COORDINATOR_STARTING = new Set([14, 15, 16])
+
+/** OffsetFetch, retried for 10 s while the group's coordinator is loading or moving. */
+async function fetchCommitted(consumer: Kafka.KafkaConsumer, toppars: Kafka.TopicPartition[]): Promise<Kafka.TopicPartitionOffset[]> {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    try {
+      return await new Promise<Kafka.TopicPartitionOffset[]>((resolve, reject) => {
+        consumer.committed(toppars, 10_000, (err, offsets) => (err ? reject(err) : resolve(offsets)))
+      })
+    } catch (error) {
+      if (!COORDINATOR_STARTING.has((error as { code?: number }).code ?? 0) || Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+}
+
+/**
+ * End offset per partition as a read_committed reader knows it: the last stable offset, which
+ * is the log's end unless a transaction is open (`stableAndEndOffsets` in ./exactly-once.ts gives both).
+ */
 export async function endOffsets(bootstrapServers: string, topic: string, partitions = 4): Promise<number[]> {
   const producer = new Kafka.Producer({ 'bootstrap.servers': bootstrapServers, log_level: 3 })
   await new Promise<void>((resolve, reject) => producer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())))

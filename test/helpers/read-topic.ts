@@ -60,11 +60,12 @@ export async function readPartition(
   )
   await new Promise<void>((resolve, reject) => consumer.connect({}, (err) => (err ? reject(err) : resolve())))
   try {
+    // Under read_committed the end is the last stable offset: what is below any open transaction.
     const { lowOffset, highOffset: end } = await new Promise<Kafka.WatermarkOffsets>((resolve, reject) => {
       consumer.queryWatermarkOffsets(topic, partition, 10_000, (err, offsets) => (err ? reject(err) : resolve(offsets)))
     })
-    // An empty partition: there is no position to reach (it stays unset until something is read).
-    if (lowOffset >= end) return []
+    // Nothing to read: the position would stay unknown.
+    if (end <= lowOffset) return []
     consumer.assign([{ topic, partition, offset: 0 }])
     const found: Kafka.Message[] = []
     const deadline = Date.now() + (options.timeoutMs ?? 20_000)

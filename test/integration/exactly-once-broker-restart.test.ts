@@ -9,24 +9,42 @@ import { channels, startEngine } from '../../src/index.js'
 import type { Engine, TransactionEvent } from '../../src/index.js'
 import type { ApacheKafka } from '../../tools/apache-kafka/broker.js'
 import { needsRealBroker } from '../helpers/broker.js'
-import { assertExactlyOnce, committedOutputs } from '../helpers/exactly-once.js'
+import { assertExactlyOnce, committedOutputs, openTransactionPartitions, uncommittedOnly } from '../helpers/exactly-once.js'
+import { openOffsetReader } from '../helpers/group.js'
+import type { OffsetReader } from '../helpers/group.js'
 import { committedOrZero, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
 import { producingHandler } from '../helpers/paths.js'
 import { ensureTopic, produceMessages } from '../helpers/produce.js'
 
 let kafka: ApacheKafka | undefined
 let engine: Engine | undefined
+let reader: OffsetReader | undefined
 after(async () => {
   await engine?.stop().catch(() => {})
+  await reader?.close().catch(() => {})
   await kafka?.stop()
 })
 
 const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0)
+const commitCount = (outcomes: TransactionEvent[]): number => outcomes.filter((event) => event.outcome === 'commit').length
+
+/** The group's committed offsets, read as soon as the broker answers (undefined after 30 s without). */
+async function readCommitted(offsets: OffsetReader): Promise<number[] | undefined> {
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    try {
+      return await offsets.read()
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+  return undefined
+}
 
 describe('exactly-once across a broker restart', { timeout: 170_000, ...needsRealBroker }, () => {
   test('the broker stops mid-stream for 4 s and starts again: a read_committed reader sees each input’s output exactly once, in per-key order, and the committed offsets reach the end', {
     timeout: 160_000,
-  }, async () => {
+  }, async (t) => {
     const { startApacheKafka } = await import('../../tools/apache-kafka/broker.js')
     kafka = await startApacheKafka({ autoCreateTopics: false })
     const bootstrap = kafka.bootstrapServers
@@ -39,9 +57,20 @@ describe('exactly-once across a broker restart', { timeout: 170_000, ...needsRea
     const ends = await endOffsets(bootstrap, input)
     process.env.KVP_TEST_OUTPUT = output
     process.env.KVP_TEST_DELAY_MS = '10'
+    // The broker's committed offsets, read as each abort is published (the engine rewound to
+    // what it read from the coordinator just before; the next commit is an interval away).
+    reader = await openOffsetReader(bootstrap, groupId, input)
     const outcomes: TransactionEvent[] = []
+    const aborts: Array<{ event: TransactionEvent & { outcome: 'abort' }; committed: Promise<number[] | undefined>; commitsBefore: number; commitsAfter: number }> = []
     const record = (event: unknown): void => {
-      outcomes.push(event as TransactionEvent)
+      const outcome = event as TransactionEvent
+      outcomes.push(outcome)
+      if (outcome.outcome !== 'abort') return
+      const entry = { event: outcome, committed: readCommitted(reader as OffsetReader), commitsBefore: commitCount(outcomes), commitsAfter: -1 }
+      entry.committed.then(() => {
+        entry.commitsAfter = commitCount(outcomes)
+      })
+      aborts.push(entry)
     }
     channels.transaction.subscribe(record)
     const t0 = Date.now()
@@ -64,6 +93,8 @@ describe('exactly-once across a broker restart', { timeout: 170_000, ...needsRea
         kafka: { 'session.timeout.ms': 10_000 },
       })
       await waitFor('a quarter committed', async () => sum(await committedOrZero(bootstrap, groupId, input)) >= count / 4, 60_000, 100)
+      // The broker goes away while a transaction has records in the log: that one cannot commit.
+      await waitFor('records of an open transaction in the output', async () => (await openTransactionPartitions(bootstrap, output)).length > 0, 60_000, 20)
       trace('halt')({})
       await kafka.halt()
       await new Promise((resolve) => setTimeout(resolve, 4000))
@@ -80,6 +111,27 @@ describe('exactly-once across a broker restart', { timeout: 170_000, ...needsRea
       outcomes.some((event) => event.outcome === 'commit'),
       'transactions committed',
     )
+    // A transaction aborted, and rewound its partitions to the group's committed offsets.
+    assert.ok(
+      aborts.some(({ event }) => event.rewound.length > 0),
+      `a transaction aborted and rewound partitions (outcomes: ${outcomes.map((event) => event.outcome).join(' ')})`,
+    )
+    let compared = 0
+    for (const { event, committed, commitsBefore, commitsAfter } of aborts) {
+      const onBroker = await committed
+      // A commit that landed before the read moved the offsets on: nothing to compare.
+      if (onBroker === undefined || commitsAfter !== commitsBefore) continue
+      for (const { partition, offset } of event.rewound) {
+        assert.equal(offset, onBroker[partition], `partition ${partition} rewound to the committed offset (${event.reason}: ${String(event.error)})`)
+        compared++
+      }
+    }
+    assert.ok(compared > 0, 'the rewound offsets were compared with the broker’s committed offsets')
+    t.diagnostic(`${outcomes.length} transactions: ${aborts.length} aborted (${aborts.map(({ event }) => event.reason).join(', ')}), ${compared} rewound partitions checked`)
+    // The aborted transactions' records are in the log: read_uncommitted sees them, read_committed does not.
+    let aborted = 0
+    for (let p = 0; p < 4; p++) aborted += (await uncommittedOnly(bootstrap, output, p)).length
+    assert.ok(aborted > 0, 'read_uncommitted sees records of aborted transactions that read_committed does not')
     if (process.env.KVP_TEST_VERBOSE)
       for (const event of outcomes) process.stderr.write(`${JSON.stringify(event, (k, v) => (k === 'cause' ? String(v) : v))} ${(event as { error?: Error }).error?.message}\n`)
     assertExactlyOnce(await committedOutputs(bootstrap, output), ends)
