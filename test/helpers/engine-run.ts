@@ -4,7 +4,8 @@ import { ensureTopic, produceMessages } from './produce.js'
 import { uniqueName, waitFor } from './kafka.js'
 import { recordingHandler, tempFile } from './paths.js'
 
-const TEST_ENV = [
+/** The recording handlers' settings (KVP_TEST_*): cleared before a scenario sets its own. */
+export const TEST_ENV = [
   'KVP_TEST_DELAY_MS',
   'KVP_TEST_FAIL',
   'KVP_TEST_HANG',
@@ -39,6 +40,11 @@ export interface ScenarioOptions {
  * Environment for a `kvp run` child with the recording handler: `env`, and every other
  * KVP_TEST_* setting cleared (a scenario of this process may have set them).
  */
+/** Removes every recording-handler setting from this process's environment (worker threads copy it). */
+export function clearHandlerEnv(): void {
+  for (const name of TEST_ENV) delete process.env[name]
+}
+
 export function handlerEnv(env: Record<string, string>): Record<string, string> {
   return { ...Object.fromEntries(TEST_ENV.map((name) => [name, ''])), ...env }
 }
@@ -48,7 +54,7 @@ export async function startScenario(options: ScenarioOptions): Promise<{ engine:
   const topic = uniqueName('t')
   const groupId = uniqueName('g')
   const record = tempFile('handled.tsv')
-  for (const name of TEST_ENV) delete process.env[name]
+  clearHandlerEnv()
   Object.assign(process.env, options.env ?? {}, { KVP_TEST_RECORD: record })
   const deadLetter = options.route?.deadLetter
   if (deadLetter) await ensureTopic(options.bootstrapServers, deadLetter.topic)

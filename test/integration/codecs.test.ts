@@ -22,23 +22,12 @@ import { allMessages, committedOffsets, committedOrZero, endOffsets, uniqueName,
 import { producingHandler, recordingHandler, tempFile } from '../helpers/paths.js'
 import { ensureTopic, produceMessages } from '../helpers/produce.js'
 import { readRawTopic } from '../helpers/read-topic.js'
+import { clearHandlerEnv } from '../helpers/engine-run.js'
 import { coverage, orderViolations, readRecords } from '../helpers/records.js'
 
 const cluster = useBroker()
 
 type Codec = (typeof REQUIRED_CODECS)[number]
-const TEST_ENV = [
-  'KVP_TEST_DELAY_MS',
-  'KVP_TEST_FAIL',
-  'KVP_TEST_HANG',
-  'KVP_TEST_STALL',
-  'KVP_TEST_EXIT',
-  'KVP_TEST_SLOW',
-  'KVP_TEST_MARK_BELOW',
-  'KVP_TEST_TAG',
-  'KVP_TEST_HOLD',
-  'KVP_TEST_HOLD_FILE',
-]
 const PRODUCING_ENV = [
   'KVP_TEST_OUTPUT',
   'KVP_TEST_DEAD_EVERY',
@@ -105,7 +94,7 @@ function assertStoredWith(codecs: Set<string>, codec: Codec, what: string): void
 async function consumeAndCheck(t: TestContext, input: string): Promise<void> {
   const groupId = uniqueName('group')
   const record = tempFile('handled.tsv')
-  for (const name of TEST_ENV) delete process.env[name]
+  clearHandlerEnv()
   Object.assign(process.env, { KVP_TEST_RECORD: record, KVP_TEST_DELAY_MS: '1' })
   const engine = await startEngine({
     brokers: cluster.bootstrapServers,

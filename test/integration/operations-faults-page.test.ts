@@ -5,28 +5,11 @@
  * no cluster in that state.
  */
 import { strict as assert } from 'node:assert'
-import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { test } from 'node:test'
 import type { ActiveFault, Engine, EngineStats } from '../../src/index.js'
 import { ErrorCodes, FaultKinds } from '../../src/index.js'
 import { serveOperations } from '../../src/ops/http-server.js'
-
-function findChromium(): string | undefined {
-  const fromEnv = process.env.KVP_CHROMIUM
-  if (fromEnv) return existsSync(fromEnv) ? fromEnv : undefined
-  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
-    try {
-      const path = execFileSync('which', [name], { encoding: 'utf8' }).trim()
-      if (path) return path
-    } catch {
-      // not on PATH
-    }
-  }
-  return undefined
-}
-const chromium = findChromium()
-const needsChromium = chromium ? {} : { skip: 'no Chromium found (set KVP_CHROMIUM, or install Debian chromium: apt-get install -y chromium)' }
+import { chromium, needsChromium } from '../helpers/chromium.js'
 
 const FAULT: ActiveFault = {
   kind: FaultKinds.AUTHORIZATION,

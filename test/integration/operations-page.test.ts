@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert'
-import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
@@ -9,6 +8,7 @@ import { serveOperations } from '../../src/ops/http-server.js'
 import type { StatusReport } from '../../src/ops/status-report.js'
 import { POISON_MESSAGE } from '../fixtures/status-page-handler.js'
 import { useBroker } from '../helpers/broker.js'
+import { chromium, needsChromium } from '../helpers/chromium.js'
 import { streamMessages } from '../helpers/group.js'
 import type { StreamProducer } from '../helpers/group.js'
 import { uniqueName, waitFor } from '../helpers/kafka.js'
@@ -19,23 +19,6 @@ const cluster = useBroker()
 const handler = fileURLToPath(new URL('../fixtures/status-page-handler.js', import.meta.url))
 /** Screenshots go here (git-ignored); one good one is copied to docs/status-page.png by hand. */
 const outputDir = fileURLToPath(new URL('../../../test-output/', import.meta.url))
-
-/** Debian's chromium (or KVP_CHROMIUM): playwright-core drives it; browser downloads are not used. */
-function findChromium(): string | undefined {
-  const fromEnv = process.env.KVP_CHROMIUM
-  if (fromEnv) return existsSync(fromEnv) ? fromEnv : undefined
-  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
-    try {
-      const path = execFileSync('which', [name], { encoding: 'utf8' }).trim()
-      if (path) return path
-    } catch {
-      // not on PATH
-    }
-  }
-  return undefined
-}
-const chromium = findChromium()
-const needsChromium = chromium ? {} : { skip: 'no Chromium found (set KVP_CHROMIUM, or install Debian chromium: apt-get install -y chromium)' }
 
 const fmt = new Intl.NumberFormat('en-US')
 const num = (n: number | null): string => (n === null ? '–' : fmt.format(Math.round(n)))
