@@ -6,10 +6,11 @@
  */
 import { strict as assert } from 'node:assert'
 import { test } from 'node:test'
-import type { ActiveFault, Engine, EngineStats } from '../../src/index.js'
+import type { ActiveFault } from '../../src/index.js'
 import { ErrorCodes, FaultKinds } from '../../src/index.js'
 import { serveOperations } from '../../src/ops/http-server.js'
 import { chromium, needsChromium } from '../helpers/chromium.js'
+import { fakeEngine } from '../helpers/fake-engine.js'
 
 const FAULT: ActiveFault = {
   kind: FaultKinds.AUTHORIZATION,
@@ -25,26 +26,8 @@ const FAULT: ActiveFault = {
   count: 3,
 }
 
-function engineWithFault(): Engine {
-  const stats = (): EngineStats => ({
-    partitions: [],
-    totals: { fetched: 0, handled: 0, inFlight: 0, inFlightBytes: 0, slicesInFlight: 0, failures: 0, deadLettered: 0, commits: 0, lag: 0 },
-    generation: 1,
-  })
-  return {
-    bootstrapServers: 'x:1',
-    stopped: new Promise(() => {}),
-    polling: true,
-    stats,
-    stop: async () => {},
-    workers: () => ({ configured: 1, alive: 1, slicesInFlight: 0, capacity: 32, threads: [] }),
-    failure: undefined,
-    faults: () => [FAULT],
-  }
-}
-
 test('a fault is on /status, fails /readyz naming it, and shows in a red "Stopped by" panel of the status page', { ...needsChromium, timeout: 60_000 }, async (t) => {
-  const ops = await serveOperations(engineWithFault(), { port: 0, defaultMetrics: false })
+  const ops = await serveOperations(fakeEngine([FAULT]).engine, { port: 0, defaultMetrics: false })
   t.after(() => ops.close())
   const base = `http://127.0.0.1:${ops.port}`
   const status = (await (await fetch(`${base}/status`)).json()) as { faults: ActiveFault[] }

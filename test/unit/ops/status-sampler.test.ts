@@ -2,10 +2,10 @@ import { strict as assert } from 'node:assert'
 import { performance } from 'node:perf_hooks'
 import { test } from 'node:test'
 import { channels } from '../../../src/diagnostics.js'
-import type { Engine } from '../../../src/engine.js'
 import { KvpError } from '../../../src/errors.js'
 import { StatusSampler } from '../../../src/ops/status-sampler.js'
-import type { EngineStats, PartitionStats } from '../../../src/stats.js'
+import type { PartitionStats } from '../../../src/stats.js'
+import { fakeEngine } from '../../helpers/fake-engine.js'
 
 function partition(topic: string, index: number, handled: number, lag: number): PartitionStats {
   return {
@@ -29,27 +29,6 @@ function partition(topic: string, index: number, handled: number, lag: number): 
     deadLettered: 0,
     redelivered: 0,
   }
-}
-
-/** An engine whose stats the test sets. */
-function fakeEngine(): { engine: Engine; set(partitions: PartitionStats[]): void } {
-  let current: PartitionStats[] = []
-  const stats = (): EngineStats => ({
-    partitions: current,
-    totals: { fetched: 0, handled: 0, inFlight: 0, inFlightBytes: 0, slicesInFlight: 0, failures: 0, deadLettered: 0, commits: 0, lag: current.reduce((sum, p) => sum + (p.lag ?? 0), 0) },
-    generation: 1,
-  })
-  const engine: Engine = {
-    bootstrapServers: 'x:1',
-    stopped: new Promise(() => {}),
-    polling: true,
-    stats,
-    stop: async () => {},
-    workers: () => ({ configured: 1, alive: 1, slicesInFlight: 0, capacity: 32, threads: [] }),
-    failure: undefined,
-    faults: () => [],
-  }
-  return { engine, set: (partitions) => (current = partitions) }
 }
 
 test('the sampler keeps a bounded history of throughput and lag per partition, with gaps while a partition is not assigned', async (t) => {
