@@ -1,6 +1,6 @@
 /**
- * `node dist/bench/memory.js` (npm run bench:memory): invariant 7, memory is bounded by
- * the configured in-flight limits, not by the backlog. A `kvp run` child process drains a
+ * `node dist/bench/memory.js` (npm run bench:memory): memory is bounded by the configured
+ * in-flight limits, not by the backlog (docs/guarantees.md, "Bounded memory"). A `kvp run` child process drains a
  * prefilled backlog (spread over the 4 partitions of a fresh topic) with a slow handler
  * (bench/handlers/slow.ts: --delay-ms per message, 20 by default), once per backlog size, each until the group has committed the
  * end of every partition or the time box runs out. The child's resident set is sampled
