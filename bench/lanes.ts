@@ -14,7 +14,6 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
-import Table from 'cli-table3'
 import type { Distribution } from '../src/config/options.js'
 import { DEFAULT_DISTRIBUTION } from '../src/config/schema.js'
 import { channels, type AckEvent, type SliceEvent } from '../src/diagnostics.js'
@@ -27,6 +26,7 @@ import { machineInfo } from './lib/machine.js'
 import type { Measurement } from './lib/meter.js'
 import { resultsDir } from './lib/paths.js'
 import { deleteTopics, freshNames, MAX_PREFILL, prefillTopic, SharedTopic } from './lib/topic-fill.js'
+import { consoleTable } from './lib/console-table.js'
 import { laneFigures, type LaneResults, type LaneTry } from './report-lanes.js'
 import { writeReport } from './report.js'
 import { kvpSetup, kvpSystem } from './systems/kvp.js'
@@ -171,7 +171,7 @@ try {
     settings: { lanes: LANES, threads: THREADS, distribution: DISTRIBUTION, timeBoxMs: TIME_BOX_MS, warmupMs: WARMUP_MS, messages: MESSAGES },
     tries,
   }
-  const table = new Table({ head: ['try', 'kvp msg/s', 'raw msg/s', 'ms/msg in worker', 'msg/slice', 'running / transit / between ms', 'lane time running'] })
+  const table = consoleTable({ head: ['try', 'kvp msg/s', 'raw msg/s', 'ms/msg in worker', 'msg/slice', 'running / transit / between ms', 'lane time running'] })
   for (const [i, run] of tries.entries()) {
     const f = laneFigures(run, LANES)
     table.push([

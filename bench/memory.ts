@@ -20,7 +20,6 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import Table from 'cli-table3'
 import Kafka from 'node-rdkafka'
 import { startMockCluster } from '../src/kafka/mock-cluster.js'
 import { produceMessages } from '../src/kafka/produce.js'
@@ -29,6 +28,7 @@ import type { MachineInfo } from './lib/machine.js'
 import { packageRoot, resultsDir } from './lib/paths.js'
 import { RUNTIMES } from './lib/runtime.js'
 import type { Runtime } from './lib/runtime.js'
+import { consoleTable } from './lib/console-table.js'
 
 const PARTITIONS = 4
 const SAMPLE_MS = 100
@@ -304,7 +304,7 @@ async function main(): Promise<void> {
 
   for (const { runtime, runs, ratio, pass } of runtimes) {
     console.log(`kvp run ${runtime.title}:`)
-    const table = new Table({ head: ['backlog', 'drained', 'time', 'msg/s', 'RSS at start', 'peak RSS (sampled)', 'peak RSS (VmHWM)', 'exit'] })
+    const table = consoleTable({ head: ['backlog', 'drained', 'time', 'msg/s', 'RSS at start', 'peak RSS (sampled)', 'peak RSS (VmHWM)', 'exit'] })
     for (const run of runs) {
       table.push([
         run.backlog.toLocaleString('en-US'),
