@@ -7,7 +7,7 @@
  * at each lane count, beside a feed-only baseline (making the batches, no engine), so the
  * per-slice cost the throughput benchmark cannot isolate is visible in seconds.
  *
- * The table also goes to bench/results/core.md, which docs/BENCHMARKS.md includes.
+ * The table also goes to bench/results/core.md, which docs/benchmarks.md includes.
  *
  * usage: npm run bench:core -- [--messages N] [--partitions 1,8] [--lanes 16,64,256] [--threads 2] [--repeats 3]
  */

@@ -5,7 +5,7 @@
  * slice running in a worker, a slice in transit, and the lane between slices, with the CPU
  * of the machine, the process and the main thread over the same window (bench/report-lanes.ts).
  *
- * Writes bench/results/lanes.json, which docs/BENCHMARKS.md is regenerated from.
+ * Writes bench/results/lanes.json, which docs/benchmarks.md is regenerated from.
  *
  * usage: npm run bench:lanes -- [--brokers mock|kafka|host:port] [--lanes 256] [--threads 2]
  *          [--tries 3] [--seconds 6] [--warmup 1] [--messages 2000000] [--distribution sticky]
@@ -187,7 +187,7 @@ try {
   console.log(table.toString())
   await writeFile(join(resultsDir, 'lanes.json'), `${JSON.stringify(results, null, 2)}\n`)
   await writeReport()
-  log('wrote bench/results/lanes.json and docs/BENCHMARKS.md')
+  log('wrote bench/results/lanes.json and docs/benchmarks.md')
 } finally {
   if (topics.length > 0) await deleteTopics(broker.bootstrapServers, topics).catch(() => {})
   await broker.stop()

@@ -322,13 +322,13 @@ async function main(): Promise<void> {
     console.log(`peak RSS ratio, largest / smallest backlog: ${ratio ?? '—'} (target <= ${TARGET_RATIO}: ${outcome})\n`)
   }
   console.log(`written to ${file}`)
-  // Regenerate docs/BENCHMARKS.md with these figures (when a throughput run exists).
+  // Regenerate docs/benchmarks.md with these figures (when a throughput run exists).
   try {
     const { writeReport } = await import('./report.js')
     await writeReport()
-    console.log('docs/BENCHMARKS.md regenerated')
+    console.log('docs/benchmarks.md regenerated')
   } catch {
-    console.log('docs/BENCHMARKS.md not regenerated: run npm run bench first')
+    console.log('docs/benchmarks.md not regenerated: run npm run bench first')
   }
 }
 
