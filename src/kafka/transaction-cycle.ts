@@ -36,8 +36,9 @@ export type CloseOutcome = 'committed' | 'aborted' | 'empty'
  * in the open transaction: committing then would commit records whose source offsets are
  * not committed, and a replay would write them again. So a transaction closes at a seal:
  *
- * 1. every owned partition is sealed at what it has fetched; messages fetched later wait
- *    in their lanes, the others keep running (in-flight and queued alike);
+ * 1. every owned partition is sealed after the last message a slice has started; lanes
+ *    start nothing past the seal (a lane that is behind still runs its queued messages
+ *    below it);
  * 2. once every message before each seal is done (records delivered, dead letters
  *    written), each watermark is exactly the end of what the transaction produced;
  * 3. the watermarks go to the transaction (`sendOffsetsToTransaction`, fenced by the
