@@ -34,7 +34,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libssl3 libsasl2-2 zlib1g ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
-# Memory that stays flat under load, whatever the backlog (docs/BENCHMARKS.md, "Memory
+# Memory that stays flat under load, whatever the backlog (docs/benchmarks.md, "Memory
 # against backlog"): two malloc arenas, as librdkafka's threads otherwise fragment one each,
 # and (in ENTRYPOINT) a V8 young generation of 2 MiB semi-spaces, which otherwise grows to
 # 16 MiB on the main thread under sustained load. Neither costs measurable throughput.

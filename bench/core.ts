@@ -7,7 +7,7 @@
  * at each lane count, beside a feed-only baseline (making the batches, no engine), so the
  * per-slice cost the throughput benchmark cannot isolate is visible in seconds.
  *
- * The table also goes to bench/results/core.md, which docs/BENCHMARKS.md includes.
+ * The table also goes to bench/results/core.md, which docs/benchmarks.md includes.
  *
  * usage: npm run bench:core -- [--messages N] [--partitions 1,8] [--lanes 16,64,256] [--threads 2] [--repeats 3]
  */
@@ -16,7 +16,6 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import type { Message as KafkaMessage } from 'node-rdkafka'
-import Table from 'cli-table3'
 import { SliceProgress } from '../src/codec/slice-progress.js'
 import { resolveOptions } from '../src/config/resolve.js'
 import type { Distribution } from '../src/config/options.js'
@@ -32,6 +31,7 @@ import { kvpSetup } from './systems/kvp.js'
 import { machineInfo } from './lib/machine.js'
 import { resultsDir } from './lib/paths.js'
 import { KEYS, VALUE_BYTES } from './lib/topic-fill.js'
+import { consoleTable } from './lib/console-table.js'
 
 const { values } = parseArgs({
   options: {
@@ -204,7 +204,7 @@ for (const partitions of list(values.partitions)) {
   }
 }
 const title = `kvp core (no Kafka): ${MESSAGES.toLocaleString('en-US')} messages per run, noop handler, ${THREADS} threads, ${DISTRIBUTION} distribution, median of ${REPEATS}`
-const table = new Table({ head })
+const table = consoleTable({ head })
 table.push(...rows)
 console.log(title)
 console.log(table.toString())

@@ -5,7 +5,7 @@
  * slice running in a worker, a slice in transit, and the lane between slices, with the CPU
  * of the machine, the process and the main thread over the same window (bench/report-lanes.ts).
  *
- * Writes bench/results/lanes.json, which docs/BENCHMARKS.md is regenerated from.
+ * Writes bench/results/lanes.json, which docs/benchmarks.md is regenerated from.
  *
  * usage: npm run bench:lanes -- [--brokers mock|kafka|host:port] [--lanes 256] [--threads 2]
  *          [--tries 3] [--seconds 6] [--warmup 1] [--messages 2000000] [--distribution sticky]
@@ -14,7 +14,6 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
-import Table from 'cli-table3'
 import type { Distribution } from '../src/config/options.js'
 import { DEFAULT_DISTRIBUTION } from '../src/config/schema.js'
 import { channels, type AckEvent, type SliceEvent } from '../src/diagnostics.js'
@@ -27,6 +26,7 @@ import { machineInfo } from './lib/machine.js'
 import type { Measurement } from './lib/meter.js'
 import { resultsDir } from './lib/paths.js'
 import { deleteTopics, freshNames, MAX_PREFILL, prefillTopic, SharedTopic } from './lib/topic-fill.js'
+import { consoleTable } from './lib/console-table.js'
 import { laneFigures, type LaneResults, type LaneTry } from './report-lanes.js'
 import { writeReport } from './report.js'
 import { kvpSetup, kvpSystem } from './systems/kvp.js'
@@ -171,7 +171,7 @@ try {
     settings: { lanes: LANES, threads: THREADS, distribution: DISTRIBUTION, timeBoxMs: TIME_BOX_MS, warmupMs: WARMUP_MS, messages: MESSAGES },
     tries,
   }
-  const table = new Table({ head: ['try', 'kvp msg/s', 'raw msg/s', 'ms/msg in worker', 'msg/slice', 'running / transit / between ms', 'lane time running'] })
+  const table = consoleTable({ head: ['try', 'kvp msg/s', 'raw msg/s', 'ms/msg in worker', 'msg/slice', 'running / transit / between ms', 'lane time running'] })
   for (const [i, run] of tries.entries()) {
     const f = laneFigures(run, LANES)
     table.push([
@@ -187,7 +187,7 @@ try {
   console.log(table.toString())
   await writeFile(join(resultsDir, 'lanes.json'), `${JSON.stringify(results, null, 2)}\n`)
   await writeReport()
-  log('wrote bench/results/lanes.json and docs/BENCHMARKS.md')
+  log('wrote bench/results/lanes.json and docs/benchmarks.md')
 } finally {
   if (topics.length > 0) await deleteTopics(broker.bootstrapServers, topics).catch(() => {})
   await broker.stop()

@@ -1,6 +1,6 @@
 /**
- * `node dist/bench/memory.js` (npm run bench:memory): invariant 7, memory is bounded by
- * the configured in-flight limits, not by the backlog. A `kvp run` child process drains a
+ * `node dist/bench/memory.js` (npm run bench:memory): memory is bounded by the configured
+ * in-flight limits, not by the backlog (docs/guarantees.md, "Bounded memory"). A `kvp run` child process drains a
  * prefilled backlog (spread over the 4 partitions of a fresh topic) with a slow handler
  * (bench/handlers/slow.ts: --delay-ms per message, 20 by default), once per backlog size, each until the group has committed the
  * end of every partition or the time box runs out. The child's resident set is sampled
@@ -20,7 +20,6 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import Table from 'cli-table3'
 import Kafka from 'node-rdkafka'
 import { startMockCluster } from '../src/kafka/mock-cluster.js'
 import { produceMessages } from '../src/kafka/produce.js'
@@ -29,6 +28,7 @@ import type { MachineInfo } from './lib/machine.js'
 import { packageRoot, resultsDir } from './lib/paths.js'
 import { RUNTIMES } from './lib/runtime.js'
 import type { Runtime } from './lib/runtime.js'
+import { consoleTable } from './lib/console-table.js'
 
 const PARTITIONS = 4
 const SAMPLE_MS = 100
@@ -304,7 +304,7 @@ async function main(): Promise<void> {
 
   for (const { runtime, runs, ratio, pass } of runtimes) {
     console.log(`kvp run ${runtime.title}:`)
-    const table = new Table({ head: ['backlog', 'drained', 'time', 'msg/s', 'RSS at start', 'peak RSS (sampled)', 'peak RSS (VmHWM)', 'exit'] })
+    const table = consoleTable({ head: ['backlog', 'drained', 'time', 'msg/s', 'RSS at start', 'peak RSS (sampled)', 'peak RSS (VmHWM)', 'exit'] })
     for (const run of runs) {
       table.push([
         run.backlog.toLocaleString('en-US'),
@@ -322,13 +322,13 @@ async function main(): Promise<void> {
     console.log(`peak RSS ratio, largest / smallest backlog: ${ratio ?? '—'} (target <= ${TARGET_RATIO}: ${outcome})\n`)
   }
   console.log(`written to ${file}`)
-  // Regenerate docs/BENCHMARKS.md with these figures (when a throughput run exists).
+  // Regenerate docs/benchmarks.md with these figures (when a throughput run exists).
   try {
     const { writeReport } = await import('./report.js')
     await writeReport()
-    console.log('docs/BENCHMARKS.md regenerated')
+    console.log('docs/benchmarks.md regenerated')
   } catch {
-    console.log('docs/BENCHMARKS.md not regenerated: run npm run bench first')
+    console.log('docs/benchmarks.md not regenerated: run npm run bench first')
   }
 }
 

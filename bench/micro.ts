@@ -1,7 +1,7 @@
 /**
  * `npm run bench:micro`: nanoseconds per message in the main thread's hot path
  * (partitioning, offset tracking) and the wire codec. Adds a `micro` section to
- * bench/results/latest.json and regenerates docs/BENCHMARKS.md.
+ * bench/results/latest.json and regenerates docs/benchmarks.md.
  */
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
@@ -214,10 +214,10 @@ await mkdir(resultsDir, { recursive: true })
 await writeFile(join(resultsDir, `micro-${micro.at.replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')}.json`), `${JSON.stringify(micro, null, 2)}\n`)
 const latest = existsSync(latestResultsFile) ? (JSON.parse(await readFile(latestResultsFile, 'utf8')) as BenchResults) : null
 if (latest === null) {
-  console.log('\nno bench/results/latest.json yet: run `npm run bench` to include these in docs/BENCHMARKS.md')
+  console.log('\nno bench/results/latest.json yet: run `npm run bench` to include these in docs/benchmarks.md')
 } else {
   latest.micro = micro
   await writeFile(latestResultsFile, `${JSON.stringify(latest, null, 2)}\n`)
   await writeReport()
-  console.log('\nadded to bench/results/latest.json and docs/BENCHMARKS.md')
+  console.log('\nadded to bench/results/latest.json and docs/benchmarks.md')
 }

@@ -7,7 +7,7 @@
  * self time by what the code does (bench/lib/cpu-profile.ts). More lanes make more, smaller
  * slices of the same messages, so fitting `time = a × messages + b × slices` over the lane
  * counts separates the cost of a message from the cost of a slice. Writes
- * bench/results/profile.json and regenerates docs/BENCHMARKS.md.
+ * bench/results/profile.json and regenerates docs/benchmarks.md.
  *
  * usage: npm run bench:profile -- [--scenario noop|io|cpu] [--lanes 16,64,256] [--repeats 2] [--no-raw]
  * (the raw node-rdkafka loop is profiled too, as the baseline of what fetching costs)
@@ -120,7 +120,7 @@ for (const row of costs) table.push([row.category, ns(row.raw), ns(row.main.nsPe
 console.log(table.toString())
 await writeFile(join(resultsDir, 'profile.json'), `${JSON.stringify(results, null, 2)}\n`)
 await writeReport()
-console.log('wrote bench/results/profile.json, docs/BENCHMARKS.md')
+console.log('wrote bench/results/profile.json, docs/benchmarks.md')
 
 async function profileOnce(bootstrapServers: string, lanes: number): Promise<ProfileRun> {
   const { topic } = freshNames(`profile-${lanes}`)

@@ -1,5 +1,5 @@
 /**
- * The "An io lane's time" part of docs/BENCHMARKS.md, from `npm run bench:lanes`
+ * The "An io lane's time" part of docs/benchmarks.md, from `npm run bench:lanes`
  * (bench/results/lanes.json): what kept kvp's io throughput below the lanes' ceiling.
  */
 import { markdownTable } from './lib/format.js'

@@ -1,4 +1,4 @@
-/** The `--peers` part of docs/BENCHMARKS.md: kvp beside Confluent Parallel Consumer and the baselines. */
+/** The `--peers` part of docs/benchmarks.md: kvp beside Confluent Parallel Consumer and the baselines. */
 import { Scenarios } from './handlers/work.js'
 import { formatRate, formatRatio, markdownTable } from './lib/format.js'
 import { bestRun, partitionCounts, rateOf, ratio, type BenchResults, type PeerInfo, type RunResult, type SystemName } from './lib/results.js'

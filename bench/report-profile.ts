@@ -1,4 +1,4 @@
-/** The "Where the time goes" part of docs/BENCHMARKS.md, from `npm run bench:profile` (bench/results/profile.json). */
+/** The "Where the time goes" part of docs/benchmarks.md, from `npm run bench:profile` (bench/results/profile.json). */
 import { busyTotal } from './lib/cpu-profile.js'
 import { markdownTable } from './lib/format.js'
 import type { ProfileResults } from './profile.js'

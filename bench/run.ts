@@ -5,7 +5,7 @@
  * a running cluster (`host:port[,host:port]`); `--peers` adds Confluent Parallel Consumer, a
  * JVM started per run against the same broker. Prints a table, writes
  * bench/results/<timestamp>.json and latest.json (latest-kafka.json on a real broker),
- * the io chart and docs/BENCHMARKS.md.
+ * the io chart and docs/benchmarks.md.
  */
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
@@ -147,7 +147,7 @@ await writeFile(stamped, json)
 await writeFile(latestFile, json)
 await writeReport()
 const written = [stamped, latestFile, realBroker ? ioKafkaChartFile : ioChartFile].map((file) => relative(packageRoot, file))
-console.log(`\nwrote ${written.join(', ')}, docs/BENCHMARKS.md`)
+console.log(`\nwrote ${written.join(', ')}, docs/benchmarks.md`)
 // KafkaJS leaves retry timers behind after disconnect; everything of ours is closed.
 process.exit(0)
 

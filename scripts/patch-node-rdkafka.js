@@ -125,5 +125,5 @@ const REQUIRED_FEATURES = ['gzip', 'snappy', 'lz4', 'zstd', 'ssl', 'sasl_plain',
 const features = spawnSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(join(packageRoot, 'lib', 'index.js'))}).features.join(','))`], { encoding: 'utf8' })
 if (features.status !== 0) fail(`could not read librdkafka's builtin.features (exit ${features.status ?? features.signal}): ${features.stderr}`)
 const missing = REQUIRED_FEATURES.filter((feature) => !features.stdout.split(',').includes(feature))
-if (missing.length > 0) fail(`librdkafka was built without ${missing.join(', ')} (builtin.features: ${features.stdout}); see the README, "Installing"`)
+if (missing.length > 0) fail(`librdkafka was built without ${missing.join(', ')} (builtin.features: ${features.stdout}); see docs/installing.md`)
 log(`librdkafka's builtin.features: ${features.stdout}`)

@@ -30,16 +30,33 @@ export interface AckEvent extends TopicPartitionRef {
   durationMs: number
 }
 
-/** `kvp:commit`: offsets reached the broker. `reason` is 'auto' (the interval), 'revoke' or 'stop'. */
+/**
+ * Why an exactly-once transaction closed: its `transactionIntervalMs` passed ('interval'),
+ * a record it holds was not delivered ('delivery failure'), partitions are being revoked
+ * ('revoke'), or the engine stops ('stop').
+ */
+export type TransactionReason = 'interval' | 'delivery failure' | 'revoke' | 'stop'
+
+/**
+ * Why offsets were committed: 'auto' (librdkafka's auto-commit interval), 'revoke' or
+ * 'stop' (synchronous commits), or, with exactly-once, `transaction <reason>` (the offsets
+ * went into a transaction that committed; see `TransactionReason`).
+ */
+export type CommitReason = 'auto' | 'revoke' | 'stop' | `transaction ${TransactionReason}`
+
+/** `kvp:commit`: offsets reached the broker. */
 export interface CommitEvent {
   offsets: Array<TopicPartitionRef & { offset: number }>
-  reason: string
+  reason: CommitReason
 }
 
-/** `kvp:commit-error`: a commit or an offset store failed; the next one carries the latest watermark. */
+/**
+ * `kvp:commit-error`: a commit or an offset store failed; the next one carries the latest
+ * watermark. `reason` is 'store' (storing offsets for auto-commit), 'auto', 'revoke' or 'stop'.
+ */
 export interface CommitErrorEvent {
   error: unknown
-  reason: string
+  reason: 'store' | 'auto' | 'revoke' | 'stop'
 }
 
 /** `kvp:rebalance`: partitions were assigned or are being revoked. */
@@ -93,8 +110,8 @@ export type LifecycleEvent = { state: 'running'; bootstrapServers: string; group
  * committed with its records; an abort carries the error, and the partitions it rewound.
  */
 export type TransactionEvent =
-  | { outcome: 'commit'; reason: string; offsets: Array<TopicPartitionRef & { offset: number }>; durationMs: number }
-  | { outcome: 'abort'; reason: string; error: unknown; rewound: Array<TopicPartitionRef & { offset: number }>; durationMs: number }
+  | { outcome: 'commit'; reason: TransactionReason; offsets: Array<TopicPartitionRef & { offset: number }>; durationMs: number }
+  | { outcome: 'abort'; reason: TransactionReason; error: unknown; rewound: Array<TopicPartitionRef & { offset: number }>; durationMs: number }
 
 /** `kvp:kafka-error`: librdkafka reported a client error. */
 export interface KafkaErrorEvent {

@@ -325,7 +325,7 @@ export class Dispatcher {
     lane.sliceReturned(handled, ack.failed)
     if (state.revoked) {
       this.#sliceEnded(state)
-      // Invariant 5: an ack for a revoked partition (or an older assignment of it) is never committed.
+      // Stale acks never commit (docs/guarantees.md): an ack for a revoked partition, or an older assignment of it, is dropped.
       if (channels.staleAck.hasSubscribers) channels.staleAck.publish({ topic: state.topic, partition: state.partition, generation: state.generation, handled: ack.handled })
       return
     }

@@ -53,7 +53,7 @@ export class FailureHandler {
     this.#callbacks.deadLetter(state, message, error, attempts).then(
       () => {
         if (state.revoked) return
-        // Invariant 1: the offset counts as done only after the dead-letter delivery report.
+        // Safe commits (docs/guarantees.md): a dead-lettered offset counts as done only after its delivery report.
         if (channels.deadLetter.hasSubscribers) {
           channels.deadLetter.publish({ topic: state.topic, partition: state.partition, offset: message.offset, deadLetterTopic: state.route.deadLetter?.topic, error })
         }

@@ -95,7 +95,7 @@ export class Committer {
    * Commits the watermarks of `states` now, retrying rebalance-type errors until
    * `deadline` (ms since epoch). Returns the offsets committed.
    */
-  async commitSync(states: Iterable<PartitionState>, reason: string, deadline: number, options: { generationDeadline?: number } = {}): Promise<Kafka.TopicPartitionOffset[]> {
+  async commitSync(states: Iterable<PartitionState>, reason: 'revoke' | 'stop', deadline: number, options: { generationDeadline?: number } = {}): Promise<Kafka.TopicPartitionOffset[]> {
     const offsets: Kafka.TopicPartitionOffset[] = []
     for (const state of states) {
       const watermark = state.tracker.watermark()

@@ -1,5 +1,5 @@
 import type Kafka from 'node-rdkafka'
-import { channels } from '../diagnostics.js'
+import { channels, type TransactionReason } from '../diagnostics.js'
 import type { PartitionState } from '../dispatch/partition-state.js'
 import { ErrorCodes, KvpError, describeError } from '../errors.js'
 import { backoffDelay } from '../dispatch/retry-policy.js'
@@ -36,8 +36,9 @@ export type CloseOutcome = 'committed' | 'aborted' | 'empty'
  * in the open transaction: committing then would commit records whose source offsets are
  * not committed, and a replay would write them again. So a transaction closes at a seal:
  *
- * 1. every owned partition is sealed at what it has fetched; messages fetched later wait
- *    in their lanes, the others keep running (in-flight and queued alike);
+ * 1. every owned partition is sealed after the last message a slice has started; lanes
+ *    start nothing past the seal (a lane that is behind still runs its queued messages
+ *    below it);
  * 2. once every message before each seal is done (records delivered, dead letters
  *    written), each watermark is exactly the end of what the transaction produced;
  * 3. the watermarks go to the transaction (`sendOffsetsToTransaction`, fenced by the
@@ -130,7 +131,7 @@ export class TransactionCycle {
    * 'aborted' (the partitions were rewound, but for those `leaving`) or 'empty' (nothing to commit). Closings run
    * one at a time; a close asked for during one waits for it and closes again.
    */
-  async close(reason: string, options: { rewind?: boolean; leaving?: readonly PartitionState[]; timeoutMs?: number } = {}): Promise<CloseOutcome> {
+  async close(reason: TransactionReason, options: { rewind?: boolean; leaving?: readonly PartitionState[]; timeoutMs?: number } = {}): Promise<CloseOutcome> {
     while (this.#closing) await this.#closing
     const closing = this.#close(reason, options.rewind ?? true, options.leaving ?? [], options.timeoutMs ?? this.#options.timeoutMs)
     this.#closing = closing
@@ -142,7 +143,7 @@ export class TransactionCycle {
     }
   }
 
-  async #close(reason: string, rewind: boolean, leaving: readonly PartitionState[], timeoutMs: number): Promise<CloseOutcome> {
+  async #close(reason: TransactionReason, rewind: boolean, leaving: readonly PartitionState[], timeoutMs: number): Promise<CloseOutcome> {
     const started = Date.now()
     const states = this.#parts.states()
     for (const state of states) state.seal()
@@ -198,7 +199,7 @@ export class TransactionCycle {
    * here on their acks are stale and their lanes start nothing, so no retry of an aborted
    * message can slip its records into the next transaction. Then `open` are rewound.
    */
-  async #abort(reason: string, error: unknown, sealed: readonly PartitionState[], open: PartitionState[], started: number): Promise<void> {
+  async #abort(reason: TransactionReason, error: unknown, sealed: readonly PartitionState[], open: PartitionState[], started: number): Promise<void> {
     for (const state of sealed) state.revoke()
     this.#aborting = true
     try {
@@ -208,7 +209,7 @@ export class TransactionCycle {
     }
   }
 
-  async #abortAndRewind(reason: string, error: unknown, open: PartitionState[], started: number): Promise<void> {
+  async #abortAndRewind(reason: TransactionReason, error: unknown, open: PartitionState[], started: number): Promise<void> {
     this.#aborts++
     const failure = transactionFailure(error)
     const wrapped = error instanceof KvpError ? error : new KvpError(ErrorCodes.TRANSACTION, `transaction failed: ${describeError(error).message}`, { cause: error })

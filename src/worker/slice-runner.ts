@@ -11,7 +11,6 @@ import { OutputRecordsWriter } from '../codec/output-records.js'
 import { loadHandler } from './handler-loader.js'
 import type { Handler, HandlerContext } from './handler-loader.js'
 
-/** What a worker thread knows of a route (sent once, as workerData). */
 /** What the pool gives each worker thread (Piscina's `workerData`). */
 export interface SliceWorkerData {
   routes: WorkerRoute[]
@@ -19,6 +18,7 @@ export interface SliceWorkerData {
   progress: SharedArrayBuffer
 }
 
+/** What a worker thread knows of a route (sent once, in its workerData). */
 export interface WorkerRoute {
   topic: string
   handlerUrl: string

@@ -58,7 +58,7 @@ export function coverage(records: HandledRecord[], expected: Iterable<{ partitio
 }
 
 /**
- * How null-keyed messages are ordered, per distribution (README, Distribution): `sticky` and
+ * How null-keyed messages are ordered, per distribution (docs/guarantees.md, "Distributions"): `sticky` and
  * `consistent` treat them as one key (in offset order, one at a time); `balanced` makes each
  * its own group, with no order between them.
  */

@@ -1,5 +1,5 @@
 /**
- * Backpressure (invariant 7): with a backlog far larger than the in-flight limits and a
+ * Backpressure (docs/guarantees.md, "Bounded memory"): with a backlog far larger than the in-flight limits and a
  * handler slower than fetching, partitions are paused at the limits (messages per
  * partition, payload bytes in all) and resumed as they drain, so what is fetched but not
  * done stays bounded by the configuration, not by the backlog.

@@ -86,7 +86,7 @@ describe('engine delivery on the embedded cluster', () => {
     })
   }
 
-  // The documented null-key choice per distribution (README, Distribution): one key for
+  // The documented null-key choice per distribution (docs/guarantees.md, "Distributions"): one key for
   // sticky, lane 0 for consistent (both in offset order), each its own group for balanced.
   const nullKeys: Record<Distribution, NullKeyOrder> = { sticky: 'one key', consistent: 'one key', balanced: 'unordered' }
   for (const distribution of ['sticky', 'consistent', 'balanced'] as const) {

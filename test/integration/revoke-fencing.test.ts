@@ -1,5 +1,5 @@
 /**
- * Invariant 5: an ack from a partition that was revoked is never committed.
+ * Stale acks never commit (docs/guarantees.md): an ack from a partition that was revoked is never committed.
  *
  * Member A holds one message (offset HELD of every partition) in its handler until the test
  * releases it, so the committed offset of every partition sits at HELD. Member B joins;
