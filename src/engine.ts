@@ -552,6 +552,17 @@ function routeRuntime(route: ResolvedRoute): RouteRuntime {
 }
 
 /**
+ * A route's handler that failed to load (probed in a worker) as the ConfigError that fails
+ * the start. A ConfigError names its option and says what was wrong already, and goes on as
+ * it is; anything else (an import that failed, a module with no function) names the route's
+ * handler. Errors from a worker arrive as plain Errors, so in practice it is the handler.
+ */
+function handlerLoadError(error: unknown, routeIndex: number): ConfigError {
+  if (error instanceof ConfigError) return error
+  return new ConfigError(`topics[${routeIndex}].handler`, describeError(error).message, error)
+}
+
+/**
  * Starts an engine: validates options (a wrong one throws a ConfigError naming it),
  * loads each handler once in a worker, connects, subscribes and starts polling.
  */
@@ -574,12 +585,7 @@ export async function startEngine(input: EngineOptions): Promise<Engine> {
       try {
         await pool.probe(route.index)
       } catch (error) {
-        const field = error instanceof ConfigError ? (error.field ?? `topics[${route.index}]`) : `topics[${route.index}].handler`
-        throw new ConfigError(
-          field,
-          describeError(error).message.replace(/^[^:]+: /, (m) => (error instanceof ConfigError ? '' : m)),
-          error,
-        )
+        throw handlerLoadError(error, route.index)
       }
     }
     let bootstrapServers = options.brokers
