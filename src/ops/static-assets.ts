@@ -42,5 +42,3 @@ export function staticAsset(path: string): Asset | undefined {
   }
   return asset
 }
-
-export const assetPaths = Object.keys(FILES)
