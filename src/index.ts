@@ -18,8 +18,35 @@ export type {
 export type { EngineStats, PartitionStats } from './stats.js'
 export type { HandlerMessage } from './worker/slice-runner.js'
 export type { HandlerContext } from './worker/handler-loader.js'
-export { ConfigError, ErrorCodes, KvpError, isKvpError } from './errors.js'
-export type { ErrorCode } from './errors.js'
+export {
+  AuthenticationError,
+  AuthorizationError,
+  CodecError,
+  CommitError,
+  ConfigError,
+  CorruptBatchError,
+  DeadLetterError,
+  DecodeError,
+  ErrorClasses,
+  ErrorCodes,
+  HandlerError,
+  HandlerLoadError,
+  InternalError,
+  isErrorCode,
+  isKvpError,
+  KafkaError,
+  KvpError,
+  PartitionerError,
+  ProduceError,
+  StoppedError,
+  TimeoutError,
+  TlsError,
+  TransactionError,
+  UnknownTopicError,
+  UsageError,
+  WorkerCrashError,
+} from './errors.js'
+export type { ErrorCode, KvpErrorClass, KvpErrorOptions } from './errors.js'
 export { channels, EventChannel } from './diagnostics.js'
 export type {
   AckEvent,
