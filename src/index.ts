@@ -69,7 +69,7 @@ export type {
   TransactionEvent,
 } from './diagnostics.js'
 export { DeadLetterHeaders } from './kafka/dead-letter.js'
-export { producerKeepsBinaryHeaders } from './kafka/produce.js'
+export { producerKeepsBinaryHeaders } from './kafka/producer-client.js'
 export { startMockCluster } from './kafka/mock-cluster.js'
 export type { MockCluster } from './kafka/mock-cluster.js'
 export { serveOperations } from './ops/http-server.js'

@@ -7,17 +7,14 @@
 import { kafkaSettingsFromEnv } from '../config/secrets.js'
 import { isSecretSetting, secrets } from '../config/redaction.js'
 import { InvalidArgumentError } from 'commander'
-import type { Distribution, EngineOptions, PartitionerOption, PayloadOption, TopicRoute, VirtualPartitionsOptions } from '../config/options.js'
+import type { Distribution, EngineOptions, KafkaSettings, KafkaSettingValue, PartitionerOption, PayloadOption, TopicRoute, VirtualPartitionsOptions } from '../config/options.js'
 import { handlerUrl } from '../config/resolve.js'
 import { firstIssue, partitionerSchema } from '../config/schema.js'
-import { ErrorCodes, KvpError } from '../errors.js'
-
-export type KafkaSettingValue = string | number | boolean
-export type KafkaSettings = Record<string, KafkaSettingValue>
+import { KvpError, UsageError } from '../errors.js'
 
 /** A usage error: `flag` is named in `field` and at the start of the message. */
-export function usageError(flag: string, message: string): KvpError {
-  return new KvpError(ErrorCodes.USAGE, `${flag}: ${message}`, { field: flag, retryable: false })
+export function usageError(flag: string, message: string, cause?: unknown): UsageError {
+  return new UsageError(flag, message, cause)
 }
 
 /**
