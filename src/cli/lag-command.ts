@@ -7,7 +7,7 @@ import type { Command } from 'commander'
 import type { KafkaSettings } from '../config/options.js'
 import { UnknownTopicError } from '../errors.js'
 import { readGroupLag, type PartitionLag } from '../kafka/group-lag.js'
-import type { CliContext } from './main.js'
+import type { CliContext } from './context.js'
 import { flagParser, kafkaSettingFlag, parsePositiveInt, settingsWithEnv, usageError } from './parse.js'
 
 interface LagOptions {

@@ -6,7 +6,7 @@
 import type { Command } from 'commander'
 import { MAX_MOCK_BROKERS } from '../config/schema.js'
 import { startMockCluster } from '../kafka/mock-cluster.js'
-import type { CliContext } from './main.js'
+import type { CliContext } from './context.js'
 import { flagParser, parsePositiveInt, usageError } from './parse.js'
 
 function parseBrokerCount(text: string, flag: string): number {
