@@ -68,7 +68,7 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
     engine = await startEngine({
       brokers: bootstrapServers,
       groupId,
-      topics: [{ topic, handler: handlerUrl('latency-io'), virtualPartitions: { maxPartitions: kvp.maxPartitions, distribution: kvp.distribution ?? DEFAULT_DISTRIBUTION } }],
+      topics: [{ topic, handler: handlerUrl('latency-io'), virtualPartitions: { lanes: kvp.maxPartitions, distribution: kvp.distribution ?? DEFAULT_DISTRIBUTION } }],
       threads: kvp.threads,
       concurrencyPerThread: kvp.concurrencyPerThread,
       revokeTimeoutMs: 2000,

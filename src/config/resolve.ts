@@ -4,6 +4,7 @@ import { availableParallelism, hostname } from 'node:os'
 import { isAbsolute, resolve as resolvePath } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../errors.js'
+import { warnMaxPartitions } from './deprecations.js'
 import { checkConsumerSettings, checkProducerSettings } from './kafka-settings.js'
 import type { DeadLetterOptions, Distribution, KafkaSettings, PartitionerOption, PayloadOption } from './options.js'
 import { COMPUTED_DEFAULTS as DEFAULTS, DEFAULT_BACKOFF_MS, DEFAULT_DISTRIBUTION, DEFAULT_LANES, engineOptionsSchema, firstIssue } from './schema.js'
@@ -79,6 +80,7 @@ export function isUrlLike(text: string): boolean {
 function resolveRoute(route: ParsedRoute, index: number): ResolvedRoute {
   const vp = route.virtualPartitions
   const split = vp !== false
+  if (split && vp?.maxPartitions !== undefined) warnMaxPartitions()
   const retry = route.retry ?? { backoffMs: DEFAULT_BACKOFF_MS }
   return {
     index,
@@ -86,7 +88,7 @@ function resolveRoute(route: ParsedRoute, index: number): ResolvedRoute {
     handlerUrl: handlerUrl(route.handler),
     split,
     partitioner: split && vp !== undefined ? vp.partitioner : 'key',
-    lanes: !split ? 1 : (vp?.maxPartitions ?? DEFAULT_LANES),
+    lanes: !split ? 1 : (vp?.lanes ?? vp?.maxPartitions ?? DEFAULT_LANES),
     distribution: split && vp !== undefined ? vp.distribution : DEFAULT_DISTRIBUTION,
     maxAttempts: retry.maxAttempts ?? (route.deadLetter ? DEFAULTS.maxAttemptsWithDeadLetter : Infinity),
     backoffMs: retry.backoffMs,

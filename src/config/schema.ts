@@ -133,14 +133,22 @@ export const payloadSchema = z
   })
   .describe("How the worker decodes message.value into message.payload: 'raw' (default), 'json', or { protobuf: 'file.proto', type: 'pkg.Message' }. A tombstone (null value) has payload null.")
 
+const lanesSchema = integer(1, MAX_LANES)
+
 const virtualPartitionsSchema = object(
   {
     partitioner: partitionerSchema.default('key'),
-    maxPartitions: integer(1, MAX_LANES).default(DEFAULT_LANES).describe('Lanes per Kafka partition.'),
+    // Optional rather than defaulted, so that ./resolve.ts can tell it from the deprecated maxPartitions; the default is DEFAULT_LANES.
+    lanes: lanesSchema.optional().meta({ default: DEFAULT_LANES }).describe('Lanes (virtual partitions) per Kafka partition: exactly this many.'),
+    maxPartitions: lanesSchema.optional().meta({ deprecated: true }).describe('Deprecated: the former name of lanes (the same number); give lanes instead.'),
     distribution: distributionSchema.default(DEFAULT_DISTRIBUTION),
   },
-  'false or { partitioner, maxPartitions, distribution }',
-)
+  'false or { partitioner, lanes, distribution }',
+).superRefine((vp, ctx) => {
+  if (vp.lanes !== undefined && vp.maxPartitions !== undefined && vp.lanes !== vp.maxPartitions) {
+    ctx.addIssue({ code: 'custom', path: ['maxPartitions'], message: `is the deprecated name of lanes, and differs from it (lanes ${vp.lanes}, maxPartitions ${vp.maxPartitions}): give only lanes` })
+  }
+})
 
 /** JSON has no Infinity: a file leaves maxAttempts out for no bound. */
 const maxAttemptsSchema = z.union([integer(1), z.literal(Infinity).meta({ [JS_ONLY]: true })], { error: (issue: Issue) => `expected an integer of 1 or more, or Infinity, got ${show(issue.input)}` })
@@ -171,7 +179,7 @@ export const topicRouteSchema = object(
     handler: nonEmptyString.describe('Path (relative to the config file, or the working directory for startEngine) or URL of the handler module: its default export, or a named handle export.'),
     virtualPartitions: z
       .union([z.literal(false), virtualPartitionsSchema], {
-        error: (issue: Issue) => (typeof issue.input === 'object' && issue.input !== null ? undefined : `expected false or { partitioner, maxPartitions, distribution }, got ${show(issue.input)}`),
+        error: (issue: Issue) => (typeof issue.input === 'object' && issue.input !== null ? undefined : `expected false or { partitioner, lanes, distribution }, got ${show(issue.input)}`),
       })
       .optional()
       .describe(`false: one lane per Kafka partition (plain Kafka semantics). Default: split by key into ${DEFAULT_LANES} lanes.`),

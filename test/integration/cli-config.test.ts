@@ -37,7 +37,7 @@ test('kvp run with a config file: JSON payloads, retries and a dead-letter topic
           topic,
           handler: recordingHandler,
           payload: 'json',
-          virtualPartitions: { partitioner: { json: 'customer' }, maxPartitions: 8 },
+          virtualPartitions: { partitioner: { json: 'customer' }, lanes: 8 },
           retry: { maxAttempts: 3, backoffMs: 10 },
           deadLetter: { topic: deadLetterTopic },
           handlerTimeoutMs: 5000,

@@ -47,7 +47,7 @@ async function run(options: { count: number; keys: number; lanes: number; distri
   const engine = await startEngine({
     brokers: cluster.bootstrapServers,
     groupId,
-    topics: [{ topic, handler: recordingHandler, virtualPartitions: { maxPartitions: options.lanes, distribution: options.distribution } }],
+    topics: [{ topic, handler: recordingHandler, virtualPartitions: { lanes: options.lanes, distribution: options.distribution } }],
     threads: 2,
     kafka: { 'session.timeout.ms': 6000 },
   })

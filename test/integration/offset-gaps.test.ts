@@ -54,7 +54,7 @@ async function consumeAll(
   const engine = await startEngine({
     brokers: bootstrapServers,
     groupId,
-    topics: [{ topic, handler: payloadRecordingHandler, virtualPartitions: { maxPartitions: 4 } }],
+    topics: [{ topic, handler: payloadRecordingHandler, virtualPartitions: { lanes: 4 } }],
     threads: 1,
     kafka: { 'session.timeout.ms': 6000, ...kafka },
   })

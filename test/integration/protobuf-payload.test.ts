@@ -40,7 +40,7 @@ test('protobuf payloads are decoded in the worker and can route by a field; an u
         topic,
         handler: recordingHandler,
         payload: { protobuf: protoFile, type: 'shop.Order' },
-        virtualPartitions: { partitioner: { protobuf: 'customer' }, maxPartitions: 8, distribution: 'consistent' },
+        virtualPartitions: { partitioner: { protobuf: 'customer' }, lanes: 8, distribution: 'consistent' },
         retry: { maxAttempts: 5, backoffMs: 10 },
         deadLetter: { topic: deadLetterTopic },
       },

@@ -20,7 +20,7 @@ import { createKeyExtractor } from '../../../src/partitioning/partitioner.js'
 import { waitFor } from '../../helpers/kafka.js'
 
 function partitionWithLane(route: Partial<TopicRoute>, count = 2): { state: PartitionState; lane: Lane } {
-  const resolved = resolveOptions({ groupId: 'g', topics: [{ topic: 't', handler: 'h.js', virtualPartitions: { maxPartitions: 1 }, ...route }] }).routes[0]
+  const resolved = resolveOptions({ groupId: 'g', topics: [{ topic: 't', handler: 'h.js', virtualPartitions: { lanes: 1 }, ...route }] }).routes[0]
   assert.ok(resolved)
   const state = new PartitionState('t', 0, resolved, 1, createKeyExtractor(resolved.partitioner, 'p'), createDistributor(resolved.distribution, resolved.lanes))
   const messages: KafkaMessage[] = Array.from({ length: count }, (_, offset) => ({ topic: 't', partition: 0, offset, key: Buffer.from('k'), value: Buffer.from(`v${offset}`), size: 2 }))
