@@ -147,7 +147,7 @@ export function lanesFlag(lanes: number | undefined, maxPartitions: number | und
   if (lanes !== undefined && lanes !== maxPartitions) {
     throw usageError('--max-partitions', `is the deprecated name of --lanes, and differs from it (--lanes ${lanes}, --max-partitions ${maxPartitions}): give only --lanes`)
   }
-  warnMaxPartitions()
+  warnMaxPartitions('--max-partitions', '--lanes')
   return maxPartitions
 }
 

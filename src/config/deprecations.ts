@@ -6,12 +6,13 @@
 
 let warnedMaxPartitions = false
 
-/** `virtualPartitions.maxPartitions` and `--max-partitions` are the former names of `lanes` and `--lanes`. */
-export function warnMaxPartitions(): void {
+/**
+ * `virtualPartitions.maxPartitions` is the former name of `virtualPartitions.lanes`. A caller
+ * with names of its own for the two (the command line's flags) passes them; the warning is
+ * given once, whichever name was met first.
+ */
+export function warnMaxPartitions(used = 'virtualPartitions.maxPartitions', instead = 'virtualPartitions.lanes'): void {
   if (warnedMaxPartitions) return
   warnedMaxPartitions = true
-  process.emitWarning('virtualPartitions.maxPartitions (kvp run --max-partitions) is deprecated: use virtualPartitions.lanes (--lanes), the same number of lanes per Kafka partition', {
-    type: 'DeprecationWarning',
-    code: 'KVP_DEP_MAX_PARTITIONS',
-  })
+  process.emitWarning(`${used} is deprecated: use ${instead}, the same number of lanes per Kafka partition`, { type: 'DeprecationWarning', code: 'KVP_DEP_MAX_PARTITIONS' })
 }

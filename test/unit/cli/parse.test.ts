@@ -273,6 +273,7 @@ describe('merging run flags over a config file', () => {
     assert.equal(warnings.length, 1, 'once per process')
     assert.equal(warnings[0]?.name, 'DeprecationWarning')
     assert.equal(warnings[0]?.code, 'KVP_DEP_MAX_PARTITIONS')
+    assert.equal(warnings[0]?.message, '--max-partitions is deprecated: use --lanes, the same number of lanes per Kafka partition')
     throwsUsage(() => lanesFlag(4, 8), '--max-partitions')
   })
 

@@ -43,7 +43,7 @@ describe('maxPartitions, the former name of lanes', () => {
     const [warning] = warnings as [Error & { code?: string }]
     assert.equal(warning.name, 'DeprecationWarning')
     assert.equal(warning.code, 'KVP_DEP_MAX_PARTITIONS')
-    assert.match(warning.message, /maxPartitions .*deprecated: use virtualPartitions\.lanes/)
+    assert.equal(warning.message, 'virtualPartitions.maxPartitions is deprecated: use virtualPartitions.lanes, the same number of lanes per Kafka partition')
   })
 
   test('both, with the same number, is that number; with different numbers, a ConfigError naming maxPartitions', () => {
