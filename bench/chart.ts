@@ -55,7 +55,7 @@ function chartSpec(points: Point[], title: string): Spec {
       { name: 'color', type: 'ordinal', domain: { data: 'points', field: 'system' }, range: 'category' },
     ],
     axes: [
-      { orient: 'bottom', scale: 'x', title: 'kvp maxPartitions (lanes per Kafka partition)', format: 'd' },
+      { orient: 'bottom', scale: 'x', title: 'kvp lanes (per Kafka partition)', format: 'd' },
       { orient: 'left', scale: 'y', title: 'messages / second (log)', format: '~s', grid: true },
     ],
     legends: [{ fill: 'color', stroke: 'color', title: 'system', orient: 'bottom-right', symbolType: 'stroke', labelLimit: 300 }],

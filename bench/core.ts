@@ -83,7 +83,7 @@ async function runOnce(partitions: number, lanes: number): Promise<CoreRun> {
     groupId: 'core',
     threads: THREADS,
     concurrencyPerThread: kvpSetup(lanes, THREADS, partitions).concurrencyPerThread,
-    topics: [{ topic: 'core', handler: handlerUrl('noop'), virtualPartitions: { maxPartitions: lanes, distribution: DISTRIBUTION } }],
+    topics: [{ topic: 'core', handler: handlerUrl('noop'), virtualPartitions: { lanes, distribution: DISTRIBUTION } }],
   })
   const route = options.routes[0] as (typeof options.routes)[number]
   const progress = new SliceProgress(65_536)

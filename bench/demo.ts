@@ -46,7 +46,7 @@ try {
   console.log(`${ORDERS.toLocaleString('en-US')} orders for ${ORDER_IDS.toLocaleString('en-US')} order ids in partition 0 of ${TOPIC}.\n`)
 
   const plain = await consume('plain Kafka (one lane)', false)
-  const virtual = await consume('virtual partitions (64 lanes)', { maxPartitions: 64 })
+  const virtual = await consume('virtual partitions (64 lanes)', { lanes: 64 })
 
   const speedup = plain.msgPerSec > 0 ? virtual.msgPerSec / plain.msgPerSec : 0
   console.log('')

@@ -6,7 +6,8 @@
 import { BroadcastChannel } from 'node:worker_threads'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { performance } from 'node:perf_hooks'
-import { createProducer, produceMessages, type KvpProducer } from '../src/kafka/produce.js'
+import { createProducer, type KvpProducer } from '../src/kafka/delivery-producer.js'
+import { produceMessages } from '../src/kafka/produce.js'
 import { LATENCY_CHANNEL } from './handlers/latency-channel.js'
 import { handlerUrl } from './lib/handlers.js'
 import { DEFAULT_DISTRIBUTION } from '../src/config/schema.js'
@@ -67,7 +68,7 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
     engine = await startEngine({
       brokers: bootstrapServers,
       groupId,
-      topics: [{ topic, handler: handlerUrl('latency-io'), virtualPartitions: { maxPartitions: kvp.maxPartitions, distribution: kvp.distribution ?? DEFAULT_DISTRIBUTION } }],
+      topics: [{ topic, handler: handlerUrl('latency-io'), virtualPartitions: { lanes: kvp.maxPartitions, distribution: kvp.distribution ?? DEFAULT_DISTRIBUTION } }],
       threads: kvp.threads,
       concurrencyPerThread: kvp.concurrencyPerThread,
       revokeTimeoutMs: 2000,

@@ -9,7 +9,7 @@
  * Every size runs under each runtime (bench/lib/runtime.ts): as the Docker image starts
  * kvp, which is what the target is judged on, and with plain node.
  *
- * Flags: --sizes 10000,100000  --time-box-ms 40000  --max-partitions 64  --threads 2  --delay-ms 20
+ * Flags: --sizes 10000,100000  --time-box-ms 40000  --lanes 64  --threads 2  --delay-ms 20
  *        --runtimes image,plain
  * Arguments after `--` are passed on to `kvp run` (e.g. `-- -X queued.min.messages=1000`).
  * Writes bench/results/memory.json and prints a table.
@@ -94,7 +94,7 @@ function parse(argv: string[]): Settings {
     options: {
       sizes: { type: 'string', default: '10000,100000' },
       'time-box-ms': { type: 'string', default: '40000' },
-      'max-partitions': { type: 'string', default: '64' },
+      lanes: { type: 'string', default: '64' },
       threads: { type: 'string', default: '2' },
       'delay-ms': { type: 'string', default: '20' },
       runtimes: { type: 'string', default: RUNTIMES.map((runtime) => runtime.name).join(',') },
@@ -118,7 +118,7 @@ function parse(argv: string[]): Settings {
   return {
     sizes,
     timeBoxMs: positive('time-box-ms', values['time-box-ms']),
-    maxPartitions: positive('max-partitions', values['max-partitions']),
+    maxPartitions: positive('lanes', values.lanes),
     threads: positive('threads', values.threads),
     delayMs: positive('delay-ms', values['delay-ms']),
     runArgs: positionals,
@@ -185,7 +185,7 @@ async function drainOnce(bootstrapServers: string, backlog: number, settings: Se
     topic,
     '--handler',
     join(packageRoot, 'dist', 'bench', 'handlers', 'slow.js'),
-    '--max-partitions',
+    '--lanes',
     String(settings.maxPartitions),
     '--threads',
     String(settings.threads),

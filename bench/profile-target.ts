@@ -63,7 +63,7 @@ const setup = kvpSetup(lanes, 2, PARTITIONS)
 const engine = await startEngine({
   brokers: bootstrapServers,
   groupId: `profile-${topic}`,
-  topics: [{ topic, handler: handlerUrl(scenario), virtualPartitions: { maxPartitions: lanes } }],
+  topics: [{ topic, handler: handlerUrl(scenario), virtualPartitions: { lanes } }],
   threads: setup.threads,
   concurrencyPerThread: setup.concurrencyPerThread,
   fromBeginning: true,

@@ -18,8 +18,35 @@ export type {
 export type { EngineStats, PartitionStats } from './stats.js'
 export type { HandlerMessage } from './worker/slice-runner.js'
 export type { HandlerContext } from './worker/handler-loader.js'
-export { ConfigError, ErrorCodes, KvpError, isKvpError } from './errors.js'
-export type { ErrorCode } from './errors.js'
+export {
+  AuthenticationError,
+  AuthorizationError,
+  CodecError,
+  CommitError,
+  ConfigError,
+  CorruptBatchError,
+  DeadLetterError,
+  DecodeError,
+  ErrorClasses,
+  ErrorCodes,
+  HandlerError,
+  HandlerLoadError,
+  InternalError,
+  isErrorCode,
+  isKvpError,
+  KafkaError,
+  KvpError,
+  PartitionerError,
+  ProduceError,
+  StoppedError,
+  TimeoutError,
+  TlsError,
+  TransactionError,
+  UnknownTopicError,
+  UsageError,
+  WorkerCrashError,
+} from './errors.js'
+export type { ErrorCode, KvpErrorClass, KvpErrorOptions } from './errors.js'
 export { channels, EventChannel } from './diagnostics.js'
 export type {
   AckEvent,
@@ -42,7 +69,7 @@ export type {
   TransactionEvent,
 } from './diagnostics.js'
 export { DeadLetterHeaders } from './kafka/dead-letter.js'
-export { producerKeepsBinaryHeaders } from './kafka/produce.js'
+export { producerKeepsBinaryHeaders } from './kafka/producer-client.js'
 export { startMockCluster } from './kafka/mock-cluster.js'
 export type { MockCluster } from './kafka/mock-cluster.js'
 export { serveOperations } from './ops/http-server.js'

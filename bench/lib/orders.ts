@@ -1,5 +1,5 @@
 /** The demo's traffic: JSON orders keyed by order id, written to one partition. */
-import { createProducer } from '../../src/kafka/produce.js'
+import { createProducer } from '../../src/kafka/delivery-producer.js'
 
 const CURRENCIES = ['EUR', 'USD', 'GBP', 'JPY'] as const
 const IN_FLIGHT = 5_000

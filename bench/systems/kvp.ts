@@ -35,7 +35,7 @@ export function kvpSystem(setup: KvpSetup): System {
         {
           topic: run.topic,
           handler: handlerUrl(run.scenario),
-          virtualPartitions: { maxPartitions: setup.maxPartitions, distribution: setup.distribution ?? DEFAULT_DISTRIBUTION },
+          virtualPartitions: { lanes: setup.maxPartitions, distribution: setup.distribution ?? DEFAULT_DISTRIBUTION },
         },
       ],
       threads: setup.threads,

@@ -4,9 +4,11 @@
  * `kafka-consumer-groups --describe --group G`.
  */
 import type { Command } from 'commander'
+import type { KafkaSettings } from '../config/options.js'
+import { UnknownTopicError } from '../errors.js'
 import { readGroupLag, type PartitionLag } from '../kafka/group-lag.js'
-import type { CliContext } from './main.js'
-import { flagParser, kafkaSettingFlag, parsePositiveInt, settingsWithEnv, usageError, type KafkaSettings } from './parse.js'
+import type { CliContext } from './context.js'
+import { flagParser, kafkaSettingFlag, parsePositiveInt, settingsWithEnv, usageError } from './parse.js'
 
 interface LagOptions {
   brokers: string
@@ -41,6 +43,9 @@ export function addLagCommand(program: Command, context: CliContext): Command {
         timeoutMs: options.timeoutMs,
         ...(options.topic ? { topics: options.topic } : {}),
         ...withKafka(settingsWithEnv(context.env, options.kafkaSetting, 'consumer')),
+      }).catch((error: unknown) => {
+        // Only --topic names topics: one the cluster lacks is a mistake on the command line.
+        throw error instanceof UnknownTopicError ? usageError('--topic', error.message, error) : error
       })
       const total = rows.reduce((sum, row) => sum + row.lag, 0)
       if (options.json) {

@@ -7,34 +7,20 @@
 import { Writable } from 'node:stream'
 import { Command, CommanderError } from 'commander'
 import { secrets } from '../config/redaction.js'
-import { describeError, ErrorCodes, isKvpError } from '../errors.js'
+import { ConfigError, describeError, UsageError } from '../errors.js'
+import type { CliContext } from './context.js'
 import { addLagCommand } from './lag-command.js'
 import { addMockClusterCommand } from './mock-cluster-command.js'
 import { addProduceCommand } from './produce-command.js'
 import { addRunCommand } from './run-command.js'
+
+export type { CliContext } from './context.js'
 
 export const ExitCodes = {
   OK: 0,
   FATAL: 1,
   USAGE: 2,
 } as const
-
-/** What a command gets from `main()`: where to write, where it runs, how it learns to stop. */
-export interface CliContext {
-  readonly stdout: NodeJS.WritableStream
-  readonly stderr: NodeJS.WritableStream
-  /** Relative paths on the command line are resolved from here. */
-  readonly cwd: string
-  /** Where `KVP_KAFKA_*` settings are read from (process.env). */
-  readonly env: Readonly<Record<string, string | undefined>>
-  /**
-   * Resolves with the signal's name on the first SIGTERM or SIGINT (or when the `stop`
-   * abort signal given to `main()` fires). After that a second signal exits 1 at once.
-   */
-  waitForStop(): Promise<string>
-  /** What `main()` returns once the command's action has finished. */
-  exitCode: number
-}
 
 export interface MainOptions {
   stdout?: NodeJS.WritableStream
@@ -71,7 +57,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       // Commander has already printed the help or the error.
       return err.exitCode === 0 ? ExitCodes.OK : ExitCodes.USAGE
     }
-    if (isKvpError(err) && (err.code === ErrorCodes.CONFIG || err.code === ErrorCodes.USAGE)) {
+    if (err instanceof ConfigError || err instanceof UsageError) {
       stderr.write(`kvp: error: ${err.message}\n`)
       return ExitCodes.USAGE
     }

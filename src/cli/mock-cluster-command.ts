@@ -4,15 +4,14 @@
  * stdout, serves until SIGTERM/SIGINT, then stops and exits 0.
  */
 import type { Command } from 'commander'
+import { MAX_MOCK_BROKERS } from '../config/schema.js'
 import { startMockCluster } from '../kafka/mock-cluster.js'
-import type { CliContext } from './main.js'
+import type { CliContext } from './context.js'
 import { flagParser, parsePositiveInt, usageError } from './parse.js'
-
-const MAX_BROKERS = 16
 
 function parseBrokerCount(text: string, flag: string): number {
   const brokers = parsePositiveInt(text, flag)
-  if (brokers > MAX_BROKERS) throw usageError(flag, `expected at most ${MAX_BROKERS} brokers, got ${brokers}`)
+  if (brokers > MAX_MOCK_BROKERS) throw usageError(flag, `expected at most ${MAX_MOCK_BROKERS} brokers, got ${brokers}`)
   return brokers
 }
 
@@ -29,7 +28,7 @@ export function addMockClusterCommand(program: Command, context: CliContext): Co
         'Prints BOOTSTRAP=host:port,... on stdout once it is up. Topics are created on first ' +
         'use with 4 partitions; each partition keeps at most 5 MiB or 100,000 messages.',
     )
-    .option('--brokers <n>', 'brokers in the cluster (1..16)', flagParser('--brokers', parseBrokerCount), 1)
+    .option('--brokers <n>', `brokers in the cluster (1..${MAX_MOCK_BROKERS})`, flagParser('--brokers', parseBrokerCount), 1)
     .action(async (options: MockClusterOptions) => {
       const stopRequested = context.waitForStop()
       const cluster = await startMockCluster({ brokers: options.brokers })

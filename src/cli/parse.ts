@@ -7,17 +7,15 @@
 import { kafkaSettingsFromEnv } from '../config/secrets.js'
 import { isSecretSetting, secrets } from '../config/redaction.js'
 import { InvalidArgumentError } from 'commander'
-import type { Distribution, EngineOptions, PartitionerOption, PayloadOption, TopicRoute, VirtualPartitionsOptions } from '../config/options.js'
+import type { Distribution, EngineOptions, KafkaSettings, KafkaSettingValue, PartitionerOption, PayloadOption, TopicRoute, VirtualPartitionsOptions } from '../config/options.js'
+import { warnMaxPartitions } from '../config/deprecations.js'
 import { handlerUrl } from '../config/resolve.js'
 import { firstIssue, partitionerSchema } from '../config/schema.js'
-import { ErrorCodes, KvpError } from '../errors.js'
-
-export type KafkaSettingValue = string | number | boolean
-export type KafkaSettings = Record<string, KafkaSettingValue>
+import { KvpError, UsageError } from '../errors.js'
 
 /** A usage error: `flag` is named in `field` and at the start of the message. */
-export function usageError(flag: string, message: string): KvpError {
-  return new KvpError(ErrorCodes.USAGE, `${flag}: ${message}`, { field: flag, retryable: false })
+export function usageError(flag: string, message: string, cause?: unknown): UsageError {
+  return new UsageError(flag, message, cause)
 }
 
 /**
@@ -139,6 +137,20 @@ export function parsePartitioner(text: string, flag = '--partitioner'): Exclude<
   return option
 }
 
+/**
+ * The lanes given on the command line: `--lanes`, or `--max-partitions`, its deprecated
+ * former name (which warns once, as the `maxPartitions` option does). Both, with different
+ * numbers, is a usage error naming `--max-partitions`.
+ */
+export function lanesFlag(lanes: number | undefined, maxPartitions: number | undefined): number | undefined {
+  if (maxPartitions === undefined) return lanes
+  if (lanes !== undefined && lanes !== maxPartitions) {
+    throw usageError('--max-partitions', `is the deprecated name of --lanes, and differs from it (--lanes ${lanes}, --max-partitions ${maxPartitions}): give only --lanes`)
+  }
+  warnMaxPartitions('--max-partitions', '--lanes')
+  return maxPartitions
+}
+
 export { DISTRIBUTIONS, PAYLOADS } from '../config/schema.js'
 export { isUrlLike } from '../config/resolve.js'
 
@@ -156,7 +168,8 @@ export interface RunFlags {
   group?: string
   topic?: string
   handler?: string
-  maxPartitions?: number
+  /** `--lanes` (or its deprecated former name `--max-partitions`, see `lanesFlag`). */
+  lanes?: number
   distribution?: Distribution
   /** Only present when `--no-virtual-partitions` was given (then `false`). */
   virtualPartitions?: false
@@ -234,7 +247,7 @@ export function mergeRunOptions(flags: RunFlags, file: Partial<EngineOptions>, c
 
 /**
  * The route flags over one route. The route may come from the file, so it is rebuilt,
- * never mutated. Lane flags (`--max-partitions`, ...) turn splitting on for the route
+ * never mutated. Lane flags (`--lanes`, ...) turn splitting on for the route
  * named by `--topic`, but leave a file route that says `virtualPartitions: false` alone
  * when they apply to every route.
  */
@@ -247,9 +260,13 @@ function applyRouteFlags(route: Partial<TopicRoute> & { topic: string }, flags: 
 
   if (flags.virtualPartitions === false) {
     out.virtualPartitions = false
-  } else if ((flags.maxPartitions !== undefined || flags.distribution !== undefined || flags.partitioner !== undefined) && (named || route.virtualPartitions !== false)) {
+  } else if ((flags.lanes !== undefined || flags.distribution !== undefined || flags.partitioner !== undefined) && (named || route.virtualPartitions !== false)) {
     const vp: VirtualPartitionsOptions = route.virtualPartitions ? { ...route.virtualPartitions } : {}
-    if (flags.maxPartitions !== undefined) vp.maxPartitions = flags.maxPartitions
+    if (flags.lanes !== undefined) {
+      vp.lanes = flags.lanes
+      // The flag wins over the file, whichever name the file gave the number.
+      delete vp.maxPartitions
+    }
     if (flags.distribution !== undefined) vp.distribution = flags.distribution
     if (flags.partitioner !== undefined) vp.partitioner = flags.partitioner
     out.virtualPartitions = vp

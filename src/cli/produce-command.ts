@@ -5,8 +5,9 @@
 import { performance } from 'node:perf_hooks'
 import type { Command } from 'commander'
 import { produceMessages, type ProduceMessagesOptions } from '../kafka/produce.js'
-import type { CliContext } from './main.js'
-import { flagParser, kafkaSettingFlag, parseNonNegativeInt, parsePositiveInt, settingsWithEnv, usageError, type KafkaSettings } from './parse.js'
+import type { CliContext } from './context.js'
+import type { KafkaSettings } from '../config/options.js'
+import { flagParser, kafkaSettingFlag, parseNonNegativeInt, parsePositiveInt, settingsWithEnv, usageError } from './parse.js'
 
 interface ProduceOptions {
   brokers: string

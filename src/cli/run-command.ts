@@ -11,14 +11,29 @@ import { Option, type Command } from 'commander'
 import { pino } from 'pino'
 import { logEngineEvents } from '../logging.js'
 import type { EngineOptions } from '../config/options.js'
-import type { CliContext } from './main.js'
+import type { CliContext } from './context.js'
 import { secrets } from '../config/redaction.js'
-import { DISTRIBUTIONS, flagParser, kafkaSettingFlag, mergeRunOptions, parseNonNegativeInt, parsePartitioner, parsePositiveInt, PAYLOADS, settingsWithEnv, usageError, type RunFlags } from './parse.js'
+import {
+  DISTRIBUTIONS,
+  flagParser,
+  kafkaSettingFlag,
+  lanesFlag,
+  mergeRunOptions,
+  parseNonNegativeInt,
+  parsePartitioner,
+  parsePositiveInt,
+  PAYLOADS,
+  settingsWithEnv,
+  usageError,
+  type RunFlags,
+} from './parse.js'
 
 const DEFAULT_STATS_INTERVAL_MS = 10_000
 
 /** Commander's parsed `kvp run` options (attribute names from the flag names). */
 interface RunCommandOptions extends Omit<RunFlags, 'virtualPartitions' | 'kafka'> {
+  /** The deprecated former name of --lanes. */
+  maxPartitions?: number
   virtualPartitions: boolean
   kafkaSetting?: RunFlags['kafka']
   config?: string
@@ -41,10 +56,11 @@ export function addRunCommand(program: Command, context: CliContext): Command {
     .option('--group <id>', 'consumer group id')
     .option('--topic <name>', 'topic to consume')
     .option('--handler <module>', 'handler module (path relative to the current folder, or a URL)')
-    .option('--max-partitions <n>', 'virtual partitions (lanes) per Kafka partition', flagParser('--max-partitions', parsePositiveInt))
+    .option('--lanes <n>', 'lanes (virtual partitions) per Kafka partition', flagParser('--lanes', parsePositiveInt))
+    .option('--max-partitions <n>', 'deprecated: the former name of --lanes', flagParser('--max-partitions', parsePositiveInt))
     .addOption(new Option('--distribution <kind>', 'how keys map to lanes').choices(DISTRIBUTIONS))
     .option('--partitioner <how>', 'virtual key: key | header:NAME | json:path.to.field', flagParser('--partitioner', parsePartitioner))
-    .addOption(new Option('--no-virtual-partitions', 'one lane per Kafka partition (plain Kafka semantics)').conflicts(['maxPartitions', 'distribution', 'partitioner']))
+    .addOption(new Option('--no-virtual-partitions', 'one lane per Kafka partition (plain Kafka semantics)').conflicts(['lanes', 'maxPartitions', 'distribution', 'partitioner']))
     .option('--threads <n>', 'worker threads', flagParser('--threads', parsePositiveInt))
     .option('--concurrency-per-thread <n>', 'slices one worker runs at once', flagParser('--concurrency-per-thread', parsePositiveInt))
     .option('--max-in-flight-per-partition <n>', 'pause a partition above this many fetched, unfinished messages', flagParser('--max-in-flight-per-partition', parsePositiveInt))
@@ -163,7 +179,8 @@ function toRunFlags(options: RunCommandOptions, command: Command): RunFlags {
   copy('group')
   copy('topic')
   copy('handler')
-  copy('maxPartitions')
+  const lanes = lanesFlag(options.lanes, options.maxPartitions)
+  if (lanes !== undefined) flags.lanes = lanes
   copy('distribution')
   copy('partitioner')
   copy('threads')

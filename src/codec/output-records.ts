@@ -1,4 +1,4 @@
-import { ErrorCodes, KvpError } from '../errors.js'
+import { ErrorCodes, InternalError, KvpError } from '../errors.js'
 
 /**
  * Records a handler produced with `ctx.produce()`, packed into one buffer that travels
@@ -134,7 +134,7 @@ export function decodeOutputRecords(packed: Uint8Array): DecodedOutput[] {
   const records: DecodedOutput[] = new Array(n)
   let at = 4
   const take = (length: number): Buffer => {
-    if (at + length > buf.length) throw new RangeError('output records are truncated')
+    if (at + length > buf.length) throw new InternalError('output records are truncated')
     const view = buf.subarray(at, at + length)
     at += length
     return view

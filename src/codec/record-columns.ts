@@ -1,5 +1,6 @@
 import type { Message as KafkaMessage } from 'node-rdkafka'
 import type { BufferPool } from './buffer-pool.js'
+import { InternalError } from '../errors.js'
 
 /**
  * The messages of a task, packed as columns into one buffer that travels beside the
@@ -213,9 +214,9 @@ export class RecordColumnsReader {
     }
     if (bytes.byteOffset % 8 !== 0) bytes = bytes.slice()
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    if (buf.length < HEADER_BYTES) throw new RangeError('record columns are truncated: no header')
+    if (buf.length < HEADER_BYTES) throw new InternalError('record columns are truncated: no header')
     const n = buf.readUInt32LE(0)
-    if (buf.length < HEADER_BYTES + n * FIXED_BYTES_PER_RECORD) throw new RangeError(`record columns are truncated: ${n} records announced`)
+    if (buf.length < HEADER_BYTES + n * FIXED_BYTES_PER_RECORD) throw new InternalError(`record columns are truncated: ${n} records announced`)
     this.#buf = buf
     this.count = n
     const { f64, i32 } = columns(bytes.buffer as ArrayBuffer, bytes.byteOffset, n)
@@ -227,7 +228,7 @@ export class RecordColumnsReader {
       for (let h = 0; h < 2 * this.#headerCount(last) && end <= buf.length; h++) {
         end = end + 4 > buf.length ? Infinity : end + 4 + buf.readUInt32LE(end)
       }
-      if (end > buf.length) throw new RangeError(`record columns are truncated at record ${last}`)
+      if (end > buf.length) throw new InternalError(`record columns are truncated at record ${last}`)
     }
   }
 

@@ -4,10 +4,10 @@ import { availableParallelism, hostname } from 'node:os'
 import { isAbsolute, resolve as resolvePath } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../errors.js'
-import { checkConsumerSettings } from '../kafka/consumer-config.js'
-import { checkProducerSettings } from '../kafka/output-producer.js'
-import type { DeadLetterOptions, Distribution, PartitionerOption, PayloadOption } from './options.js'
-import { DEFAULT_DISTRIBUTION, engineOptionsSchema, firstIssue } from './schema.js'
+import { warnMaxPartitions } from './deprecations.js'
+import { checkConsumerSettings, checkProducerSettings } from './kafka-settings.js'
+import type { DeadLetterOptions, Distribution, KafkaSettings, PartitionerOption, PayloadOption } from './options.js'
+import { COMPUTED_DEFAULTS as DEFAULTS, DEFAULT_BACKOFF_MS, DEFAULT_DISTRIBUTION, DEFAULT_LANES, engineOptionsSchema, firstIssue } from './schema.js'
 import type { ParsedRoute } from './schema.js'
 
 /** A topic route with every default filled in. */
@@ -49,27 +49,18 @@ export interface ResolvedOptions {
   resumeRatio: number
   revokeTimeoutMs: number
   fromBeginning: boolean
-  kafka: Record<string, string | number | boolean>
+  kafka: KafkaSettings
   /** librdkafka settings of the engine's producer. */
-  producer: Record<string, string | number | boolean>
+  producer: KafkaSettings
   /** Exactly-once: the transactional id and interval; undefined for at-least-once. */
   exactlyOnce: { transactionalId: string; intervalMs: number } | undefined
 }
 
-/** Defaults that are not in the schema because other fields or the machine decide them. */
-const DEFAULTS = {
-  concurrencyPerThread: 32,
-  /** Messages asked per poll, per lane of the widest route, and the bounds of that default. */
-  batchPerLane: 16,
-  minBatchSize: 1000,
-  maxBatchSize: 4000,
-  /** Per-partition in-flight limit: this many polls, this many per lane, and at least minInFlightPerPartition. */
-  inFlightBatches: 5,
-  inFlightPerLane: 80,
-  minInFlightPerPartition: 5000,
-  maxBackoffMs: 30_000,
-  maxAttemptsWithDeadLetter: 10,
-} as const
+/**
+ * A task (the slices sent to one worker thread at once) takes no more lanes once it holds
+ * this many messages, or one slice's worth if that is more.
+ */
+const MIN_TASK_MESSAGES = 2048
 
 /**
  * A handler given as a path becomes an absolute `file:` URL, resolved against `baseDir`
@@ -89,14 +80,15 @@ export function isUrlLike(text: string): boolean {
 function resolveRoute(route: ParsedRoute, index: number): ResolvedRoute {
   const vp = route.virtualPartitions
   const split = vp !== false
-  const retry = route.retry ?? { backoffMs: 100 }
+  if (split && vp?.maxPartitions !== undefined) warnMaxPartitions()
+  const retry = route.retry ?? { backoffMs: DEFAULT_BACKOFF_MS }
   return {
     index,
     topic: route.topic,
     handlerUrl: handlerUrl(route.handler),
     split,
     partitioner: split && vp !== undefined ? vp.partitioner : 'key',
-    lanes: !split ? 1 : (vp?.maxPartitions ?? 64),
+    lanes: !split ? 1 : (vp?.lanes ?? vp?.maxPartitions ?? DEFAULT_LANES),
     distribution: split && vp !== undefined ? vp.distribution : DEFAULT_DISTRIBUTION,
     maxAttempts: retry.maxAttempts ?? (route.deadLetter ? DEFAULTS.maxAttemptsWithDeadLetter : Infinity),
     backoffMs: retry.backoffMs,
@@ -125,7 +117,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     route.deadLetter?.kafka === undefined ? route : { ...route, deadLetter: { ...route.deadLetter, kafka: { ...connectionSettings(options.kafka), ...route.deadLetter.kafka } } },
   )
   if (options.exactlyOnce) checkExactlyOnce(routes, options.kafka)
-  const threads = options.threads ?? Math.max(2, availableParallelism())
+  const threads = options.threads ?? Math.max(DEFAULTS.minThreads, availableParallelism())
   // By default every lane of a partition can have its slice in flight at once.
   const widest = Math.max(...routes.map((route) => route.lanes))
   // Many lanes share each poll's messages: with too small a poll every slice carries a
@@ -149,7 +141,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     threads,
     concurrencyPerThread: options.concurrencyPerThread ?? Math.max(DEFAULTS.concurrencyPerThread, Math.ceil(widest / threads)),
     maxSliceMessages: options.maxSliceMessages,
-    maxTaskMessages: Math.max(options.maxSliceMessages, 2048),
+    maxTaskMessages: Math.max(options.maxSliceMessages, MIN_TASK_MESSAGES),
     batchSize,
     backedUpBatchSize,
     pollTimeoutMs: options.pollTimeoutMs,
@@ -194,8 +186,8 @@ function checkExactlyOnce(routes: readonly ResolvedRoute[], kafka: Record<string
  * security protocol, SASL and TLS, the address family and DNS lookup. Every client kvp
  * makes for the cluster (the engine's producer, a route's dead-letter producer) starts from them.
  */
-export function connectionSettings(kafka: Readonly<Record<string, string | number | boolean>>): Record<string, string | number | boolean> {
-  const out: Record<string, string | number | boolean> = {}
+export function connectionSettings(kafka: Readonly<KafkaSettings>): KafkaSettings {
+  const out: KafkaSettings = {}
   for (const [key, value] of Object.entries(kafka)) if (/^(security\.protocol|sasl\.|ssl\.|ssl_|enable\.ssl\.|client\.dns\.lookup|broker\.address\.family)/.test(key)) out[key] = value
   return out
 }

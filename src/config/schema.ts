@@ -1,17 +1,53 @@
 /**
  * The options of `startEngine()`, as one zod schema. It is the single source of:
  * the option types (./options.ts), validation with the field path of each mistake,
- * static defaults, the CLI's choices (./choices via `DISTRIBUTIONS`, `PAYLOADS`) and
+ * defaults (the constants below), the CLI's choices (`DISTRIBUTIONS`, `PAYLOADS`) and
  * `kvp.schema.json`, the JSON Schema editors use for config files (./json-schema.ts).
  * Rules that span fields (a dead-letter topic that differs from its topic, topics named
  * once, ...) are refinements here too; defaults computed from the machine or from other
- * fields (threads, concurrency, attempts) are filled in by ./resolve.ts.
+ * fields (threads, concurrency, attempts) are filled in by ./resolve.ts, from
+ * `COMPUTED_DEFAULTS`.
  */
 import { z } from 'zod'
-import type { PartitionerFn } from './options.js'
+import type { PartitionerFn } from './partitioner-fn.js'
 
 /** The most lanes one Kafka partition may be split into. */
 export const MAX_LANES = 4096
+
+/** Lanes per Kafka partition when a route does not say. */
+export const DEFAULT_LANES = 64
+
+/** A route's first retry backoff when it does not say; doubled per attempt. */
+export const DEFAULT_BACKOFF_MS = 100
+
+/** Fetched-but-not-done payload bytes above which every partition pauses. */
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024
+
+/** Paused partitions resume once below this fraction of the limits. */
+export const DEFAULT_RESUME_RATIO = 0.5
+
+/** The most brokers librdkafka's embedded cluster may run (mockBrokers, `kvp mock-cluster --brokers`). */
+export const MAX_MOCK_BROKERS = 16
+
+/** The numbers of the defaults ./resolve.ts computes from the machine or from other fields. */
+export const COMPUTED_DEFAULTS = {
+  /** Worker threads: the available parallelism, at least this many. */
+  minThreads: 2,
+  /** Slices one worker thread runs at once: enough for every lane of a partition, at least this many. */
+  concurrencyPerThread: 32,
+  /** Messages asked per poll, per lane of the widest route, and the bounds of that default. */
+  batchPerLane: 16,
+  minBatchSize: 1000,
+  maxBatchSize: 4000,
+  /** Per-partition in-flight limit: this many polls, this many per lane, and at least minInFlightPerPartition. */
+  inFlightBatches: 5,
+  inFlightPerLane: 80,
+  minInFlightPerPartition: 5000,
+  /** The backoff cap (or backoffMs, if larger). */
+  maxBackoffMs: 30_000,
+  /** Attempts per message with a dead-letter topic (without one: unbounded). */
+  maxAttemptsWithDeadLetter: 10,
+} as const
 
 /** A value as an error message shows it: strings quoted, objects by their keys. */
 export function show(value: unknown): string {
@@ -97,23 +133,31 @@ export const payloadSchema = z
   })
   .describe("How the worker decodes message.value into message.payload: 'raw' (default), 'json', or { protobuf: 'file.proto', type: 'pkg.Message' }. A tombstone (null value) has payload null.")
 
+const lanesSchema = integer(1, MAX_LANES)
+
 const virtualPartitionsSchema = object(
   {
     partitioner: partitionerSchema.default('key'),
-    maxPartitions: integer(1, MAX_LANES).default(64).describe('Lanes per Kafka partition.'),
+    // Optional rather than defaulted, so that ./resolve.ts can tell it from the deprecated maxPartitions; the default is DEFAULT_LANES.
+    lanes: lanesSchema.optional().meta({ default: DEFAULT_LANES }).describe('Lanes (virtual partitions) per Kafka partition: exactly this many.'),
+    maxPartitions: lanesSchema.optional().meta({ deprecated: true }).describe('Deprecated: the former name of lanes (the same number); give lanes instead.'),
     distribution: distributionSchema.default(DEFAULT_DISTRIBUTION),
   },
-  'false or { partitioner, maxPartitions, distribution }',
-)
+  'false or { partitioner, lanes, distribution }',
+).superRefine((vp, ctx) => {
+  if (vp.lanes !== undefined && vp.maxPartitions !== undefined && vp.lanes !== vp.maxPartitions) {
+    ctx.addIssue({ code: 'custom', path: ['maxPartitions'], message: `is the deprecated name of lanes, and differs from it (lanes ${vp.lanes}, maxPartitions ${vp.maxPartitions}): give only lanes` })
+  }
+})
 
 /** JSON has no Infinity: a file leaves maxAttempts out for no bound. */
 const maxAttemptsSchema = z.union([integer(1), z.literal(Infinity).meta({ [JS_ONLY]: true })], { error: (issue: Issue) => `expected an integer of 1 or more, or Infinity, got ${show(issue.input)}` })
 
 const retrySchema = object(
   {
-    maxAttempts: maxAttemptsSchema.optional().describe('Attempts per message including the first. Default 10 with a dead-letter topic, unbounded without.'),
-    backoffMs: integer(0).default(100).describe('First backoff, doubled per attempt with jitter.'),
-    maxBackoffMs: integer(0).optional().describe('Backoff cap. Default 30000 (or backoffMs, if larger).'),
+    maxAttempts: maxAttemptsSchema.optional().describe(`Attempts per message including the first. Default ${COMPUTED_DEFAULTS.maxAttemptsWithDeadLetter} with a dead-letter topic, unbounded without.`),
+    backoffMs: integer(0).default(DEFAULT_BACKOFF_MS).describe('First backoff, doubled per attempt with jitter.'),
+    maxBackoffMs: integer(0).optional().describe(`Backoff cap. Default ${COMPUTED_DEFAULTS.maxBackoffMs} (or backoffMs, if larger).`),
   },
   '{ maxAttempts, backoffMs, maxBackoffMs }',
 ).refine((retry) => retry.maxBackoffMs === undefined || retry.maxBackoffMs >= retry.backoffMs, {
@@ -135,10 +179,10 @@ export const topicRouteSchema = object(
     handler: nonEmptyString.describe('Path (relative to the config file, or the working directory for startEngine) or URL of the handler module: its default export, or a named handle export.'),
     virtualPartitions: z
       .union([z.literal(false), virtualPartitionsSchema], {
-        error: (issue: Issue) => (typeof issue.input === 'object' && issue.input !== null ? undefined : `expected false or { partitioner, maxPartitions, distribution }, got ${show(issue.input)}`),
+        error: (issue: Issue) => (typeof issue.input === 'object' && issue.input !== null ? undefined : `expected false or { partitioner, lanes, distribution }, got ${show(issue.input)}`),
       })
       .optional()
-      .describe('false: one lane per Kafka partition (plain Kafka semantics). Default: split by key into 64 lanes.'),
+      .describe(`false: one lane per Kafka partition (plain Kafka semantics). Default: split by key into ${DEFAULT_LANES} lanes.`),
     retry: retrySchema.optional(),
     deadLetter: deadLetterSchema.optional(),
     handlerTimeoutMs: integer(1).optional().describe('A handler call running longer than this is aborted and fails with KVP_TIMEOUT.'),
@@ -160,15 +204,15 @@ const backpressureSchema = object(
   {
     maxInFlightPerPartition: integer(1)
       .optional()
-      .describe('Pause a partition when this many of its fetched messages are not yet done. Default: the largest of 5 polls (batchSize), 80 per lane, and 5000.'),
-    maxInFlightBytes: integer(1024)
-      .default(64 * 1024 * 1024)
-      .describe('Pause every partition when fetched-but-not-done payload bytes exceed this.'),
+      .describe(
+        `Pause a partition when this many of its fetched messages are not yet done. Default: the largest of ${COMPUTED_DEFAULTS.inFlightBatches} polls (batchSize), ${COMPUTED_DEFAULTS.inFlightPerLane} per lane, and ${COMPUTED_DEFAULTS.minInFlightPerPartition}.`,
+      ),
+    maxInFlightBytes: integer(1024).default(DEFAULT_MAX_IN_FLIGHT_BYTES).describe('Pause every partition when fetched-but-not-done payload bytes exceed this.'),
     resumeRatio: z
       .number({ error: (issue: Issue) => `expected a number between 0 and 1, got ${show(issue.input)}` })
       .gt(0, { error: (issue: Issue) => `expected a number between 0 and 1, got ${show(issue.input)}` })
       .lt(1, { error: (issue: Issue) => `expected a number between 0 and 1, got ${show(issue.input)}` })
-      .default(0.5)
+      .default(DEFAULT_RESUME_RATIO)
       .describe('Resume once below this fraction of the limits.'),
   },
   'an object { maxInFlightPerPartition, maxInFlightBytes, resumeRatio }',
@@ -188,14 +232,18 @@ export const engineOptionsSchema = object(
           seen.add(route.topic)
         })
       }),
-    threads: integer(1, 1024).optional().describe('Worker threads. Default: available parallelism, at least 2.'),
-    concurrencyPerThread: integer(1, 10_000).optional().describe('Slices one worker thread runs at once. Default: enough for every lane of a partition (at least 32).'),
+    threads: integer(1, 1024).optional().describe(`Worker threads. Default: available parallelism, at least ${COMPUTED_DEFAULTS.minThreads}.`),
+    concurrencyPerThread: integer(1, 10_000)
+      .optional()
+      .describe(`Slices one worker thread runs at once. Default: enough for every lane of a partition (at least ${COMPUTED_DEFAULTS.concurrencyPerThread}).`),
     maxSliceMessages: integer(1, 100_000).default(512).describe('Most messages in one slice sent to a worker.'),
     batchSize: integer(1, 100_000)
       .optional()
-      .describe('Messages asked of librdkafka per poll. Default: 16 per lane of the widest route, from 1000 to 4000, and 1000 while that many messages wait in lanes for a worker.'),
+      .describe(
+        `Messages asked of librdkafka per poll. Default: ${COMPUTED_DEFAULTS.batchPerLane} per lane of the widest route, from ${COMPUTED_DEFAULTS.minBatchSize} to ${COMPUTED_DEFAULTS.maxBatchSize}, and ${COMPUTED_DEFAULTS.minBatchSize} while that many messages wait in lanes for a worker.`,
+      ),
     pollTimeoutMs: integer(0, 60_000).default(10).describe('How long one poll waits for messages when the local queue is empty.'),
-    backpressure: backpressureSchema.default({ maxInFlightBytes: 64 * 1024 * 1024, resumeRatio: 0.5 }),
+    backpressure: backpressureSchema.default({ maxInFlightBytes: DEFAULT_MAX_IN_FLIGHT_BYTES, resumeRatio: DEFAULT_RESUME_RATIO }),
     revokeTimeoutMs: integer(0).default(10_000).describe('How long a revoke waits for in-flight slices before committing and letting go.'),
     fromBeginning: boolean.default(true).describe('Start at the earliest offset when the group has no committed offset.'),
     kafka: kafkaSettings('librdkafka settings').default({}).describe("librdkafka consumer settings passed through ('session.timeout.ms': 6000, ...)."),
@@ -213,7 +261,7 @@ export const engineOptionsSchema = object(
     transactionalId: nonEmptyString
       .optional()
       .describe("Exactly-once: the producer's transactional.id. Give each instance a stable one (a pod name) so a restart fences what its predecessor left open. Default: unique per process."),
-    mockBrokers: integer(1, 16).default(1).describe("Brokers in the embedded cluster when brokers is 'mock'."),
+    mockBrokers: integer(1, MAX_MOCK_BROKERS).default(1).describe("Brokers in the embedded cluster when brokers is 'mock'."),
   },
   'an object',
 )

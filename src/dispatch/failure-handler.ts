@@ -1,7 +1,7 @@
 import type { Message as KafkaMessage } from 'node-rdkafka'
 import type { WireSliceAck } from '../codec/slice-codec.js'
 import { channels } from '../diagnostics.js'
-import { ErrorCodes, KvpError, describeError } from '../errors.js'
+import { ErrorCodes, KvpError, describeError, isErrorCode } from '../errors.js'
 import type { Lane } from './lane.js'
 import type { PartitionState } from './partition-state.js'
 import { backoffDelay, failureOutcome } from './retry-policy.js'
@@ -32,7 +32,7 @@ export class FailureHandler {
     const route = state.route
     const attempt = lane.attempt
     state.handlerFailed()
-    const code = ack.errorCode.startsWith('KVP_') ? (ack.errorCode as KvpError['code']) : ErrorCodes.HANDLER
+    const code = isErrorCode(ack.errorCode) ? ack.errorCode : ErrorCodes.HANDLER
     const error = new KvpError(code, ack.errorMessage)
     if (ack.errorStack) error.stack = ack.errorStack
     const message = lane.headMessage()

@@ -2,6 +2,7 @@ import type { Message as KafkaMessage } from 'node-rdkafka'
 import type { RecordColumnsReader, RecordColumnsWriter } from '../codec/record-columns.js'
 import type { LaneRun } from './packed-batch.js'
 import type { PartitionState } from './partition-state.js'
+import { InternalError } from '../errors.js'
 
 /**
  * One virtual partition of one Kafka partition: a FIFO of fetched messages with at most
@@ -186,7 +187,7 @@ export class Lane {
   /** The head message, as node-rdkafka's message (for the dead-letter writer). */
   headMessage(): KafkaMessage {
     const run = this.#runs[this.#runHead]
-    if (run === undefined || this.size === 0) throw new RangeError(`lane ${this.index} is empty`)
+    if (run === undefined || this.size === 0) throw new InternalError(`lane ${this.index} is empty`)
     return run.batch.reader.message(run.row, this.owner.topic, this.owner.partition)
   }
 

@@ -7,6 +7,7 @@ import { decodeTaskAck } from '../codec/slice-codec.js'
 import type { TaskMessage, WireSliceAck } from '../codec/slice-codec.js'
 import type { WorkerRoute } from '../worker/slice-runner.js'
 import type { SliceWorkerData } from '../worker/slice-runner.js'
+import { InternalError } from '../errors.js'
 
 const WORKER_URL = new URL('../../workers/slice-worker-entry.cjs', import.meta.url).href
 
@@ -188,7 +189,7 @@ export class WorkerPool {
   /** Sends a task carrying `slices` slices; both buffers are transferred (detached here). */
   send(session: number, message: TaskMessage, slices: number, messages: number): void {
     const s = this.#sessions.get(session)
-    if (!s) throw new Error(`no worker session ${session}`)
+    if (!s) throw new InternalError(`no worker session ${session}`)
     s.slices += slices
     s.messages += messages
     s.port.postMessage(message, [message.task.buffer as ArrayBuffer, message.records.buffer as ArrayBuffer])

@@ -1,4 +1,4 @@
-/** Exponential backoff with full jitter in the upper half: delay ∈ [d/2, d], d = min(max, base·2^(attempt-1)). */
+/** Exponential backoff with equal jitter: delay ∈ [d/2, d], d = min(max, base·2^(attempt-1)). */
 export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
   if (baseMs <= 0) return 0
   const exponent = Math.min(Math.max(attempt - 1, 0), 30)

@@ -1,9 +1,11 @@
-import type Kafka from 'node-rdkafka'
+import Kafka from 'node-rdkafka'
 import { channels } from '../diagnostics.js'
-import { ErrorCodes, KvpError } from '../errors.js'
+import { CommitError } from '../errors.js'
 import type { PartitionState } from '../dispatch/partition-state.js'
 
 const STORE_INTERVAL_MS = 20
+
+const { ERRORS } = Kafka.CODES
 
 /**
  * The group is rebalancing or has moved on from this member's generation. During a revoke
@@ -12,20 +14,19 @@ const STORE_INTERVAL_MS = 20
  * revokes retry these only briefly, then give up — the next owner replays from the last
  * commit, so nothing is lost.
  */
-const GENERATION_ERRORS = new Set([27, 22, 25])
+const GENERATION_ERRORS = new Set([ERRORS.ERR_REBALANCE_IN_PROGRESS, ERRORS.ERR_ILLEGAL_GENERATION, ERRORS.ERR_UNKNOWN_MEMBER_ID])
 
+/** Commit errors that another try can get past: the generation's, the coordinator moving or loading, timeouts, lost connections. */
 const RETRIABLE_COMMIT_ERRORS = new Set([
-  27, // REBALANCE_IN_PROGRESS
-  22, // ILLEGAL_GENERATION
-  25, // UNKNOWN_MEMBER_ID
-  15, // COORDINATOR_NOT_AVAILABLE
-  16, // NOT_COORDINATOR
-  14, // COORDINATOR_LOAD_IN_PROGRESS
-  -185, // _TIMED_OUT
-  -187, // _WAIT_COORD
-  -195, // _TRANSPORT
-  -192, // _MSG_TIMED_OUT
-  7, // REQUEST_TIMED_OUT
+  ...GENERATION_ERRORS,
+  ERRORS.ERR_COORDINATOR_NOT_AVAILABLE,
+  ERRORS.ERR_NOT_COORDINATOR,
+  ERRORS.ERR_COORDINATOR_LOAD_IN_PROGRESS,
+  ERRORS.ERR__TIMED_OUT,
+  ERRORS.ERR__ALL_BROKERS_DOWN,
+  ERRORS.ERR__TRANSPORT,
+  ERRORS.ERR__MSG_TIMED_OUT,
+  ERRORS.ERR_REQUEST_TIMED_OUT,
 ])
 
 /**
@@ -78,7 +79,7 @@ export class Committer {
 
   /** librdkafka's offset_commit_cb: records what reached the broker. */
   committed(states: (topic: string, partition: number) => PartitionState | undefined, err: Kafka.LibrdKafkaError | undefined, offsets: Kafka.TopicPartitionOffset[]): void {
-    if (err && err.code !== -168 /* _NO_OFFSET: nothing to commit */) {
+    if (err && err.code !== ERRORS.ERR__NO_OFFSET /* nothing to commit */) {
       if (channels.commitError.hasSubscribers) channels.commitError.publish({ error: err, reason: 'auto' })
       return
     }
@@ -118,7 +119,7 @@ export class Committer {
         const code = (error as { code?: number }).code ?? 0
         const until = GENERATION_ERRORS.has(code) && options.generationDeadline !== undefined ? Math.min(deadline, options.generationDeadline) : deadline
         if (!RETRIABLE_COMMIT_ERRORS.has(code) || Date.now() + 100 > until) {
-          const wrapped = new KvpError(ErrorCodes.COMMIT, `commit on ${reason} failed: ${(error as Error).message}`, { cause: error })
+          const wrapped = new CommitError(`commit on ${reason} failed: ${(error as Error).message}`, { cause: error })
           if (channels.commitError.hasSubscribers) channels.commitError.publish({ error: wrapped, reason })
           throw wrapped
         }

@@ -1,46 +1,5 @@
 import type Kafka from 'node-rdkafka'
 import type { ResolvedOptions } from '../config/resolve.js'
-import { ConfigError } from '../errors.js'
-
-/** Settings kvp owns: changing them would break its guarantees. */
-const OWNED = new Map<string, string>([
-  ['group.id', 'use the groupId option'],
-  ['bootstrap.servers', 'use the brokers option'],
-  ['metadata.broker.list', 'use the brokers option'],
-  ['enable.auto.offset.store', 'kvp stores only the contiguous watermark; it must stay false'],
-  ['enable.auto.commit', "kvp commits stored watermarks on librdkafka's interval; it must stay true (tune auto.commit.interval.ms instead)"],
-  ['rebalance_cb', 'kvp handles rebalances itself'],
-  ['offset_commit_cb', 'kvp observes commits itself'],
-])
-
-/**
- * Settings the next-generation group protocol (KIP-848, `group.protocol=consumer`) moves
- * to the broker: librdkafka refuses to create a consumer that sets them.
- */
-const BROKER_SIDE_WITH_CONSUMER_PROTOCOL = new Map<string, string>([
-  ['session.timeout.ms', "the session timeout is the broker's group.consumer.session.timeout.ms"],
-  ['heartbeat.interval.ms', "the heartbeat interval is the broker's group.consumer.heartbeat.interval.ms"],
-  ['partition.assignment.strategy', 'the broker assigns partitions (its group.consumer.assignors; the client may pick one with group.remote.assignor)'],
-  ['group.protocol.type', 'it belongs to the classic protocol only'],
-])
-
-/**
- * Checks user librdkafka consumer settings before anything starts: keys kvp owns, and keys
- * the chosen group protocol does not allow. Throws a ConfigError naming the key.
- */
-export function checkConsumerSettings(kafka: Record<string, unknown>): void {
-  for (const key of Object.keys(kafka)) {
-    const why = OWNED.get(key)
-    if (why) throw new ConfigError(`kafka.${key}`, `cannot be set: ${why}`)
-  }
-  const protocol = kafka['group.protocol']
-  if (protocol === undefined || protocol === 'classic') return
-  if (protocol !== 'consumer') throw new ConfigError('kafka.group.protocol', `expected 'classic' or 'consumer', got ${JSON.stringify(protocol)}`)
-  for (const key of Object.keys(kafka)) {
-    const why = BROKER_SIDE_WITH_CONSUMER_PROTOCOL.get(key)
-    if (why) throw new ConfigError(`kafka.${key}`, `cannot be set with group.protocol=consumer (KIP-848): ${why}; remove it, or use group.protocol=classic`)
-  }
-}
 
 /** How kvp's consumer fetches; the benchmarks' baselines fetch the same way, so they compare fairly. */
 export const FETCH_TUNING = {
@@ -60,15 +19,15 @@ export const FETCH_TUNING = {
 /**
  * The consumer's librdkafka settings: librdkafka's own commit pattern (store the
  * watermark, commit stored offsets on an interval) and a prefetch queue sized so memory
- * stays bounded whatever the backlog. User settings come last and win, except the owned
- * ones above. Commit results arrive as the consumer's 'offset.commit' event.
+ * stays bounded whatever the backlog. User settings come last and win, except the ones kvp
+ * owns (resolveOptions() has refused those: ../config/kafka-settings.ts). Commit results
+ * arrive as the consumer's 'offset.commit' event.
  */
 export function consumerConfig(
   options: ResolvedOptions,
   bootstrapServers: string,
   rebalance: (err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => void,
 ): { global: Kafka.ConsumerGlobalConfig; topic: Kafka.ConsumerTopicConfig } {
-  checkConsumerSettings(options.kafka)
   const global: Record<string, unknown> = {
     'client.id': 'kvp',
     'auto.commit.interval.ms': 1000,

@@ -1,9 +1,10 @@
 import type Kafka from 'node-rdkafka'
 import type { ResolvedRoute } from '../config/resolve.js'
-import type { KvpError } from '../errors.js'
+import { InternalError, type KvpError } from '../errors.js'
 import type { PartitionState } from '../dispatch/partition-state.js'
-import { bufferHeaders, createProducer, producerKeepsBinaryHeaders } from './produce.js'
-import type { KvpProducer } from './produce.js'
+import type { KafkaSettings } from '../config/options.js'
+import { createProducer, type KvpProducer } from './delivery-producer.js'
+import { bufferHeaders, producerKeepsBinaryHeaders } from './producer-client.js'
 import type { OutputProducer } from './output-producer.js'
 
 /** Headers kvp adds to a dead-lettered message, beside the original ones. */
@@ -76,7 +77,7 @@ export class DeadLetterWriter {
 
   async write(state: PartitionState, message: Kafka.Message, error: KvpError, attempts: number): Promise<void> {
     const deadLetter = state.route.deadLetter
-    if (deadLetter === undefined) throw new Error(`route '${state.topic}' has no dead-letter topic`)
+    if (deadLetter === undefined) throw new InternalError(`route '${state.topic}' has no dead-letter topic`)
     if (this.#shared !== undefined && deadLetter.kafka === undefined) {
       await this.#shared.produce(deadLetter.topic, message.value ?? null, message.key ?? null, deadLetterHeaders(message, error, attempts))
       return
@@ -85,7 +86,7 @@ export class DeadLetterWriter {
     await producer.produce(deadLetter.topic, null, message.value ?? null, message.key ?? null, deadLetterHeaders(message, error, attempts))
   }
 
-  #producer(route: number, kafka: Record<string, string | number | boolean>): Promise<KvpProducer> {
+  #producer(route: number, kafka: KafkaSettings): Promise<KvpProducer> {
     let producer = this.#producers.get(route)
     if (!producer) {
       const created = createProducer(this.#bootstrapServers, { 'client.id': 'kvp-dead-letter', 'linger.ms': 1, ...kafka })

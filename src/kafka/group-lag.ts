@@ -1,5 +1,7 @@
 import Kafka from 'node-rdkafka'
-import { ErrorCodes, KvpError } from '../errors.js'
+import type { KafkaSettings } from '../config/options.js'
+import { KafkaError, UnknownTopicError } from '../errors.js'
+import { fromCallback, type RdkafkaCallback } from './rdkafka-callback.js'
 
 /** One partition of a group, as `kafka-consumer-groups --describe` shows it. */
 export interface PartitionLag {
@@ -17,16 +19,13 @@ export interface PartitionLag {
 export interface GroupLagOptions {
   bootstrapServers: string
   groupId: string
-  /** Only these topics; without them every topic the group has committed offsets for. */
+  /** Only these topics (one the cluster lacks rejects with an UnknownTopicError); without them every topic the group has committed offsets for. */
   topics?: string[]
   timeoutMs?: number
-  kafka?: Record<string, string | number | boolean>
+  kafka?: KafkaSettings
 }
 
-const call = <T>(what: string, run: (cb: (err: Kafka.LibrdKafkaError | null | undefined, value: T) => void) => void): Promise<T> =>
-  new Promise((resolve, reject) => {
-    run((err, value) => (err ? reject(new KvpError(ErrorCodes.KAFKA, `${what}: ${err.message}`, { cause: err })) : resolve(value)))
-  })
+const call = <T>(what: string, run: (cb: RdkafkaCallback<T>) => void): Promise<T> => fromCallback(run, (err) => new KafkaError(`${what}: ${err.message}`, { cause: err }))
 
 /**
  * A group's committed offsets, high watermarks and lag per partition, read **without
@@ -51,8 +50,7 @@ export async function readGroupLag(options: GroupLagOptions): Promise<PartitionL
     if (wanted) {
       const known = new Set(metadata.topics.map((t) => t.name))
       const missing = [...wanted].filter((t) => !known.has(t))
-      if (missing.length > 0)
-        throw new KvpError(ErrorCodes.USAGE, `--topic: no topic named ${missing.map((t) => `'${t}'`).join(', ')} on ${options.bootstrapServers}`, { field: '--topic', retryable: false })
+      if (missing.length > 0) throw new UnknownTopicError(`no topic named ${missing.map((t) => `'${t}'`).join(', ')} on ${options.bootstrapServers}`)
     }
     if (toppars.length === 0) return []
     const committed = await call<Kafka.TopicPartitionOffset[]>(`could not read the committed offsets of group '${options.groupId}'`, (cb) => consumer.committed(toppars, timeout, cb))
@@ -61,7 +59,7 @@ export async function readGroupLag(options: GroupLagOptions): Promise<PartitionL
     const rows: PartitionLag[] = []
     for (const { topic, partition } of toppars) {
       const offset = byKey.get(`${topic}\u0000${partition}`)
-      // Without --topic, only what the group has committed (as kafka-consumer-groups shows).
+      // Without topics asked for, only what the group has committed (as kafka-consumer-groups shows).
       if (offset === undefined && !wanted) continue
       const marks = await call<Kafka.WatermarkOffsets>(`could not read the watermarks of ${topic}[${partition}]`, (cb) => consumer.queryWatermarkOffsets(topic, partition, timeout, cb))
       const base = offset ?? marks.lowOffset

@@ -1,5 +1,7 @@
 import Kafka from 'node-rdkafka'
-import { ErrorCodes, KvpError } from '../errors.js'
+import { MAX_MOCK_BROKERS } from '../config/schema.js'
+import { ConfigError, KafkaError } from '../errors.js'
+import { fromCallback } from './rdkafka-callback.js'
 
 /**
  * librdkafka's embedded mock cluster: a real Kafka-protocol server inside librdkafka,
@@ -13,8 +15,8 @@ export interface MockCluster {
 
 export async function startMockCluster(options: { brokers?: number } = {}): Promise<MockCluster> {
   const brokers = options.brokers ?? 1
-  if (!Number.isInteger(brokers) || brokers < 1 || brokers > 16) {
-    throw new KvpError(ErrorCodes.CONFIG, `mock cluster brokers: expected an integer 1..16, got ${brokers}`, { field: 'brokers' })
+  if (!Number.isInteger(brokers) || brokers < 1 || brokers > MAX_MOCK_BROKERS) {
+    throw new ConfigError('brokers', `expected an integer 1..${MAX_MOCK_BROKERS} (brokers of the mock cluster), got ${brokers}`)
   }
   const holder = new Kafka.Producer({
     'test.mock.num.brokers': brokers,
@@ -24,12 +26,10 @@ export async function startMockCluster(options: { brokers?: number } = {}): Prom
   // The mock cluster logs nothing useful at error level on shutdown; swallow client events.
   holder.on('event.error', () => {})
 
-  const metadata = await new Promise<Kafka.Metadata>((resolve, reject) => {
-    holder.connect({ timeout: 10_000 }, (err, data) => {
-      if (err) reject(new KvpError(ErrorCodes.KAFKA, `could not start the embedded Kafka cluster: ${err.message}`, { cause: err }))
-      else resolve(data)
-    })
-  })
+  const metadata = await fromCallback<Kafka.Metadata>(
+    (cb) => holder.connect({ timeout: 10_000 }, cb),
+    (err) => new KafkaError(`could not start the embedded Kafka cluster: ${err.message}`, { cause: err }),
+  )
   const bootstrapServers = metadata.brokers
     .map((broker) => `${broker.host}:${broker.port}`)
     .sort()

@@ -1,18 +1,9 @@
 import Kafka from 'node-rdkafka'
 import type { DecodedOutput } from '../codec/output-records.js'
-import { ConfigError, ErrorCodes, KvpError } from '../errors.js'
-import { bufferHeaders, closeProducer, connectProducer, flushProducer, isQueueFull, waitForRoom } from './produce.js'
-
-type KafkaSettings = Record<string, string | number | boolean>
-
-/** Settings kvp owns on the engine's producer. */
-const OWNED = new Map<string, string>([
-  ['enable.idempotence', 'kvp keeps idempotence on so retries neither duplicate nor reorder records'],
-  ['bootstrap.servers', 'use the brokers option'],
-  ['metadata.broker.list', 'use the brokers option'],
-  ['dr_cb', 'kvp needs every delivery report'],
-  ['transactional.id', 'use the transactionalId option (with exactlyOnce)'],
-])
+import type { KafkaSettings } from '../config/options.js'
+import { ProduceError, TransactionError } from '../errors.js'
+import { bufferHeaders, closeProducer, connectProducer, produceError, produceWaitingForRoom } from './producer-client.js'
+import { fromCallback, type RdkafkaCallback } from './rdkafka-callback.js'
 
 /** How a transaction call failed, from librdkafka's error flags. */
 export type TransactionFailure = 'abortable' | 'fatal' | 'retriable'
@@ -25,28 +16,15 @@ export function transactionFailure(error: unknown): TransactionFailure {
   return flags?.cause !== undefined && flags.cause !== error ? transactionFailure(flags.cause) : 'abortable'
 }
 
-function call(what: string, f: (cb: (err: Kafka.LibrdKafkaError | null | undefined) => void) => void): Promise<void> {
-  return new Promise<void>((resolve, reject) =>
-    f((err) => {
-      if (!err) resolve()
-      else
-        reject(
-          Object.assign(new KvpError(ErrorCodes.TRANSACTION, `${what} failed: ${err.message}`, { cause: err }), {
-            isFatal: err.isFatal,
-            isRetriable: err.isRetriable,
-            isTxnRequiresAbort: err.isTxnRequiresAbort,
-          }),
-        )
+/** A transaction call: its error is a TransactionError with librdkafka's flags (see transactionFailure). */
+function call(what: string, f: (cb: RdkafkaCallback<void>) => void): Promise<void> {
+  return fromCallback(f, (err) =>
+    Object.assign(new TransactionError(`${what} failed: ${err.message}`, { cause: err }), {
+      isFatal: err.isFatal,
+      isRetriable: err.isRetriable,
+      isTxnRequiresAbort: err.isTxnRequiresAbort,
     }),
   )
-}
-
-/** Checks user producer settings; throws a ConfigError naming the key kvp owns. */
-export function checkProducerSettings(producer: Record<string, unknown>): void {
-  for (const key of Object.keys(producer)) {
-    const why = OWNED.get(key)
-    if (why) throw new ConfigError(`producer.${key}`, `cannot be set: ${why}`)
-  }
 }
 
 /** What the engine hears of its producer: client errors and failed deliveries, and deliveries. */
@@ -63,10 +41,10 @@ interface Batch {
   /** Source message (index in the slice) of each record. */
   sources: number[]
   failedAt: number
-  error: KvpError | undefined
+  error: ProduceError | undefined
   /** A record of the failed message reached the producer before failing (or some record failed delivery). */
   sent: boolean
-  done: (failedAt: number | undefined, error: KvpError | undefined, sent: boolean) => void
+  done: (failedAt: number | undefined, error: ProduceError | undefined, sent: boolean) => void
 }
 
 interface Pending {
@@ -115,10 +93,6 @@ export class OutputProducer {
     this.#connectProducer = connect
   }
 
-  get transactional(): boolean {
-    return this.#transactionalId !== undefined
-  }
-
   /** Exactly-once: a transaction was begun and is not yet committed or aborted. */
   get transactionOpen(): boolean {
     return this.#transaction !== undefined
@@ -132,9 +106,8 @@ export class OutputProducer {
   #connect(): Promise<Kafka.Producer> {
     if (this.#client === undefined) {
       const transactional: KafkaSettings = this.#transactionalId === undefined ? {} : { 'transactional.id': this.#transactionalId }
+      // Over the defaults every kvp producer has (./producer-client.ts).
       const client = this.#connectProducer(this.#bootstrapServers, {
-        'client.id': 'kvp-producer',
-        'linger.ms': 5,
         // A topic the cluster says does not exist fails its records after 5 s (librdkafka waits 30 s).
         'topic.metadata.propagation.max.ms': 5000,
         ...(this.#transactionalId === undefined ? {} : { 'transaction.timeout.ms': 10_000 }),
@@ -171,7 +144,7 @@ export class OutputProducer {
     if (pending === undefined) return
     if (err) this.#events.error?.(err, report?.topic)
     else if (report !== undefined) this.#events.delivered?.(report.topic)
-    const error = err ? new KvpError(ErrorCodes.PRODUCE, `a record to topic '${report.topic}' was not delivered: ${err.message}`, { cause: err }) : undefined
+    const error = err ? new ProduceError(`a record to topic '${report.topic}' was not delivered: ${err.message}`, { cause: err }) : undefined
     if (pending.batch !== undefined) {
       if (error) pending.batch.sent = true
       this.#recordDone(pending.batch, pending.index as number, error)
@@ -179,7 +152,7 @@ export class OutputProducer {
     else pending.resolve?.()
   }
 
-  #recordDone(batch: Batch, index: number, error: KvpError | undefined): void {
+  #recordDone(batch: Batch, index: number, error: ProduceError | undefined): void {
     if (error !== undefined) {
       const source = batch.sources[index] as number
       if (source < batch.failedAt) {
@@ -211,36 +184,31 @@ export class OutputProducer {
     try {
       client = await this.#ready()
     } catch (error) {
-      const wrapped = new KvpError(ErrorCodes.PRODUCE, `could not connect the producer: ${(error as Error).message}`, { cause: error })
+      const wrapped = new ProduceError(`could not connect the producer: ${(error as Error).message}`, { cause: error })
       for (let i = 0; i < records.length; i++) this.#recordDone(batch, i, wrapped)
       return
     }
     if (aborts !== this.#aborts) {
       // Exactly-once: the transaction these records were meant for aborted while they waited;
       // their messages run again, so sending them into the next one would write them twice.
-      const error = new KvpError(ErrorCodes.PRODUCE, 'the transaction aborted before these records were sent')
+      const error = new ProduceError('the transaction aborted before these records were sent')
       for (let i = 0; i < records.length; i++) this.#recordDone(batch, i, error)
       return
     }
+    const open = (): boolean => !this.#closed
     for (let i = 0; i < records.length; i++) {
       const record = records[i] as DecodedOutput
-      for (;;) {
-        try {
-          client.produce(record.topic, record.partition, record.value, record.key, null, { batch, index: i } satisfies Pending, record.headers)
-          break
-        } catch (err) {
-          if (isQueueFull(err) && !this.#closed) {
-            await waitForRoom(client)
-            continue
-          }
-          const message = (err as { message?: string }).message ?? String(err)
-          this.#dropIfFatal(err)
-          const error = new KvpError(ErrorCodes.PRODUCE, `producing a record to topic '${record.topic}' failed: ${message}`, { cause: err })
-          // The rest is not sent: the messages from this one on run again, so they would be duplicates.
-          if (i > 0 && batch.sources[i - 1] === batch.sources[i]) batch.sent = true
-          for (let j = i; j < records.length; j++) this.#recordDone(batch, j, error)
-          return
-        }
+      try {
+        const waiting = produceWaitingForRoom(client, () => client.produce(record.topic, record.partition, record.value, record.key, null, { batch, index: i } satisfies Pending, record.headers), open)
+        if (waiting !== undefined) await waiting
+      } catch (err) {
+        const message = (err as { message?: string }).message ?? String(err)
+        this.#dropIfFatal(err)
+        const error = new ProduceError(`producing a record to topic '${record.topic}' failed: ${message}`, { cause: err })
+        // The rest is not sent: the messages from this one on run again, so they would be duplicates.
+        if (i > 0 && batch.sources[i - 1] === batch.sources[i]) batch.sent = true
+        for (let j = i; j < records.length; j++) this.#recordDone(batch, j, error)
+        return
       }
     }
   }
@@ -249,23 +217,19 @@ export class OutputProducer {
   async produce(topic: string, value: Buffer | null, key: Kafka.MessageKey | undefined, headers: Kafka.MessageHeader[] | undefined): Promise<void> {
     const aborts = this.#aborts
     const client = await this.#ready()
-    if (aborts !== this.#aborts) throw new KvpError(ErrorCodes.PRODUCE, `the transaction aborted before the record to ${topic} was sent`)
+    if (aborts !== this.#aborts) throw new ProduceError(`the transaction aborted before the record to ${topic} was sent`)
     let pending!: Pending
     const delivered = new Promise<void>((resolve, reject) => {
       pending = { resolve, reject }
     })
-    for (;;) {
-      try {
-        client.produce(topic, null, value, key, null, pending, headers && bufferHeaders(headers))
-        return delivered
-      } catch (err) {
-        if (!isQueueFull(err)) {
-          this.#dropIfFatal(err)
-          throw new KvpError(ErrorCodes.KAFKA, `producing to ${topic} failed: ${(err as Error).message}`, { cause: err })
-        }
-        await waitForRoom(client)
-      }
+    const sendHeaders = headers && bufferHeaders(headers)
+    try {
+      await produceWaitingForRoom(client, () => client.produce(topic, null, value, key, null, pending, sendHeaders))
+    } catch (err) {
+      this.#dropIfFatal(err)
+      throw produceError(err, topic)
     }
+    return delivered
   }
 
   /** The connected producer; exactly-once: once no transaction is ending, with the open transaction begun. */
@@ -364,12 +328,6 @@ export class OutputProducer {
     } finally {
       this.#openGate()
     }
-  }
-
-  /** Waits until everything queued is delivered. */
-  async flush(timeoutMs = 30_000): Promise<void> {
-    if (this.#client === undefined) return
-    await flushProducer(await this.#client, timeoutMs)
   }
 
   async close(): Promise<void> {

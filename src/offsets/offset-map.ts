@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { deflateRawSync, inflateRawSync } from 'node:zlib'
+import { DecodeError } from '../errors.js'
 
 /**
  * The offsets done above a partition's committed watermark, as text that fits a commit's
@@ -203,7 +204,7 @@ class VarintReader {
   }
 
   byte(): number {
-    if (this.atEnd()) throw new RangeError('ends early')
+    if (this.atEnd()) throw new DecodeError('ends early')
     return this.#bytes[this.#at++] as number
   }
 
@@ -216,7 +217,7 @@ class VarintReader {
       if ((byte & 0x80) === 0) return value
       scale *= 0x80
     }
-    throw new RangeError('a number is too long')
+    throw new DecodeError('a number is too long')
   }
 
   rest(): Buffer {

@@ -1,4 +1,4 @@
-import { ErrorCodes, KvpError } from '../errors.js'
+import { ErrorCodes, InternalError, KvpError } from '../errors.js'
 
 const INITIAL_CAPACITY = 1024
 
@@ -34,7 +34,7 @@ export class OffsetTracker {
   /** @param initialCapacity entries before the first growth; rounded up to a power of two. */
   constructor(initialCapacity: number = INITIAL_CAPACITY) {
     if (!Number.isInteger(initialCapacity) || initialCapacity < 1 || initialCapacity > 2 ** 30) {
-      throw new RangeError(`OffsetTracker: initialCapacity must be an integer 1..2^30, got ${initialCapacity}`)
+      throw new InternalError(`OffsetTracker: initialCapacity must be an integer 1..2^30, got ${initialCapacity}`)
     }
     const capacity = nextPowerOfTwo(initialCapacity)
     this.#minCapacity = capacity

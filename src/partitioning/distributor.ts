@@ -1,6 +1,6 @@
 import type { Distribution, VirtualKey } from '../config/options.js'
 import { MAX_LANES } from '../config/schema.js'
-import { ConfigError } from '../errors.js'
+import { ConfigError, InternalError } from '../errors.js'
 import { BalancedDistributor } from './balanced.js'
 import { ConsistentDistributor } from './consistent.js'
 import { StickyDistributor } from './sticky.js'
@@ -38,7 +38,7 @@ export { MAX_LANES }
 
 export function createDistributor(kind: Distribution, lanes: number, field = 'virtualPartitions.distribution'): Distributor {
   if (!Number.isInteger(lanes) || lanes < 1 || lanes > MAX_LANES) {
-    throw new RangeError(`lanes must be an integer 1..${MAX_LANES}, got ${lanes}`)
+    throw new InternalError(`lanes must be an integer 1..${MAX_LANES}, got ${lanes}`)
   }
   switch (kind) {
     case 'consistent':

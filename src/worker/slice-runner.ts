@@ -5,7 +5,7 @@ import { RecordColumnsReader } from '../codec/record-columns.js'
 import { createPayloadDecoder } from '../codec/payload-codec.js'
 import type { PayloadDecoder } from '../codec/payload-codec.js'
 import type { PayloadOption } from '../config/options.js'
-import { ErrorCodes, KvpError, describeError } from '../errors.js'
+import { ErrorCodes, InternalError, KvpError, describeError } from '../errors.js'
 import { progressReporter } from '../codec/slice-progress.js'
 import { OutputRecordsWriter } from '../codec/output-records.js'
 import { loadHandler } from './handler-loader.js'
@@ -74,7 +74,7 @@ export class SliceRunner {
 
   #route(index: number): WorkerRoute {
     const route = this.#routes[index]
-    if (!route) throw new RangeError(`no route ${index}`)
+    if (!route) throw new InternalError(`no route ${index}`)
     return route
   }
 

@@ -75,7 +75,7 @@ export function useMembers(bootstrapServers: () => string): {
         s.topic,
         '--handler',
         recordingHandler,
-        '--max-partitions',
+        '--lanes',
         '16',
         '--threads',
         '2',

@@ -39,7 +39,7 @@ test(`with a ${BACKLOG / 1000}k-message backlog and a slow handler, in-flight me
   engine = await startEngine({
     brokers: cluster.bootstrapServers,
     groupId,
-    topics: [{ topic, handler: recordingHandler, virtualPartitions: { maxPartitions: 16 } }],
+    topics: [{ topic, handler: recordingHandler, virtualPartitions: { lanes: 16 } }],
     threads: 2,
     batchSize: BATCH,
     backpressure: { maxInFlightPerPartition: LIMIT },
@@ -115,7 +115,7 @@ test('with 64 KiB values and a slow handler, in-flight bytes never exceed maxInF
   const running = await startEngine({
     brokers: cluster.bootstrapServers,
     groupId,
-    topics: [{ topic, handler: recordingHandler, virtualPartitions: { maxPartitions: 16 } }],
+    topics: [{ topic, handler: recordingHandler, virtualPartitions: { lanes: 16 } }],
     threads: 2,
     batchSize: POLL,
     backpressure: { maxInFlightBytes: LIMIT },

@@ -131,7 +131,7 @@ describe('binary keys, values and headers', { timeout: 120_000 }, () => {
     const engine = await startEngine({
       brokers: cluster.bootstrapServers,
       groupId: uniqueName('g'),
-      topics: [{ topic, handler: recordingHandler, virtualPartitions: { maxPartitions: 4 }, retry: { maxAttempts: 1 }, deadLetter: { topic: deadLetterTopic } }],
+      topics: [{ topic, handler: recordingHandler, virtualPartitions: { lanes: 4 }, retry: { maxAttempts: 1 }, deadLetter: { topic: deadLetterTopic } }],
       threads: 1,
       kafka: { 'session.timeout.ms': 6000 },
     })

@@ -85,7 +85,7 @@ async function restartScenario(t: TestContext): Promise<void> {
   engine = await startEngine({
     brokers: bootstrap,
     groupId,
-    topics: [{ topic, handler: recordingHandler, virtualPartitions: { maxPartitions: 16 } }],
+    topics: [{ topic, handler: recordingHandler, virtualPartitions: { lanes: 16 } }],
     threads: 2,
     kafka: { 'session.timeout.ms': 6000, 'auto.commit.interval.ms': 200 },
   })

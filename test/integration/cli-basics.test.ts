@@ -108,7 +108,7 @@ describe('kvp command line', () => {
 
   it('each command has --help that exits 0', async (t) => {
     for (const [command, flag] of [
-      ['run', '--max-partitions'],
+      ['run', '--lanes'],
       ['mock-cluster', '--brokers'],
       ['produce', '--count'],
     ] as const) {

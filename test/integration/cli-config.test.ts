@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { DeadLetterHeaders } from '../../src/index.js'
-import { createProducer } from '../../src/kafka/produce.js'
+import { createProducer } from '../../src/kafka/delivery-producer.js'
 import { useBroker } from '../helpers/broker.js'
 import { ensureTopic } from '../helpers/produce.js'
 import { committedOrZero, uniqueName, waitFor } from '../helpers/kafka.js'
@@ -37,7 +37,7 @@ test('kvp run with a config file: JSON payloads, retries and a dead-letter topic
           topic,
           handler: recordingHandler,
           payload: 'json',
-          virtualPartitions: { partitioner: { json: 'customer' }, maxPartitions: 8 },
+          virtualPartitions: { partitioner: { json: 'customer' }, lanes: 8 },
           retry: { maxAttempts: 3, backoffMs: 10 },
           deadLetter: { topic: deadLetterTopic },
           handlerTimeoutMs: 5000,

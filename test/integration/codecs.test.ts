@@ -99,7 +99,7 @@ async function consumeAndCheck(t: TestContext, input: string): Promise<void> {
   const engine = await startEngine({
     brokers: cluster.bootstrapServers,
     groupId,
-    topics: [{ topic: input, handler: recordingHandler, virtualPartitions: { maxPartitions: 16 } }],
+    topics: [{ topic: input, handler: recordingHandler, virtualPartitions: { lanes: 16 } }],
     threads: 2,
     kafka: { 'session.timeout.ms': 6000 },
   })
@@ -132,7 +132,7 @@ async function startProducing(t: TestContext, count: number, handler: string, en
   const engine = await startEngine({
     brokers: cluster.bootstrapServers,
     groupId: names.groupId,
-    topics: [{ topic: names.input, handler, virtualPartitions: { maxPartitions: 16 }, retry: { maxAttempts: 2, backoffMs: 10, maxBackoffMs: 50 }, deadLetter: { topic: names.deadLetter } }],
+    topics: [{ topic: names.input, handler, virtualPartitions: { lanes: 16 }, retry: { maxAttempts: 2, backoffMs: 10, maxBackoffMs: 50 }, deadLetter: { topic: names.deadLetter } }],
     threads: 2,
     kafka: { 'session.timeout.ms': 6000 },
     ...extra,

@@ -34,7 +34,7 @@ test('a kvp run process killed with SIGKILL mid-stream had committed only handle
     topic,
     '--handler',
     recordingHandler,
-    '--max-partitions',
+    '--lanes',
     '32',
     '--threads',
     '2',

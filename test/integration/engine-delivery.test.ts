@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert'
 import { describe, test } from 'node:test'
 import { startEngine } from '../../src/index.js'
 import type { Distribution } from '../../src/config/options.js'
-import { createProducer } from '../../src/kafka/produce.js'
+import { createProducer } from '../../src/kafka/delivery-producer.js'
 import { ensureTopic, produceMessages } from '../helpers/produce.js'
 import { allMessages, committedOffsets, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
@@ -47,7 +47,7 @@ async function run(options: { count: number; keys: number; lanes: number; distri
   const engine = await startEngine({
     brokers: cluster.bootstrapServers,
     groupId,
-    topics: [{ topic, handler: recordingHandler, virtualPartitions: { maxPartitions: options.lanes, distribution: options.distribution } }],
+    topics: [{ topic, handler: recordingHandler, virtualPartitions: { lanes: options.lanes, distribution: options.distribution } }],
     threads: 2,
     kafka: { 'session.timeout.ms': 6000 },
   })

@@ -21,7 +21,7 @@ test('a handler that fails twice on one message delays only its lane, and the me
   const engine = await startEngine({
     brokers: cluster.bootstrapServers,
     groupId,
-    topics: [{ topic, handler: recordingHandler, virtualPartitions: { maxPartitions: 16 }, retry: { backoffMs: 300, maxBackoffMs: 1000 } }],
+    topics: [{ topic, handler: recordingHandler, virtualPartitions: { lanes: 16 }, retry: { backoffMs: 300, maxBackoffMs: 1000 } }],
     threads: 2,
     kafka: { 'session.timeout.ms': 6000 },
   })

@@ -85,7 +85,7 @@ describe('exactly-once across a broker restart', { timeout: 170_000, ...needsRea
       engine = await startEngine({
         brokers: bootstrap,
         groupId,
-        topics: [{ topic: input, handler: producingHandler, virtualPartitions: { maxPartitions: 8 } }],
+        topics: [{ topic: input, handler: producingHandler, virtualPartitions: { lanes: 8 } }],
         threads: 2,
         backpressure: { maxInFlightPerPartition: 100 },
         exactlyOnce: true,

@@ -54,7 +54,7 @@ async function startExactlyOnce(names: Topics, env: Record<string, string>, extr
   const engine = await startEngine({
     brokers: cluster.bootstrapServers,
     groupId: names.groupId,
-    topics: [{ topic: names.input, handler: producingHandler, virtualPartitions: { maxPartitions: 16 }, retry: { maxAttempts: 3, backoffMs: 10 }, deadLetter: { topic: names.deadLetter } }],
+    topics: [{ topic: names.input, handler: producingHandler, virtualPartitions: { lanes: 16 }, retry: { maxAttempts: 3, backoffMs: 10 }, deadLetter: { topic: names.deadLetter } }],
     threads: 2,
     exactlyOnce: true,
     transactionIntervalMs: 200,
@@ -102,7 +102,7 @@ describe('exactly-once output', { timeout: 900_000, ...needsRealBroker }, () => 
       names.input,
       '--handler',
       producingHandler,
-      '--max-partitions',
+      '--lanes',
       '8',
       '--threads',
       '2',
@@ -147,7 +147,7 @@ describe('exactly-once output', { timeout: 900_000, ...needsRealBroker }, () => 
   test('across a rebalance (two kvp run processes, one leaves mid-stream while the other takes its partitions) each input’s output is committed exactly once', { timeout: 170_000 }, async () => {
     const count = 8000
     const names = await topics(count, 500)
-    const base = ['run', '--brokers', cluster.bootstrapServers, '--group', names.groupId, '--topic', names.input, '--handler', producingHandler, '--max-partitions', '16', '--threads', '1']
+    const base = ['run', '--brokers', cluster.bootstrapServers, '--group', names.groupId, '--topic', names.input, '--handler', producingHandler, '--lanes', '16', '--threads', '1']
     base.push('--exactly-once', '--transaction-interval-ms', '200', '-X', 'session.timeout.ms=6000', '--stats-interval-ms', '0')
     const env = { KVP_TEST_OUTPUT: names.output, KVP_TEST_DELAY_MS: '20' }
     const staying = await startKvp([...base, '--transactional-id', uniqueName('kvp-stay')], env)
@@ -169,7 +169,7 @@ describe('exactly-once output', { timeout: 900_000, ...needsRealBroker }, () => 
   }, async (t) => {
     const count = 8000
     const names = await topics(count, 500)
-    const base = ['run', '--brokers', cluster.bootstrapServers, '--group', names.groupId, '--topic', names.input, '--handler', producingHandler, '--max-partitions', '8', '--threads', '1']
+    const base = ['run', '--brokers', cluster.bootstrapServers, '--group', names.groupId, '--topic', names.input, '--handler', producingHandler, '--lanes', '8', '--threads', '1']
     // At most 100 messages of a partition in flight, so each transaction is small and the stream lasts seconds.
     base.push('--max-in-flight-per-partition', '100')
     // The classic protocol with a 6 s session; transactions time out only after a minute, so

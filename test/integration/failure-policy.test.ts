@@ -58,7 +58,7 @@ describe('failures and bad input', () => {
       count: 500,
       partition: 0,
       env: { KVP_TEST_FAIL: '42:1000' },
-      route: { virtualPartitions: { maxPartitions: 8 }, retry: { maxAttempts: 3, backoffMs: 20 }, deadLetter: { topic: deadLetterTopic } },
+      route: { virtualPartitions: { lanes: 8 }, retry: { maxAttempts: 3, backoffMs: 20 }, deadLetter: { topic: deadLetterTopic } },
     })
     engines.push(engine)
     await untilHandled(engine, 500)
@@ -91,7 +91,7 @@ describe('failures and bad input', () => {
       size: 2000,
       env: { KVP_TEST_FAIL: '42:1000' },
       // The dead-letter producer refuses messages this large: every write to it fails.
-      route: { virtualPartitions: { maxPartitions: 8 }, retry: { maxAttempts: 2, backoffMs: 20, maxBackoffMs: 100 }, deadLetter: { topic: uniqueName('dlq'), kafka: { 'message.max.bytes': 1000 } } },
+      route: { virtualPartitions: { lanes: 8 }, retry: { maxAttempts: 2, backoffMs: 20, maxBackoffMs: 100 }, deadLetter: { topic: uniqueName('dlq'), kafka: { 'message.max.bytes': 1000 } } },
     })
     engines.push(engine)
     const errors = listen(channels.handlerError, topic)
@@ -127,7 +127,7 @@ describe('failures and bad input', () => {
       count: 300,
       partition: 0,
       env: { KVP_TEST_HANG: '17:1' },
-      route: { virtualPartitions: { maxPartitions: 8 }, handlerTimeoutMs: 300, retry: { backoffMs: 20 } },
+      route: { virtualPartitions: { lanes: 8 }, handlerTimeoutMs: 300, retry: { backoffMs: 20 } },
     })
     engines.push(engine)
     await untilHandled(engine, 300, 30_000)
@@ -170,7 +170,7 @@ describe('failures and bad input', () => {
       count: 400,
       partition: 0,
       env: { KVP_TEST_EXIT: '33:1', KVP_TEST_DELAY_MS: '1' },
-      route: { virtualPartitions: { maxPartitions: 16 }, retry: { backoffMs: 20 } },
+      route: { virtualPartitions: { lanes: 16 }, retry: { backoffMs: 20 } },
     })
     engines.push(engine)
     await untilHandled(engine, 400, 30_000)
@@ -195,7 +195,7 @@ describe('failures and bad input', () => {
       count: 400,
       partition: 0,
       env: { KVP_TEST_TIMER_THROW: '33:1', KVP_TEST_DELAY_MS: '1' },
-      route: { handler: crashingHandler, virtualPartitions: { maxPartitions: 16 }, retry: { backoffMs: 20 } },
+      route: { handler: crashingHandler, virtualPartitions: { lanes: 16 }, retry: { backoffMs: 20 } },
     })
     engines.push(engine)
     await untilHandled(engine, 400, 30_000)
@@ -236,7 +236,7 @@ describe('failures and bad input', () => {
       topic,
       '--handler',
       crashingHandler,
-      '--max-partitions',
+      '--lanes',
       '16',
       '--stats-interval-ms',
       '0',
@@ -265,7 +265,7 @@ describe('failures and bad input', () => {
       count: 300,
       partition: 0,
       env: { KVP_TEST_ABORTABLE: '17:1', KVP_TEST_ABORT_RECORD: aborted },
-      route: { handler: crashingHandler, virtualPartitions: { maxPartitions: 8 }, handlerTimeoutMs: 300, retry: { backoffMs: 20 } },
+      route: { handler: crashingHandler, virtualPartitions: { lanes: 8 }, handlerTimeoutMs: 300, retry: { backoffMs: 20 } },
     })
     engines.push(engine)
     await untilHandled(engine, 300, 30_000)
@@ -291,7 +291,7 @@ describe('failures and bad input', () => {
       bootstrapServers: cluster.bootstrapServers,
       count: 50,
       partition: 0,
-      route: { payload: 'json', virtualPartitions: { maxPartitions: 4 }, retry: { maxAttempts: 5, backoffMs: 20 }, deadLetter: { topic: deadLetterTopic } },
+      route: { payload: 'json', virtualPartitions: { lanes: 4 }, retry: { maxAttempts: 5, backoffMs: 20 }, deadLetter: { topic: deadLetterTopic } },
     })
     engines.push(engine)
     // Values are raw bytes, not JSON: every one is undecodable.
@@ -321,7 +321,7 @@ describe('failures and bad input', () => {
       env: { KVP_TEST_DELAY_MS: '0' },
       route: {
         virtualPartitions: {
-          maxPartitions: lanes,
+          lanes,
           distribution: 'consistent',
           partitioner: (message) => {
             if (message.offset === bad) throw new Error('cannot route this one')
@@ -371,7 +371,7 @@ describe('failures and bad input', () => {
       count: 100,
       partition: 0,
       env: { KVP_TEST_SLOW: '10:9000' },
-      route: { virtualPartitions: { maxPartitions: 4 } },
+      route: { virtualPartitions: { lanes: 4 } },
       engine: { kafka: { 'session.timeout.ms': 6000, 'max.poll.interval.ms': 6500 } },
     })
     engines.push(engine)

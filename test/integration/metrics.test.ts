@@ -13,7 +13,7 @@ test('Prometheus metrics count handled messages and failures from the diagnostic
     count: 300,
     partition: 0,
     env: { KVP_TEST_FAIL: '7:1' },
-    route: { virtualPartitions: { maxPartitions: 8 }, retry: { backoffMs: 10 } },
+    route: { virtualPartitions: { lanes: 8 }, retry: { backoffMs: 10 } },
   })
   const metrics = new EngineMetrics(engine, { defaultMetrics: false })
   const server = await metrics.serve(0, '127.0.0.1')

@@ -16,7 +16,7 @@ import { orderViolations } from '../helpers/records.js'
 import { readPartition } from '../helpers/read-topic.js'
 import { produceTransactions } from '../helpers/transactions.js'
 import type { PlannedTransaction } from '../helpers/transactions.js'
-import { createProducer } from '../../src/kafka/produce.js'
+import { createProducer } from '../../src/kafka/delivery-producer.js'
 
 const KEYS = ['k0', 'k1', 'k2']
 
@@ -54,7 +54,7 @@ async function consumeAll(
   const engine = await startEngine({
     brokers: bootstrapServers,
     groupId,
-    topics: [{ topic, handler: payloadRecordingHandler, virtualPartitions: { maxPartitions: 4 } }],
+    topics: [{ topic, handler: payloadRecordingHandler, virtualPartitions: { lanes: 4 } }],
     threads: 1,
     kafka: { 'session.timeout.ms': 6000, ...kafka },
   })

@@ -56,7 +56,7 @@ test('the status page renders 3 topics and 12 partitions in headless Chromium, w
     topics: topics.map((topic, i) => ({
       topic,
       handler,
-      virtualPartitions: { maxPartitions: [64, 32, 16][i] as number },
+      virtualPartitions: { lanes: [64, 32, 16][i] as number },
       ...(i === 0 ? { retry: { maxAttempts: 3, backoffMs: 200 }, deadLetter: { topic: deadLetterTopic } } : {}),
     })),
     threads: 2,

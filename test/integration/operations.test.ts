@@ -131,7 +131,7 @@ test('/healthz stays live while worker threads die for real on every attempt of 
     partition: 0,
     // Each of the first 6 attempts of offsets 10 and 20 calls process.exit() in its thread.
     env: { KVP_TEST_EXIT: '10:6,20:6' },
-    route: { virtualPartitions: { maxPartitions: 4 }, retry: { backoffMs: 10, maxBackoffMs: 40 } },
+    route: { virtualPartitions: { lanes: 4 }, retry: { backoffMs: 10, maxBackoffMs: 40 } },
   })
   const ops = await serveOperations(engine, { port: 0, defaultMetrics: false })
   t.after(async () => {

@@ -11,7 +11,7 @@ import { Kafka as KafkaJs, logLevel } from 'kafkajs'
 import protobuf from 'protobufjs'
 import { DeadLetterHeaders, startEngine } from '../../src/index.js'
 import type { TopicRoute } from '../../src/index.js'
-import { createProducer } from '../../src/kafka/produce.js'
+import { createProducer } from '../../src/kafka/delivery-producer.js'
 import { loadProtobufType, protobufToObject } from '../../src/codec/payload-codec.js'
 import { createKeyExtractor } from '../../src/partitioning/partitioner.js'
 import { useBroker } from '../helpers/broker.js'
@@ -87,7 +87,7 @@ describe('payload edges', { timeout: 180_000 }, () => {
     const engine = await startEngine({
       brokers: cluster.bootstrapServers,
       groupId,
-      topics: [{ topic, handler: payloadRecordingHandler, virtualPartitions: { maxPartitions: 4 } }],
+      topics: [{ topic, handler: payloadRecordingHandler, virtualPartitions: { lanes: 4 } }],
       threads: 2,
       kafka: { 'session.timeout.ms': 6000 },
     })
@@ -115,13 +115,13 @@ describe('payload edges', { timeout: 180_000 }, () => {
   const codecs: Array<{ name: string; route: Partial<TopicRoute>; encode: (i: number) => Buffer; field: string }> = [
     {
       name: 'json',
-      route: { payload: 'json', virtualPartitions: { partitioner: { json: 'customer' }, maxPartitions: 8, distribution: 'consistent' } },
+      route: { payload: 'json', virtualPartitions: { partitioner: { json: 'customer' }, lanes: 8, distribution: 'consistent' } },
       encode: (i) => Buffer.from(JSON.stringify({ id: `o-${i}`, customer: `c-${i % 3}`, amount: i })),
       field: 'customer',
     },
     {
       name: 'protobuf',
-      route: { payload: { protobuf: protoFile, type: 'shop.Order' }, virtualPartitions: { partitioner: { protobuf: 'customer' }, maxPartitions: 8, distribution: 'consistent' } },
+      route: { payload: { protobuf: protoFile, type: 'shop.Order' }, virtualPartitions: { partitioner: { protobuf: 'customer' }, lanes: 8, distribution: 'consistent' } },
       encode: (i) => {
         const Order = protobuf.loadSync(protoFile).lookupType('shop.Order')
         return Buffer.from(Order.encode(Order.create({ id: `o-${i}`, customer: `c-${i % 3}`, amount: i })).finish())

@@ -27,7 +27,7 @@ test("a kvp run process that produces and is killed with SIGKILL mid-stream had 
   const count = 8000
   await ensureTopic(cluster.bootstrapServers, output)
   await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic: input, count, keys: 500, size: 20 })
-  const args = ['run', '--brokers', cluster.bootstrapServers, '--group', groupId, '--topic', input, '--handler', producingHandler, '--max-partitions', '32', '--threads', '2']
+  const args = ['run', '--brokers', cluster.bootstrapServers, '--group', groupId, '--topic', input, '--handler', producingHandler, '--lanes', '32', '--threads', '2']
   args.push('-X', 'session.timeout.ms=6000', '-X', 'auto.commit.interval.ms=200', '-X', 'producer.linger.ms=20', '--stats-interval-ms', '0')
   // 4 partitions × 32 lanes at 80 ms a message write ~1,600 outputs a second: the kill, checked
   // every ~100 ms by a client of its own, lands seconds before the last one.

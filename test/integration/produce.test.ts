@@ -35,7 +35,7 @@ async function start(count: number, env: Record<string, string>, extra: Record<s
   const engine = await startEngine({
     brokers: cluster.bootstrapServers,
     groupId,
-    topics: [{ topic: input, handler: producingHandler, virtualPartitions: { maxPartitions: 16 }, retry: { maxAttempts: 3, backoffMs: 10 }, deadLetter: { topic: deadLetter } }],
+    topics: [{ topic: input, handler: producingHandler, virtualPartitions: { lanes: 16 }, retry: { maxAttempts: 3, backoffMs: 10 }, deadLetter: { topic: deadLetter } }],
     threads: 2,
     kafka: { 'session.timeout.ms': 6000 },
     ...extra,

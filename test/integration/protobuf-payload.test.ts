@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 import protobuf from 'protobufjs'
 import { DeadLetterHeaders, startEngine } from '../../src/index.js'
-import { createProducer } from '../../src/kafka/produce.js'
+import { createProducer } from '../../src/kafka/delivery-producer.js'
 import { committedOrZero, uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
 import { readRecords } from '../helpers/records.js'
@@ -40,7 +40,7 @@ test('protobuf payloads are decoded in the worker and can route by a field; an u
         topic,
         handler: recordingHandler,
         payload: { protobuf: protoFile, type: 'shop.Order' },
-        virtualPartitions: { partitioner: { protobuf: 'customer' }, maxPartitions: 8, distribution: 'consistent' },
+        virtualPartitions: { partitioner: { protobuf: 'customer' }, lanes: 8, distribution: 'consistent' },
         retry: { maxAttempts: 5, backoffMs: 10 },
         deadLetter: { topic: deadLetterTopic },
       },

@@ -38,7 +38,7 @@ test(`after ${CYCLES} join/leave rebalances under a small maxInFlightBytes, ever
   const options: EngineOptions = {
     brokers: cluster.bootstrapServers,
     groupId,
-    topics: [{ topic, handler: recordingHandler, virtualPartitions: { maxPartitions: 8 } }],
+    topics: [{ topic, handler: recordingHandler, virtualPartitions: { lanes: 8 } }],
     threads: 2,
     // Few slices at once, each small: most fetched messages wait queued in lanes, which is
     // what a revoke must account for.

@@ -71,7 +71,7 @@ describe('revoke fencing', () => {
       const options: EngineOptions = {
         brokers: cluster.bootstrapServers,
         groupId,
-        topics: [{ topic, handler: recordingHandler, virtualPartitions: { maxPartitions: 8 } }],
+        topics: [{ topic, handler: recordingHandler, virtualPartitions: { lanes: 8 } }],
         threads: 2,
         revokeTimeoutMs: 500,
         kafka: { 'session.timeout.ms': 6000, 'auto.commit.interval.ms': 200, 'partition.assignment.strategy': strategy },

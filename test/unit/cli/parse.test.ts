@@ -10,6 +10,7 @@ import {
   flagParser,
   isUrlLike,
   kafkaSettingFlag,
+  lanesFlag,
   mergeRunOptions,
   parseKafkaSetting,
   parseNonNegativeInt,
@@ -129,7 +130,7 @@ describe('merging run flags over a config file', () => {
         group: 'g',
         topic: 'orders',
         handler: './handler.js',
-        maxPartitions: 8,
+        lanes: 8,
         distribution: 'balanced',
         partitioner: { header: 'tenant' },
         threads: 2,
@@ -153,7 +154,7 @@ describe('merging run flags over a config file', () => {
         {
           topic: 'orders',
           handler: url('/srv/app/handler.js'),
-          virtualPartitions: { maxPartitions: 8, distribution: 'balanced', partitioner: { header: 'tenant' } },
+          virtualPartitions: { lanes: 8, distribution: 'balanced', partitioner: { header: 'tenant' } },
           handlerTimeoutMs: 500,
           retry: { maxAttempts: 3 },
           deadLetter: { topic: 'orders-dlq' },
@@ -181,7 +182,7 @@ describe('merging run flags over a config file', () => {
     threads: 4,
     kafka: { 'session.timeout.ms': 6000, 'client.id': 'file' },
     topics: [
-      { topic: 'a', handler: './a.js', virtualPartitions: { maxPartitions: 16, partitioner: 'key' }, retry: { backoffMs: 5 } },
+      { topic: 'a', handler: './a.js', virtualPartitions: { lanes: 16, partitioner: 'key' }, retry: { backoffMs: 5 } },
       { topic: 'b', handler: '/abs/b.js', virtualPartitions: false },
     ],
   }
@@ -195,18 +196,18 @@ describe('merging run flags over a config file', () => {
       options.topics.map((route) => route.handler),
       [url('/etc/kvp/a.js'), url('/abs/b.js')],
     )
-    assert.deepEqual(options.topics[0]?.virtualPartitions, { maxPartitions: 16, partitioner: 'key' })
+    assert.deepEqual(options.topics[0]?.virtualPartitions, { lanes: 16, partitioner: 'key' })
     assert.equal(options.topics[1]?.virtualPartitions, false)
   })
 
   it('lets flags override the file; -X merges over its kafka settings', () => {
-    const options = mergeRunOptions({ brokers: 'mock', group: 'g2', threads: 1, kafka: { 'client.id': 'flag' }, maxPartitions: 4, maxAttempts: 2 }, file, { cwd, configDir: '/etc/kvp' })
+    const options = mergeRunOptions({ brokers: 'mock', group: 'g2', threads: 1, kafka: { 'client.id': 'flag' }, lanes: 4, maxAttempts: 2 }, file, { cwd, configDir: '/etc/kvp' })
     assert.equal(options.brokers, 'mock')
     assert.equal(options.groupId, 'g2')
     assert.equal(options.threads, 1)
     assert.deepEqual(options.kafka, { 'session.timeout.ms': 6000, 'client.id': 'flag' })
     // Without --topic the route flags apply to every route of the file.
-    assert.deepEqual(options.topics[0]?.virtualPartitions, { maxPartitions: 4, partitioner: 'key' })
+    assert.deepEqual(options.topics[0]?.virtualPartitions, { lanes: 4, partitioner: 'key' })
     assert.deepEqual(options.topics[0]?.retry, { backoffMs: 5, maxAttempts: 2 })
     // ... except lane flags on a route that does not split.
     assert.equal(options.topics[1]?.virtualPartitions, false)
@@ -229,12 +230,12 @@ describe('merging run flags over a config file', () => {
       {
         topic: 'a',
         handler: url('/etc/kvp/a.js'),
-        virtualPartitions: { maxPartitions: 16, partitioner: 'key', distribution: 'balanced' },
+        virtualPartitions: { lanes: 16, partitioner: 'key', distribution: 'balanced' },
         retry: { backoffMs: 5 },
       },
     ])
-    const b = mergeRunOptions({ topic: 'b', maxPartitions: 8 }, file, { cwd, configDir: '/etc/kvp' })
-    assert.deepEqual(b.topics[0]?.virtualPartitions, { maxPartitions: 8 })
+    const b = mergeRunOptions({ topic: 'b', lanes: 8 }, file, { cwd, configDir: '/etc/kvp' })
+    assert.deepEqual(b.topics[0]?.virtualPartitions, { lanes: 8 })
     const c = mergeRunOptions({ topic: 'c', handler: 'c.js' }, file, { cwd, configDir: '/etc/kvp' })
     assert.deepEqual(c.topics, [{ topic: 'c', handler: url('/srv/app/c.js') }])
     throwsUsage(() => mergeRunOptions({ topic: 'c' }, file, { cwd }), '--handler')
@@ -248,10 +249,38 @@ describe('merging run flags over a config file', () => {
     )
   })
 
+  it("--lanes replaces the file's lane count, whichever name the file gave it", () => {
+    const old = { groupId: 'g', topics: [{ topic: 'a', handler: '/a.js', virtualPartitions: { maxPartitions: 16, distribution: 'balanced' as const } }] }
+    const options = mergeRunOptions({ lanes: 4 }, old, { cwd })
+    assert.deepEqual(options.topics[0]?.virtualPartitions, { lanes: 4, distribution: 'balanced' })
+    assert.deepEqual(old.topics[0]?.virtualPartitions, { maxPartitions: 16, distribution: 'balanced' }, 'the file options are not changed')
+  })
+
+  it('--max-partitions, the former name of --lanes, gives the lanes with one DeprecationWarning; both, differing, is a usage error', async () => {
+    const warnings: Array<Error & { code?: string }> = []
+    const listener = (warning: Error): void => {
+      warnings.push(warning)
+    }
+    process.on('warning', listener)
+    try {
+      assert.equal(lanesFlag(undefined, 8), 8)
+      assert.equal(lanesFlag(8, 8), 8)
+      assert.equal(lanesFlag(4, undefined), 4)
+      await new Promise((resolve) => setImmediate(resolve))
+    } finally {
+      process.off('warning', listener)
+    }
+    assert.equal(warnings.length, 1, 'once per process')
+    assert.equal(warnings[0]?.name, 'DeprecationWarning')
+    assert.equal(warnings[0]?.code, 'KVP_DEP_MAX_PARTITIONS')
+    assert.equal(warnings[0]?.message, '--max-partitions is deprecated: use --lanes, the same number of lanes per Kafka partition')
+    throwsUsage(() => lanesFlag(4, 8), '--max-partitions')
+  })
+
   it('never mutates the file options', () => {
     const before = JSON.stringify(file)
-    mergeRunOptions({ topic: 'a', maxPartitions: 2, maxAttempts: 1, kafka: { x: 1 } }, file, { cwd })
-    mergeRunOptions({ maxPartitions: 2, deadLetterTopic: 'd' }, file, { cwd })
+    mergeRunOptions({ topic: 'a', lanes: 2, maxAttempts: 1, kafka: { x: 1 } }, file, { cwd })
+    mergeRunOptions({ lanes: 2, deadLetterTopic: 'd' }, file, { cwd })
     assert.equal(JSON.stringify(file), before)
   })
 })

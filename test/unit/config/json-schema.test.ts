@@ -33,8 +33,8 @@ describe('kvp.schema.json, the JSON Schema of config files', () => {
     const route = schema.properties.topics?.items as Json
     const vp = route.properties.virtualPartitions as Json
     const split = vp.anyOf.find((alternative) => alternative.type === 'object') as Json
-    assert.equal(split.properties.maxPartitions?.maximum, 4096)
-    assert.equal(split.properties.maxPartitions?.default, 64)
+    assert.equal(split.properties.lanes?.maximum, 4096)
+    assert.equal(split.properties.lanes?.default, 64)
     assert.deepEqual(split.properties.distribution?.enum, ['consistent', 'balanced', 'sticky'])
   })
 

@@ -63,8 +63,8 @@ test('wrong or missing options throw a ConfigError naming the field', () => {
     'threads',
   )
   assert.equal(
-    fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { maxPartitions: 0 } }] })),
-    'topics[0].virtualPartitions.maxPartitions',
+    fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { lanes: 0 } }] })),
+    'topics[0].virtualPartitions.lanes',
   )
   assert.equal(
     fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { distribution: 'random' } }] })),
@@ -83,16 +83,16 @@ test('wrong or missing options throw a ConfigError naming the field', () => {
     'topics[0].virtualPartitions.partitioner.json',
   )
   assert.equal(
-    fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { maxPartitions: 4097 } }] })),
-    'topics[0].virtualPartitions.maxPartitions',
+    fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { lanes: 4097 } }] })),
+    'topics[0].virtualPartitions.lanes',
   )
   assert.equal(
     fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', retry: { backoffMs: 500, maxBackoffMs: 100 } }] })),
     'topics[0].retry.maxBackoffMs',
   )
   assert.equal(
-    fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { lanes: 4 } }] })),
-    'topics[0].virtualPartitions.lanes',
+    fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { maxLanes: 4 } }] })),
+    'topics[0].virtualPartitions.maxLanes',
   )
   assert.equal(
     fieldOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', payload: 'xml' }] })),
@@ -191,7 +191,7 @@ test('a ConfigError says what was expected and what was given', () => {
     /expected 'key', \{ header: 'name' \}, \{ json: 'a.b' \}, \{ protobuf: 'field' \} or a function, got 7$/,
   )
   assert.match(
-    messageOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { maxPartitions: 4097 } }] })),
+    messageOf(() => resolveOptions({ ...base, topics: [{ topic: 'a', handler: 'h', virtualPartitions: { lanes: 4097 } }] })),
     /expected an integer from 1 to 4096, got 4097$/,
   )
   assert.match(
@@ -209,7 +209,7 @@ test('a ConfigError says what was expected and what was given', () => {
 })
 
 test('schema defaults and computed defaults are filled in', () => {
-  const options = resolveOptions({ ...base, threads: 2, topics: [{ topic: 'a', handler: 'h', retry: { backoffMs: 40_000 }, virtualPartitions: { maxPartitions: 256 } }] })
+  const options = resolveOptions({ ...base, threads: 2, topics: [{ topic: 'a', handler: 'h', retry: { backoffMs: 40_000 }, virtualPartitions: { lanes: 256 } }] })
   assert.equal(options.maxSliceMessages, 512)
   assert.equal(options.batchSize, 4000, '16 messages a poll per lane, at most 4000')
   assert.equal(options.backedUpBatchSize, 1000, 'a poll while lanes are backed up')
@@ -234,7 +234,7 @@ test('a handler path becomes a file: URL and a URL is kept as it is', () => {
 
 test("the poll size follows the widest route's lanes, within 1000..4000, and the in-flight limit follows the poll and the lanes", () => {
   const sized = (lanes: number | false, extra: Record<string, unknown> = {}) => {
-    const options = resolveOptions({ ...base, ...extra, topics: [{ topic: 'a', handler: 'h', virtualPartitions: lanes === false ? false : { maxPartitions: lanes } }] })
+    const options = resolveOptions({ ...base, ...extra, topics: [{ topic: 'a', handler: 'h', virtualPartitions: lanes === false ? false : { lanes } }] })
     return [options.batchSize, options.backedUpBatchSize, options.maxInFlightPerPartition]
   }
   assert.deepEqual(sized(false), [1000, 1000, 5000])

@@ -78,7 +78,7 @@ interface Recorded {
 }
 
 function setup(route: Partial<TopicRoute> = {}, options: { threads?: number; room?: number; deadLetter?: () => Promise<void> } = {}) {
-  const resolved = resolveOptions({ groupId: 'g', threads: 2, topics: [{ topic: 't', handler: 'h.js', virtualPartitions: { maxPartitions: 4 }, ...route }] })
+  const resolved = resolveOptions({ groupId: 'g', threads: 2, topics: [{ topic: 't', handler: 'h.js', virtualPartitions: { lanes: 4 }, ...route }] })
   const routeOptions = resolved.routes[0]
   assert.ok(routeOptions)
   const pool = new FakePool(options.threads ?? 1, options.room ?? 64)
@@ -128,7 +128,7 @@ describe('Dispatcher', () => {
   })
 
   test('a busy lane gets no second slice; what it queued meanwhile goes out together after its ack', async () => {
-    const { dispatcher, pool, partition } = setup({ virtualPartitions: { maxPartitions: 1 } })
+    const { dispatcher, pool, partition } = setup({ virtualPartitions: { lanes: 1 } })
     const state = partition()
     dispatcher.accept(state, batch(0, ['a', 'a']))
     dispatcher.flush()
@@ -164,7 +164,7 @@ describe('Dispatcher', () => {
   })
 
   test('a failed slice keeps its handled messages done and retries the failed one in its lane, with the next attempt number', async () => {
-    const { dispatcher, pool, partition } = setup({ virtualPartitions: { maxPartitions: 1 }, retry: { backoffMs: 5, maxBackoffMs: 5 } })
+    const { dispatcher, pool, partition } = setup({ virtualPartitions: { lanes: 1 }, retry: { backoffMs: 5, maxBackoffMs: 5 } })
     const state = partition()
     dispatcher.accept(state, batch(0, ['a', 'a', 'a']))
     dispatcher.flush()
@@ -195,7 +195,7 @@ describe('Dispatcher', () => {
     const delivered = new Promise<void>((resolve) => {
       deliver = resolve
     })
-    const { dispatcher, pool, partition, recorded } = setup({ virtualPartitions: { maxPartitions: 1 }, retry: { maxAttempts: 1 }, deadLetter: { topic: 't-dlq' } }, { deadLetter: () => delivered })
+    const { dispatcher, pool, partition, recorded } = setup({ virtualPartitions: { lanes: 1 }, retry: { maxAttempts: 1 }, deadLetter: { topic: 't-dlq' } }, { deadLetter: () => delivered })
     const state = partition()
     dispatcher.accept(state, batch(0, ['a', 'a']))
     dispatcher.flush()
@@ -270,7 +270,7 @@ describe('Dispatcher', () => {
   })
 
   test('a dead worker session fails its slices where its progress counters say they stood', () => {
-    const { dispatcher, pool, progress, partition } = setup({ virtualPartitions: { maxPartitions: 1 }, retry: { backoffMs: 1000 } })
+    const { dispatcher, pool, progress, partition } = setup({ virtualPartitions: { lanes: 1 }, retry: { backoffMs: 1000 } })
     const state = partition()
     dispatcher.accept(state, batch(0, ['a', 'a', 'a', 'a']))
     dispatcher.flush()
@@ -286,7 +286,7 @@ describe('Dispatcher', () => {
   })
 
   test('a slice that was wholly handled when its worker session died is done, not failed: no message is charged an attempt', () => {
-    const { dispatcher, pool, progress, partition } = setup({ virtualPartitions: { maxPartitions: 1 }, retry: { backoffMs: 1000 } })
+    const { dispatcher, pool, progress, partition } = setup({ virtualPartitions: { lanes: 1 }, retry: { backoffMs: 1000 } })
     const state = partition()
     dispatcher.accept(state, batch(0, ['a', 'a']))
     dispatcher.flush()

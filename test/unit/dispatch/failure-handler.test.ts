@@ -12,6 +12,7 @@ import { resolveOptions } from '../../../src/config/resolve.js'
 import { channels } from '../../../src/diagnostics.js'
 import type { HandlerErrorEvent } from '../../../src/diagnostics.js'
 import { FailureHandler } from '../../../src/dispatch/failure-handler.js'
+import { HandlerError, type KvpError } from '../../../src/errors.js'
 import type { Lane } from '../../../src/dispatch/lane.js'
 import { PartitionState } from '../../../src/dispatch/partition-state.js'
 import { createDistributor } from '../../../src/partitioning/distributor.js'
@@ -19,7 +20,7 @@ import { createKeyExtractor } from '../../../src/partitioning/partitioner.js'
 import { waitFor } from '../../helpers/kafka.js'
 
 function partitionWithLane(route: Partial<TopicRoute>, count = 2): { state: PartitionState; lane: Lane } {
-  const resolved = resolveOptions({ groupId: 'g', topics: [{ topic: 't', handler: 'h.js', virtualPartitions: { maxPartitions: 1 }, ...route }] }).routes[0]
+  const resolved = resolveOptions({ groupId: 'g', topics: [{ topic: 't', handler: 'h.js', virtualPartitions: { lanes: 1 }, ...route }] }).routes[0]
   assert.ok(resolved)
   const state = new PartitionState('t', 0, resolved, 1, createKeyExtractor(resolved.partitioner, 'p'), createDistributor(resolved.distribution, resolved.lanes))
   const messages: KafkaMessage[] = Array.from({ length: count }, (_, offset) => ({ topic: 't', partition: 0, offset, key: Buffer.from('k'), value: Buffer.from(`v${offset}`), size: 2 }))
@@ -125,6 +126,23 @@ describe('FailureHandler', () => {
     state.revoke()
   })
 
+  test('a code from the wire is trusted only if it is on the closed list: any other is a handler failure', () => {
+    const { state, lane } = partitionWithLane({ retry: { maxAttempts: 1 }, deadLetter: { topic: 't-dlq' } })
+    const errors: KvpError[] = []
+    const handler = new FailureHandler({
+      resume: () => assert.fail('retried'),
+      deadLettered: () => {},
+      deadLetter: (_s, _m, error) => {
+        errors.push(error)
+        return new Promise(() => {})
+      },
+    })
+    handler.failed(state, lane, failure('KVP_MADE_UP', 'a handler threw its own code'))
+    assert.equal(errors[0]?.code, 'KVP_HANDLER')
+    assert.ok(errors[0] instanceof HandlerError)
+    assert.equal(errors[0]?.message, 'a handler threw its own code')
+    state.revoke()
+  })
   test('a dead-letter write that fails is retried with backoff until it lands, each failure published', async () => {
     const { state, lane } = partitionWithLane({ retry: { maxAttempts: 1, backoffMs: 2, maxBackoffMs: 4 }, deadLetter: { topic: 't-dlq' } })
     let tries = 0

@@ -8,7 +8,7 @@ import { createDistributor } from '../../../src/partitioning/distributor.js'
 import { createKeyExtractor } from '../../../src/partitioning/partitioner.js'
 
 function route(distribution: 'consistent' | 'balanced' | 'sticky', lanes = 4) {
-  const route = resolveOptions({ groupId: 'g', topics: [{ topic: 't', handler: 'h.js', virtualPartitions: { maxPartitions: lanes, distribution } }] }).routes[0]
+  const route = resolveOptions({ groupId: 'g', topics: [{ topic: 't', handler: 'h.js', virtualPartitions: { lanes: lanes, distribution } }] }).routes[0]
   assert.ok(route)
   return route
 }

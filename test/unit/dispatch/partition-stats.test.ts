@@ -9,7 +9,7 @@ import { createDistributor } from '../../../src/partitioning/distributor.js'
 import { createKeyExtractor } from '../../../src/partitioning/partitioner.js'
 
 function partition(lanes: number): PartitionState {
-  const route = resolveOptions({ groupId: 'g', topics: [{ topic: 't', handler: 'h.js', virtualPartitions: { maxPartitions: lanes, distribution: 'consistent' } }] }).routes[0]
+  const route = resolveOptions({ groupId: 'g', topics: [{ topic: 't', handler: 'h.js', virtualPartitions: { lanes: lanes, distribution: 'consistent' } }] }).routes[0]
   assert.ok(route)
   return new PartitionState('t', 3, route, 1, createKeyExtractor('key', 'p'), createDistributor('consistent', lanes))
 }

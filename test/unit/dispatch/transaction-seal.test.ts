@@ -14,7 +14,7 @@ import { createDistributor } from '../../../src/partitioning/distributor.js'
 import { createKeyExtractor } from '../../../src/partitioning/partitioner.js'
 
 function partition(lanes = 2): PartitionState {
-  const route = resolveOptions({ groupId: 'g', topics: [{ topic: 't', handler: 'h.js', virtualPartitions: { maxPartitions: lanes } }] }).routes[0]
+  const route = resolveOptions({ groupId: 'g', topics: [{ topic: 't', handler: 'h.js', virtualPartitions: { lanes: lanes } }] }).routes[0]
   assert.ok(route)
   return new PartitionState('t', 0, route, 1, createKeyExtractor('key', 'p'), createDistributor('consistent', lanes))
 }

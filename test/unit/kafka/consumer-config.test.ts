@@ -2,25 +2,13 @@ import { strict as assert } from 'node:assert'
 import { test } from 'node:test'
 import type Kafka from 'node-rdkafka'
 import { resolveOptions } from '../../../src/config/resolve.js'
-import { ConfigError } from '../../../src/errors.js'
-import { checkConsumerSettings, consumerConfig, FETCH_TUNING } from '../../../src/kafka/consumer-config.js'
+import { consumerConfig, FETCH_TUNING } from '../../../src/kafka/consumer-config.js'
 
 const rebalance = (_err: Kafka.LibrdKafkaError, _assignment: Kafka.Assignment[]): void => {}
 
 function config(options: Record<string, unknown> = {}) {
   const resolved = resolveOptions({ groupId: 'orders', topics: [{ topic: 't', handler: 'h.js' }], ...options })
   return consumerConfig(resolved, 'broker-1:9092,broker-2:9092', rebalance) as unknown as { global: Record<string, unknown>; topic: Record<string, unknown> }
-}
-
-/** The ConfigError `f` throws, with its field. */
-function configError(f: () => unknown): ConfigError {
-  try {
-    f()
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `a ConfigError, got ${String(error)}`)
-    return error
-  }
-  assert.fail('no error thrown')
 }
 
 test('the settings kvp owns are its own: the brokers, the group, the offset store and commits, the callbacks', () => {
@@ -33,18 +21,6 @@ test('the settings kvp owns are its own: the brokers, the group, the offset stor
   assert.equal(global.offset_commit_cb, true)
   assert.equal(global['isolation.level'], undefined, "at-least-once leaves the isolation level to librdkafka's default")
 })
-
-for (const key of ['group.id', 'bootstrap.servers', 'metadata.broker.list', 'enable.auto.offset.store', 'enable.auto.commit', 'rebalance_cb', 'offset_commit_cb']) {
-  test(`a user setting of ${key}, which kvp owns, is refused with a ConfigError naming it`, () => {
-    const error = configError(() => checkConsumerSettings({ [key]: 'x' }))
-    assert.equal(error.field, `kafka.${key}`)
-    assert.match(error.message, new RegExp(`^kafka\\.${key.replace(/\./g, '\\.')}: cannot be set: `))
-    // consumerConfig() checks them too, whoever built the options.
-    const resolved = resolveOptions({ groupId: 'g', topics: [{ topic: 't', handler: 'h.js' }] })
-    resolved.kafka[key] = 'x'
-    assert.throws(() => consumerConfig(resolved, 'b:1', rebalance), ConfigError)
-  })
-}
 
 test('user settings pass through and win over kvp’s defaults (client id, commit interval, fetch tuning)', () => {
   const { global } = config({ kafka: { 'client.id': 'mine', 'auto.commit.interval.ms': 250, 'fetch.wait.max.ms': 500, 'socket.keepalive.enable': true, log_level: 7 } })
@@ -80,17 +56,4 @@ test('auto.offset.reset follows fromBeginning, unless the user set it', () => {
   const user = config({ fromBeginning: true, kafka: { 'auto.offset.reset': 'latest' } })
   assert.equal(user.global['auto.offset.reset'], 'latest', 'the user’s setting goes through')
   assert.equal('auto.offset.reset' in user.topic, false, 'and the topic setting does not shadow it')
-})
-
-test('the consumer group protocol (KIP-848) refuses the settings it moves to the broker, naming the key and the way out', () => {
-  for (const key of ['session.timeout.ms', 'heartbeat.interval.ms', 'partition.assignment.strategy', 'group.protocol.type']) {
-    const error = configError(() => checkConsumerSettings({ 'group.protocol': 'consumer', [key]: 1 }))
-    assert.equal(error.field, `kafka.${key}`)
-    assert.match(error.message, /cannot be set with group\.protocol=consumer \(KIP-848\).*use group\.protocol=classic/)
-  }
-  assert.doesNotThrow(() => checkConsumerSettings({ 'group.protocol': 'classic', 'session.timeout.ms': 6000 }), 'the classic protocol keeps them')
-  assert.doesNotThrow(() => checkConsumerSettings({ 'session.timeout.ms': 6000 }), 'classic is the default')
-  const unknown = configError(() => checkConsumerSettings({ 'group.protocol': 'share' }))
-  assert.equal(unknown.field, 'kafka.group.protocol')
-  assert.match(unknown.message, /expected 'classic' or 'consumer', got "share"/)
 })

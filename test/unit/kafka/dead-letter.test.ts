@@ -3,7 +3,7 @@ import { describe, test } from 'node:test'
 import type Kafka from 'node-rdkafka'
 import { KvpError } from '../../../src/errors.js'
 import { DeadLetterHeaders, deadLetterHeaders } from '../../../src/kafka/dead-letter.js'
-import { bufferHeaders } from '../../../src/kafka/produce.js'
+import { bufferHeaders } from '../../../src/kafka/producer-client.js'
 
 describe('dead-letter headers', { timeout: 5_000 }, () => {
   test('bufferHeaders gives one Buffer-valued header per name, in order, repeats kept', () => {

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert'
 import { describe, it } from 'node:test'
 import type { Distribution } from '../../../src/config/options.js'
-import { ConfigError } from '../../../src/errors.js'
+import { ConfigError, InternalError } from '../../../src/errors.js'
 import { BalancedDistributor } from '../../../src/partitioning/balanced.js'
 import { ConsistentDistributor } from '../../../src/partitioning/consistent.js'
 import { createDistributor } from '../../../src/partitioning/distributor.js'
@@ -32,7 +32,7 @@ describe('createDistributor', () => {
 
   it('rejects a lane count that is not a positive integer', () => {
     for (const lanes of [0, -1, 1.5, Number.NaN, 1e9]) {
-      assert.throws(() => createDistributor('consistent', lanes), RangeError)
+      assert.throws(() => createDistributor('consistent', lanes), InternalError)
     }
   })
 })
