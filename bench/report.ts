@@ -375,7 +375,7 @@ function brokerSection(results: BenchResults, chart: string): string[] {
     '  - **raw**: node-rdkafka `consume(1000)` in a loop, no handler: the ceiling for kvp, which consumes through node-rdkafka.',
     "  - **one-at-a-time**: node-rdkafka, each message awaited before the next: Kafka's default scaling (one partition, one in flight).",
     `  - **kafkajs**: KafkaJS \`eachMessage\`, its default of one message at a time${mock ? ' per partition' : ' (`partitionsConsumedConcurrently` 1)'}.`,
-    `  - **kvp**: ${mock ? 'the partition' : 'each partition'} split into \`lanes\` lanes (\`sticky\` distribution, the default) on ${settings.threads} worker threads,`,
+    `  - **kvp**: ${mock ? 'the partition' : 'each partition'} split into \`virtualPartitions.lanes\` lanes (\`sticky\` distribution, the default) on ${settings.threads} worker threads,`,
     `    \`concurrencyPerThread\` = max(8, ${mock ? 'lanes' : 'lanes × partitions'} / threads) so every lane can have a slice in flight.`,
     `- Work: \`io\` awaits a 1 ms timer; \`cpu\` chains ${settings.cpuRounds} sha256 digests of the value`,
     `  (${settings.cpuMicrosPerMessage.toFixed(0)} µs per message on this machine, measured before the runs); \`noop\` does nothing.`,

@@ -1,5 +1,5 @@
 /**
- * kvp: the partition's messages split by key into `maxPartitions` lanes (the engine's
+ * kvp: the partition's messages split by key into `virtualPartitions.lanes` lanes (the engine's
  * default distribution unless a setup names one) and handled on `threads` worker threads.
  */
 import type { Distribution } from '../../src/config/options.js'
@@ -19,7 +19,7 @@ export interface KvpSetup {
   distribution?: Distribution
 }
 
-/** `partitions`: the topic's; each of them is split into `maxPartitions` lanes. */
+/** `partitions`: the topic's; each of them is split into `virtualPartitions.lanes` lanes. */
 export function kvpSetup(maxPartitions: number, threads: number, partitions = 1, distribution?: Distribution): KvpSetup {
   const setup: KvpSetup = { maxPartitions, threads, concurrencyPerThread: Math.max(8, Math.ceil((maxPartitions * partitions) / threads)) }
   return distribution === undefined ? setup : { ...setup, distribution }
