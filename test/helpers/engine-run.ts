@@ -1,8 +1,11 @@
+import type { TestContext } from 'node:test'
 import { startEngine } from '../../src/index.js'
-import type { Engine, EventChannel, TopicRoute } from '../../src/index.js'
+import type { Engine, EngineOptions, EventChannel, TopicRoute } from '../../src/index.js'
 import { ensureTopic, produceMessages } from './produce.js'
-import { uniqueName, waitFor } from './kafka.js'
+import { allMessages, endOffsets, uniqueName, waitFor } from './kafka.js'
 import { recordingHandler, tempFile } from './paths.js'
+import { coverage, readRecords } from './records.js'
+import type { HandledRecord } from './records.js'
 
 /** The recording handlers' settings (KVP_TEST_*): cleared before a scenario sets its own. */
 export const TEST_ENV = [
@@ -36,15 +39,24 @@ export interface ScenarioOptions {
   json?: boolean
 }
 
-/**
- * Environment for a `kvp run` child with the recording handler: `env`, and every other
- * KVP_TEST_* setting cleared (a scenario of this process may have set them).
- */
 /** Removes every recording-handler setting from this process's environment (worker threads copy it). */
 export function clearHandlerEnv(): void {
   for (const name of TEST_ENV) delete process.env[name]
 }
 
+/**
+ * Sets the handlers' environment for the engines this process starts next (their worker
+ * threads copy it when they start): every KVP_TEST_* variable is removed first, then `env` set.
+ */
+export function setHandlerEnv(env: Record<string, string>): void {
+  for (const name of Object.keys(process.env)) if (name.startsWith('KVP_TEST_')) delete process.env[name]
+  Object.assign(process.env, env)
+}
+
+/**
+ * Environment for a `kvp run` child with the recording handler: `env`, and every other
+ * KVP_TEST_* setting cleared (a scenario of this process may have set them).
+ */
 export function handlerEnv(env: Record<string, string>): Record<string, string> {
   return { ...Object.fromEntries(TEST_ENV.map((name) => [name, ''])), ...env }
 }
@@ -67,15 +79,50 @@ export async function startScenario(options: ScenarioOptions): Promise<{ engine:
     ...(options.partition === undefined ? {} : { partition: options.partition }),
     ...(options.json ? { json: true } : {}),
   })
-  const engine = await startEngine({
-    brokers: options.bootstrapServers,
-    groupId,
-    topics: [{ topic, handler: recordingHandler, ...options.route }],
-    threads: 2,
-    kafka: { 'session.timeout.ms': 6000 },
-    ...options.engine,
-  })
+  const engine = await startEngine(engineOptions(options.bootstrapServers, groupId, { topic, handler: recordingHandler, ...options.route }, options.engine))
   return { engine, topic, groupId, record }
+}
+
+/** A scenario's names: its topic and dead-letter topic (both created), its group, the recording handler's file. */
+export interface DeadLetterNames {
+  topic: string
+  deadLetterTopic: string
+  groupId: string
+  record: string
+}
+
+/** Fresh names for a scenario with a dead-letter topic; both topics are created, empty. */
+export async function deadLetterNames(bootstrapServers: string, prefix: string): Promise<DeadLetterNames> {
+  const names = { topic: uniqueName(prefix), deadLetterTopic: uniqueName('dlq'), groupId: uniqueName('group'), record: tempFile('handled.tsv') }
+  await ensureTopic(bootstrapServers, names.topic)
+  await ensureTopic(bootstrapServers, names.deadLetterTopic)
+  return names
+}
+
+/**
+ * Runs a scenario (startScenario) until its `count` messages are handled, within `timeoutMs`,
+ * and stops its engine (stopped when the test ends too, should it fail first). Resolves with
+ * what startScenario gives and the records the handler wrote.
+ */
+export async function runScenario(t: TestContext, options: ScenarioOptions, timeoutMs = 60_000): Promise<{ engine: Engine; topic: string; groupId: string; record: string; records: HandledRecord[] }> {
+  const started = await startScenario(options)
+  t.after(() => started.engine.stop())
+  await untilHandled(started.engine, options.count, timeoutMs)
+  await started.engine.stop()
+  return { ...started, records: readRecords(started.record) }
+}
+
+/**
+ * startEngine() options for one route with the tests' defaults, 2 threads and a 6 s session;
+ * `extra` adds top-level options or replaces these (its `kafka` replaces the session setting).
+ */
+export function engineOptions(bootstrapServers: string, groupId: string, route: TopicRoute, extra: Record<string, unknown> = {}): EngineOptions {
+  return { brokers: bootstrapServers, groupId, topics: [route], threads: 2, kafka: { 'session.timeout.ms': 6000 }, ...extra }
+}
+
+/** The messages of `topic`, up to its end offsets now, that no record shows handled (`partition:offset`). */
+export async function unhandledMessages(bootstrapServers: string, topic: string, records: HandledRecord[]): Promise<string[]> {
+  return coverage(records, allMessages(await endOffsets(bootstrapServers, topic))).missing
 }
 
 export async function untilHandled(engine: Engine, count: number, timeoutMs = 60_000): Promise<void> {

@@ -3,13 +3,14 @@
  * logs its engine events (./event-log-preload.ts) and tags its handled records, and every
  * member, stream and reader a file starts is cleaned up after its tests.
  */
+import { strict as assert } from 'node:assert'
 import { after } from 'node:test'
 import { performance } from 'node:perf_hooks'
-import { eventLogEnv } from './group.js'
+import { eventLogEnv, stopProcess } from './group.js'
 import type { OffsetReader, StreamProducer } from './group.js'
 import { uniqueName } from './kafka.js'
 import { recordingHandler, tempFile } from './paths.js'
-import { ensureDead, startKvp } from './process.js'
+import { ensureDead, runArgs, startKvp } from './process.js'
 import type { KvpProcess } from './process.js'
 
 /** One scenario's topic, group and record file. */
@@ -66,22 +67,14 @@ export function useMembers(bootstrapServers: () => string): {
       const events = tempFile(`${tag}-events.jsonl`)
       const kafka = options.kafka ?? ['session.timeout.ms=6000']
       const args = [
-        'run',
-        '--brokers',
-        bootstrapServers(),
-        '--group',
-        s.groupId,
-        '--topic',
-        s.topic,
-        '--handler',
-        recordingHandler,
-        '--lanes',
-        '16',
-        '--threads',
-        '2',
-        '--stats-interval-ms',
-        '0',
-        ...[...kafka, 'auto.commit.interval.ms=200'].flatMap((setting) => ['-X', setting]),
+        ...runArgs({
+          brokers: bootstrapServers(),
+          group: s.groupId,
+          topic: s.topic,
+          handler: recordingHandler,
+          flags: ['--lanes', '16', '--threads', '2', '--stats-interval-ms', '0'],
+          kafka: [...kafka, 'auto.commit.interval.ms=200'],
+        }),
         ...(options.args ?? []),
       ]
       const proc = await startKvp(args, { KVP_TEST_RECORD: s.record, KVP_TEST_TAG: tag, ...options.env, ...eventLogEnv(events) })
@@ -89,4 +82,9 @@ export function useMembers(bootstrapServers: () => string): {
       return { tag, proc, events }
     },
   }
+}
+
+/** Stops a member with SIGTERM and asserts that it exits 0 (with its output, should it not). */
+export async function stopCleanly(member: Member): Promise<void> {
+  assert.equal(await stopProcess(member.proc, 'SIGTERM'), 0, `${member.tag} stops cleanly on SIGTERM:\n${member.proc.output()}`)
 }

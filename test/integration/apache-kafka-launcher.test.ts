@@ -13,6 +13,7 @@ import { describe, it, type TestContext } from 'node:test'
 import Kafka from 'node-rdkafka'
 import { startApacheKafka, type ApacheKafka } from '../../tools/apache-kafka/broker.js'
 import { uniqueName, waitFor } from '../helpers/kafka.js'
+import { isAlive } from '../helpers/process.js'
 
 const MAIN = fileURLToPath(new URL('../../tools/apache-kafka/main.js', import.meta.url))
 const skip = brokerKind === 'kafka' ? false : 'Apache Kafka tier: set KVP_TEST_BROKERS=kafka to run (needs java and mvn on PATH)'
@@ -27,15 +28,6 @@ function acceptsConnections(port: number): Promise<boolean> {
     socket.once('connect', () => settle(true))
     socket.once('error', () => settle(false))
   })
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 async function createTopic(bootstrapServers: string, topic: string, partitions: number): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * Backpressure (docs/guarantees.md, "Bounded memory"): with a backlog far larger than the in-flight limits and a
+ * Backpressure (invariant 7): with a backlog far larger than the in-flight limits and a
  * handler slower than fetching, partitions are paused at the limits (messages per
  * partition, payload bytes in all) and resumed as they drain, so what is fetched but not
  * done stays bounded by the configuration, not by the backlog.
@@ -8,8 +8,8 @@ import { strict as assert } from 'node:assert'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, test } from 'node:test'
 import { channels, startEngine } from '../../src/index.js'
-import type { BackpressureEvent, Engine } from '../../src/index.js'
-import { listen } from '../helpers/engine-run.js'
+import type { BackpressureEvent, Engine, TopicRoute } from '../../src/index.js'
+import { engineOptions, listen, setHandlerEnv } from '../helpers/engine-run.js'
 import { produceMessages } from '../helpers/produce.js'
 import { useBroker } from '../helpers/broker.js'
 import { allMessages, committedOffsets, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
@@ -27,6 +27,9 @@ after(async () => {
 })
 const cluster = useBroker()
 
+/** The topic's route: the recording handler, 16 lanes. */
+const route = (topic: string): TopicRoute => ({ topic, handler: recordingHandler, virtualPartitions: { lanes: 16 } })
+
 test(`with a ${BACKLOG / 1000}k-message backlog and a slow handler, in-flight messages per partition never exceed maxInFlightPerPartition plus one fetch batch, and paused partitions resume`, async () => {
   const topic = uniqueName('backlog')
   const groupId = uniqueName('group')
@@ -34,17 +37,8 @@ test(`with a ${BACKLOG / 1000}k-message backlog and a slow handler, in-flight me
   for (const partition of PARTITIONS) {
     await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic, count: BACKLOG / PARTITIONS.length, keys: 1000, size: 10, partition })
   }
-  for (const name of Object.keys(process.env)) if (name.startsWith('KVP_TEST_')) delete process.env[name]
-  process.env.KVP_TEST_DELAY_MS = '5'
-  engine = await startEngine({
-    brokers: cluster.bootstrapServers,
-    groupId,
-    topics: [{ topic, handler: recordingHandler, virtualPartitions: { lanes: 16 } }],
-    threads: 2,
-    batchSize: BATCH,
-    backpressure: { maxInFlightPerPartition: LIMIT },
-    kafka: { 'session.timeout.ms': 6000 },
-  })
+  setHandlerEnv({ KVP_TEST_DELAY_MS: '5' })
+  engine = await startEngine(engineOptions(cluster.bootstrapServers, groupId, route(topic), { batchSize: BATCH, backpressure: { maxInFlightPerPartition: LIMIT } }))
   const running = engine
   // What in flight was when each partition was paused, to tell how much arrived after a pause.
   const pausedAt = PARTITIONS.map(() => [] as number[])
@@ -108,19 +102,10 @@ test('with 64 KiB values and a slow handler, in-flight bytes never exceed maxInF
   const PER_PARTITION = 40
   // 10 MiB in all, ten times the limit (the embedded cluster keeps 5 MiB per partition).
   for (const partition of PARTITIONS) await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic, count: PER_PARTITION, keys: 40, size: VALUE, partition })
-  for (const name of Object.keys(process.env)) if (name.startsWith('KVP_TEST_')) delete process.env[name]
-  Object.assign(process.env, { KVP_TEST_DELAY_MS: '100', KVP_TEST_RECORD: record })
+  setHandlerEnv({ KVP_TEST_DELAY_MS: '100', KVP_TEST_RECORD: record })
   const pauses = listen(channels.backpressure, topic)
   t.after(() => pauses.stop())
-  const running = await startEngine({
-    brokers: cluster.bootstrapServers,
-    groupId,
-    topics: [{ topic, handler: recordingHandler, virtualPartitions: { lanes: 16 } }],
-    threads: 2,
-    batchSize: POLL,
-    backpressure: { maxInFlightBytes: LIMIT },
-    kafka: { 'session.timeout.ms': 6000 },
-  })
+  const running = await startEngine(engineOptions(cluster.bootstrapServers, groupId, route(topic), { batchSize: POLL, backpressure: { maxInFlightBytes: LIMIT } }))
   engine = running
   const total = PER_PARTITION * PARTITIONS.length
   let peak = 0

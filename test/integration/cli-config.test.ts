@@ -1,14 +1,13 @@
 import { strict as assert } from 'node:assert'
-import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { DeadLetterHeaders } from '../../src/index.js'
 import { createProducer } from '../../src/kafka/delivery-producer.js'
 import { useBroker } from '../helpers/broker.js'
-import { ensureTopic } from '../helpers/produce.js'
+import { deadLetterNames } from '../helpers/engine-run.js'
 import { committedOrZero, uniqueName, waitFor } from '../helpers/kafka.js'
-import { kvpBin, recordingHandler, tempFile } from '../helpers/paths.js'
-import { ensureDead, startKvp } from '../helpers/process.js'
+import { recordingHandler, tempFile } from '../helpers/paths.js'
+import { ensureDead, runArgs, runKvpToEnd, startKvp } from '../helpers/process.js'
 import type { KvpProcess } from '../helpers/process.js'
 import { readRecords } from '../helpers/records.js'
 import { readTopic } from '../helpers/read-topic.js'
@@ -16,12 +15,7 @@ import { readTopic } from '../helpers/read-topic.js'
 const cluster = useBroker()
 
 test('kvp run with a config file: JSON payloads, retries and a dead-letter topic work as from startEngine()', async (t) => {
-  const topic = uniqueName('orders')
-  const deadLetterTopic = uniqueName('dlq')
-  await ensureTopic(cluster.bootstrapServers, topic)
-  await ensureTopic(cluster.bootstrapServers, deadLetterTopic)
-  const groupId = uniqueName('group')
-  const record = tempFile('handled.tsv')
+  const { topic, deadLetterTopic, groupId, record } = await deadLetterNames(cluster.bootstrapServers, 'orders')
   const config = tempFile('kvp.json')
   writeFileSync(
     config,
@@ -70,14 +64,7 @@ test('a handler module that exports no function fails kvp run at start with exit
   const handler = tempFile('no-function.mjs')
   writeFileSync(handler, 'export const notAHandler = 1\n')
   for (let i = 0; i < 3; i++) {
-    const child = spawn(
-      process.execPath,
-      [kvpBin, 'run', '--brokers', cluster.bootstrapServers, '--group', uniqueName('g'), '--topic', uniqueName('t'), '--handler', handler, '--stats-interval-ms', '0'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)))
+    const { code, stderr } = await runKvpToEnd(runArgs({ brokers: cluster.bootstrapServers, group: uniqueName('g'), topic: uniqueName('t'), handler, flags: ['--stats-interval-ms', '0'] }))
     assert.equal(code, 2, stderr)
     assert.match(stderr, /topics\[0\]\.handler: .*exports no function/)
   }

@@ -16,28 +16,19 @@ import { buildInfo, DeadLetterHeaders, REQUIRED_CODECS, startEngine } from '../.
 import type { Engine } from '../../src/index.js'
 import { alwaysFails, codecOutputValue } from '../fixtures/codec-producing-handler.js'
 import { brokerKind, needsRealBroker, useBroker } from '../helpers/broker.js'
-import { untilHandled } from '../helpers/engine-run.js'
+import { clearHandlerEnv, engineOptions, untilHandled } from '../helpers/engine-run.js'
 import { assertExactlyOnce, committedOutputs } from '../helpers/exactly-once.js'
 import { allMessages, committedOffsets, committedOrZero, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
 import { producingHandler, recordingHandler, tempFile } from '../helpers/paths.js'
 import { ensureTopic, produceMessages } from '../helpers/produce.js'
+import { outputTopics, startProducingEngine } from '../helpers/producing.js'
+import type { OutputTopics } from '../helpers/producing.js'
 import { readRawTopic } from '../helpers/read-topic.js'
-import { clearHandlerEnv } from '../helpers/engine-run.js'
 import { coverage, orderViolations, readRecords } from '../helpers/records.js'
 
 const cluster = useBroker()
 
 type Codec = (typeof REQUIRED_CODECS)[number]
-const PRODUCING_ENV = [
-  'KVP_TEST_OUTPUT',
-  'KVP_TEST_DEAD_EVERY',
-  'KVP_TEST_FAIL_AFTER_PRODUCE',
-  'KVP_TEST_BAD_OFFSET',
-  'KVP_TEST_BIG_OFFSET',
-  'KVP_TEST_LOST_OFFSET',
-  'KVP_TEST_LOST_TOPIC',
-  'KVP_TEST_POISON_OFFSET',
-]
 const codecHandler = fileURLToPath(new URL('../fixtures/codec-producing-handler.js', import.meta.url))
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0)
@@ -96,13 +87,7 @@ async function consumeAndCheck(t: TestContext, input: string): Promise<void> {
   const record = tempFile('handled.tsv')
   clearHandlerEnv()
   Object.assign(process.env, { KVP_TEST_RECORD: record, KVP_TEST_DELAY_MS: '1' })
-  const engine = await startEngine({
-    brokers: cluster.bootstrapServers,
-    groupId,
-    topics: [{ topic: input, handler: recordingHandler, virtualPartitions: { lanes: 16 } }],
-    threads: 2,
-    kafka: { 'session.timeout.ms': 6000 },
-  })
+  const engine = await startEngine(engineOptions(cluster.bootstrapServers, groupId, { topic: input, handler: recordingHandler, virtualPartitions: { lanes: 16 } }))
   t.after(() => engine.stop())
   const ends = await endOffsets(cluster.bootstrapServers, input)
   await untilHandled(engine, sum(ends), 30_000)
@@ -113,30 +98,14 @@ async function consumeAndCheck(t: TestContext, input: string): Promise<void> {
   assert.deepEqual(await committedOffsets(cluster.bootstrapServers, groupId, input), ends, 'committed offsets at the end offsets')
 }
 
-interface Run {
-  input: string
-  output: string
-  deadLetter: string
-  groupId: string
+interface Run extends OutputTopics {
   engine: Engine
 }
 
 /** Uncompressed inputs (with fresh output and dead-letter topics), and an engine running `handler` over them with `extra` options (its producer's compression.type). */
 async function startProducing(t: TestContext, count: number, handler: string, env: Record<string, string>, extra: Record<string, unknown>): Promise<Run> {
-  const names = { input: uniqueName('orders'), output: uniqueName('orders-out'), deadLetter: uniqueName('orders-dlq'), groupId: uniqueName('group') }
-  await ensureTopic(cluster.bootstrapServers, names.output)
-  await ensureTopic(cluster.bootstrapServers, names.deadLetter)
-  await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic: names.input, count, keys: 40, size: 200 })
-  for (const name of PRODUCING_ENV) delete process.env[name]
-  Object.assign(process.env, { KVP_TEST_OUTPUT: names.output }, env)
-  const engine = await startEngine({
-    brokers: cluster.bootstrapServers,
-    groupId: names.groupId,
-    topics: [{ topic: names.input, handler, virtualPartitions: { lanes: 16 }, retry: { maxAttempts: 2, backoffMs: 10, maxBackoffMs: 50 }, deadLetter: { topic: names.deadLetter } }],
-    threads: 2,
-    kafka: { 'session.timeout.ms': 6000 },
-    ...extra,
-  })
+  const names = await outputTopics(cluster.bootstrapServers, { count, keys: 40, size: 200 })
+  const engine = await startProducingEngine(cluster.bootstrapServers, names, { handler, env, route: { retry: { maxAttempts: 2, backoffMs: 10, maxBackoffMs: 50 } }, engine: extra })
   t.after(() => engine.stop())
   return { ...names, engine }
 }

@@ -6,18 +6,18 @@
  * and the recording handler tags every record with its process.
  */
 import { strict as assert } from 'node:assert'
-import { spawn } from 'node:child_process'
 import { describe, test } from 'node:test'
 import { needsRealBroker, useBroker } from '../helpers/broker.js'
-import { assignTimes, orderViolationsByRun, ownedPartitions, readEvents, rebalanceTimeline, stopProcess, streamMessages } from '../helpers/group.js'
+import { orderViolationsByRun, readEvents, streamMessages } from '../helpers/group.js'
 import type { EngineEvent, RebalanceEvent } from '../helpers/group.js'
 import { allMessages, committedOrZero, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
-import { kvpBin, recordingHandler, tempFile } from '../helpers/paths.js'
-import { ensureTopic, produceMessages } from '../helpers/produce.js'
-import { now, useMembers } from '../helpers/members.js'
+import { now, scenario, stopCleanly, useMembers } from '../helpers/members.js'
 import type { Member, Scenario } from '../helpers/members.js'
+import { assignsByTag, describeOwnership, killAndAwaitTakeover, rebalanceTimelines, recordsOf, waitForSoleOwner, waitForSplit } from '../helpers/ownership.js'
+import { recordingHandler } from '../helpers/paths.js'
+import { runArgs, runKvpToEnd } from '../helpers/process.js'
+import { ensureTopic, produceMessages } from '../helpers/produce.js'
 import { coverage, readRecords } from '../helpers/records.js'
-import type { HandledRecord } from '../helpers/records.js'
 
 const PARTITIONS = 6
 
@@ -29,48 +29,7 @@ const streams = members.streams
 /** A member on the consumer protocol: no session.timeout.ms or heartbeat.interval.ms, which it refuses. */
 const startMember = (s: Scenario, tag: string): Promise<Member> => members.start(s, tag, { kafka: ['group.protocol=consumer'], env: { KVP_TEST_DELAY_MS: '2' } })
 
-const owned = (s: Scenario, member: Member): Set<number> => ownedPartitions(readEvents(member.events), s.topic)
-const recordsOf = (records: HandledRecord[], member: Member): HandledRecord[] => records.filter((r) => r.tag === member.tag)
 const rebalances = (member: Member): RebalanceEvent[] => readEvents(member.events).filter((e: EngineEvent): e is RebalanceEvent => e.type === 'rebalance')
-
-/** True when the members' assignments are disjoint, each non-empty, and cover every partition. */
-function split(s: Scenario, members: Member[]): boolean {
-  const all = new Set<number>()
-  let total = 0
-  for (const member of members) {
-    const set = owned(s, member)
-    if (set.size === 0) return false
-    total += set.size
-    for (const p of set) all.add(p)
-  }
-  return total === PARTITIONS && all.size === PARTITIONS
-}
-
-function describeOwnership(s: Scenario, members: Member[]): string {
-  return members.map((m) => `${m.tag}=[${[...owned(s, m)].sort((a, b) => a - b).join(',')}]`).join(' ')
-}
-
-function timelines(members: Member[], t0: number): string {
-  return members
-    .map(
-      (m) =>
-        `  ${m.tag}:\n${rebalanceTimeline(readEvents(m.events), t0)
-          .map((line) => `    ${line}`)
-          .join('\n')}`,
-    )
-    .join('\n')
-}
-
-/** Waits until the members split the partitions; resolves with how long that took. Fails with each member's rebalances. */
-async function waitForSplit(s: Scenario, members: Member[], timeoutMs: number): Promise<number> {
-  const t0 = now()
-  try {
-    await waitFor('the members to split the partitions', () => split(s, members), timeoutMs, 50)
-  } catch {
-    assert.fail(`the members did not split the partitions within ${timeoutMs} ms (now ${describeOwnership(s, members)}); rebalances (seconds from the start of the wait):\n${timelines(members, t0)}`)
-  }
-  return now() - t0
-}
 
 /** Times (after the member's first assignment, before `until`) at which it owned no partition of `topic`. */
 function emptied(events: EngineEvent[], topic: string, until: number): number[] {
@@ -97,20 +56,20 @@ describe('the consumer group protocol of KIP-848 (group.protocol=consumer)', () 
     ...needsRealBroker,
     timeout: 150_000,
   }, async (t) => {
-    const s: Scenario = { topic: uniqueName('kip848'), groupId: uniqueName('group'), record: tempFile('handled.tsv') }
+    const s = scenario('kip848')
     await ensureTopic(cluster.bootstrapServers, s.topic, { partitions: PARTITIONS })
     await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic: s.topic, count: 1500, keys: 100, size: 40 })
     const stream = await streamMessages({ bootstrapServers: cluster.bootstrapServers, topic: s.topic, ratePerSecond: 300, keys: 100, firstIndex: 1500 })
     streams.push(stream)
 
     const first = await startMember(s, 'p1')
-    await waitFor('p1 to own every partition and handle messages', () => owned(s, first).size === PARTITIONS && recordsOf(readRecords(s.record), first).length >= 200, 30_000, 100)
+    await waitForSoleOwner(s, first, PARTITIONS, 200)
 
     const [second, third] = await Promise.all([startMember(s, 'p2'), startMember(s, 'p3')])
     const members = [first, second, third]
-    const scaleOutMs = await waitForSplit(s, members, 30_000)
+    const scaleOutMs = await waitForSplit(s.topic, members, PARTITIONS, 30_000, { intervalMs: 50 })
     const threeAt = now()
-    const shares = describeOwnership(s, members)
+    const shares = describeOwnership(s.topic, members)
     await waitFor(
       'p2 and p3 to handle messages',
       () => {
@@ -122,9 +81,9 @@ describe('the consumer group protocol of KIP-848 (group.protocol=consumer)', () 
     )
 
     const leavingAt = now()
-    assert.equal(await stopProcess(first.proc, 'SIGTERM'), 0, `p1 stops cleanly on SIGTERM:\n${first.proc.output()}`)
+    await stopCleanly(first)
     const leftAt = now()
-    await waitForSplit(s, [second, third], 30_000)
+    await waitForSplit(s.topic, [second, third], PARTITIONS, 30_000, { intervalMs: 50 })
     const leaveMs = now() - leavingAt
     await waitFor(
       'p2 and p3 to handle new messages of every partition',
@@ -136,39 +95,20 @@ describe('the consumer group protocol of KIP-848 (group.protocol=consumer)', () 
       100,
     )
 
-    const orphaned = [...owned(s, third)]
-    third.proc.child.kill('SIGKILL')
-    assert.equal(await third.proc.exited, 'SIGKILL')
-    const killedAt = now()
-    await waitFor('p2 to own every partition after p3 died', () => owned(s, second).size === PARTITIONS, 45_000, 100)
-    const takeover = assignTimes(readEvents(second.events), s.topic).filter((a) => a.at > killedAt && orphaned.includes(a.partition))
-    const takeoverMs = Math.max(...takeover.map((a) => a.at)) - killedAt
-    await waitFor(
-      'p2 to handle new messages of the orphaned partitions',
-      () => {
-        const late = recordsOf(readRecords(s.record), second).filter((r) => r.start > killedAt)
-        return orphaned.every((p) => late.some((r) => r.partition === p))
-      },
-      30_000,
-      100,
-    )
+    const { orphaned, takeoverMs } = await killAndAwaitTakeover(s, third, second, PARTITIONS)
 
     await stream.stop()
     const ends = await endOffsets(cluster.bootstrapServers, s.topic, PARTITIONS)
     const expected = allMessages(ends)
     await waitFor('every message handled at least once', () => coverage(readRecords(s.record), expected).missing.length === 0, 60_000, 250)
     const stoppingAt = now()
-    assert.equal(await stopProcess(second.proc, 'SIGTERM'), 0, `p2 stops cleanly on SIGTERM:\n${second.proc.output()}`)
+    await stopCleanly(second)
 
     const records = readRecords(s.record)
     const t0 = threeAt - scaleOutMs
-    const report = `shares with three members ${shares}; scale-out took ${seconds(scaleOutMs)}, p1's leave ${seconds(leaveMs)} from its SIGTERM, p3's takeover ${seconds(takeoverMs)}; rebalances (seconds from p2 and p3's start):\n${timelines(members, t0)}`
+    const report = `shares with three members ${shares}; scale-out took ${seconds(scaleOutMs)}, p1's leave ${seconds(leaveMs)} from its SIGTERM, p3's takeover ${seconds(takeoverMs)}; rebalances (seconds from p2 and p3's start):\n${rebalanceTimelines(members, t0)}`
     assert.deepEqual(coverage(records, expected).missing, [], 'every message handled at least once')
-    assert.deepEqual(
-      orderViolationsByRun(records, new Map(members.map((m) => [m.tag, assignTimes(readEvents(m.events), s.topic)]))),
-      [],
-      "same-key messages in offset order, one at a time, within each member's run of a partition",
-    )
+    assert.deepEqual(orderViolationsByRun(records, assignsByTag(s.topic, members)), [], "same-key messages in offset order, one at a time, within each member's run of a partition")
     assert.deepEqual(await committedOrZero(cluster.bootstrapServers, s.groupId, s.topic, PARTITIONS), ends, 'the committed offsets reach the end offsets')
 
     for (const member of members) {
@@ -192,34 +132,19 @@ describe('the consumer group protocol of KIP-848 (group.protocol=consumer)', () 
   test('with group.protocol=consumer, kvp run refuses the settings the broker owns: exit 2 naming the key, before connecting', { timeout: 60_000 }, async () => {
     for (const setting of ['session.timeout.ms=6000', 'heartbeat.interval.ms=500', 'partition.assignment.strategy=cooperative-sticky']) {
       const key = setting.split('=')[0] as string
-      const child = spawn(
-        process.execPath,
-        [
-          kvpBin,
-          'run',
-          '--brokers',
-          cluster.bootstrapServers,
-          '--group',
-          uniqueName('g'),
-          '--topic',
-          uniqueName('t'),
-          '--handler',
-          recordingHandler,
-          '--stats-interval-ms',
-          '0',
-          '-X',
-          'group.protocol=consumer',
-          '-X',
-          setting,
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
+      // Killed after 15 s: one that starts after all must not outlive the test.
+      const { code, stderr } = await runKvpToEnd(
+        runArgs({
+          brokers: cluster.bootstrapServers,
+          group: uniqueName('g'),
+          topic: uniqueName('t'),
+          handler: recordingHandler,
+          flags: ['--stats-interval-ms', '0'],
+          kafka: ['group.protocol=consumer', setting],
+        }),
+        {},
+        15_000,
       )
-      let stderr = ''
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)))
-      // One that starts after all must not outlive the test.
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-      const code = await exited.finally(() => clearTimeout(timer))
       assert.equal(code, 2, `exit 2 for ${setting}:\n${stderr}`)
       assert.ok(stderr.includes(`kafka.${key}`), `the error names kafka.${key}:\n${stderr}`)
       assert.match(stderr, /group\.protocol=consumer/, 'the error says which protocol refuses it')

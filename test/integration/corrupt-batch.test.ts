@@ -5,17 +5,17 @@
  * CRCs by default), which the embedded cluster has no file for.
  */
 import { strict as assert } from 'node:assert'
-import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import Kafka from 'node-rdkafka'
 import { channels, ErrorCodes, readGroupLag, startEngine } from '../../src/index.js'
-import type { FaultEvent } from '../../src/index.js'
 import { needsRealBroker, useBroker } from '../helpers/broker.js'
+import { collectEvents } from '../helpers/events.js'
 import { uniqueName, waitFor } from '../helpers/kafka.js'
-import { kvpBin, recordingHandler, tempFile } from '../helpers/paths.js'
+import { recordingHandler, tempFile } from '../helpers/paths.js'
+import { runArgs, runKvpToEnd } from '../helpers/process.js'
 import { ensureTopic } from '../helpers/produce.js'
 import { readRecords } from '../helpers/records.js'
 
@@ -57,17 +57,25 @@ async function produceBatches(topic: string, batches: number, perBatch: number):
   }
 }
 
+/**
+ * A fresh single-partition topic holding `batches` gzip batches of `perBatch` messages, and
+ * its first log segment: where the file is, its bytes, and the batches in them.
+ */
+async function batchesOnDisk(prefix: string, batches: number, perBatch: number): Promise<{ topic: string; group: string; file: string; segment: Buffer; batches: ReturnType<typeof batchesOf> }> {
+  const topic = uniqueName(prefix)
+  const group = uniqueName('g')
+  await ensureTopic(broker.bootstrapServers, topic, { partitions: 1 })
+  await produceBatches(topic, batches, perBatch)
+  const file = segmentOf(topic)
+  const segment = readFileSync(file)
+  return { topic, group, file, segment, batches: batchesOf(segment) }
+}
+
 test('a batch that cannot be decompressed stops its partition there: a KVP_CORRUPT_BATCH fault names topic, partition and offset, and nothing past it is handled or committed', {
   ...needsRealBroker,
   timeout: 90_000,
 }, async (t) => {
-  const topic = uniqueName('corrupt')
-  const group = uniqueName('g')
-  await ensureTopic(broker.bootstrapServers, topic, { partitions: 1 })
-  await produceBatches(topic, 4, 25)
-  const file = segmentOf(topic)
-  const segment = readFileSync(file)
-  const batches = batchesOf(segment)
+  const { topic, group, file, segment, batches } = await batchesOnDisk('corrupt', 4, 25)
   assert.equal(batches.length, 4, 'four batches of 25 on disk')
   const bad = batches[1]
   assert.ok(bad)
@@ -76,12 +84,7 @@ test('a batch that cannot be decompressed stops its partition there: a KVP_CORRU
   segment.fill(0xa5, from, Math.min(bad.at + bad.length - 4, from + 40))
   writeFileSync(file, segment)
 
-  const faults: FaultEvent[] = []
-  const listener = (event: FaultEvent): void => {
-    faults.push(event)
-  }
-  channels.fault.subscribe(listener)
-  t.after(() => channels.fault.unsubscribe(listener))
+  const faults = collectEvents(t, channels.fault)
   const record = tempFile('handled.tsv')
   process.env.KVP_TEST_RECORD = record
   const engine = await startEngine({ brokers: broker.bootstrapServers, groupId: group, topics: [{ topic, handler: recordingHandler }], threads: 1, fromBeginning: true })
@@ -119,13 +122,8 @@ test('a batch in a codec the build lacks stops kvp run: it exits 1 at once with 
   ...needsRealBroker,
   timeout: 90_000,
 }, async () => {
-  const topic = uniqueName('codec')
-  const group = uniqueName('g')
-  await ensureTopic(broker.bootstrapServers, topic, { partitions: 1 })
-  await produceBatches(topic, 3, 20)
-  const file = segmentOf(topic)
-  const segment = readFileSync(file)
-  const bad = batchesOf(segment)[1]
+  const { topic, group, file, segment, batches } = await batchesOnDisk('codec', 3, 20)
+  const bad = batches[1]
   assert.ok(bad)
   // The batch's attributes (an int16 21 bytes in) name its codec in the low three bits: 5 is
   // one no librdkafka build has, as zstd is to a build without it.
@@ -134,22 +132,7 @@ test('a batch in a codec the build lacks stops kvp run: it exits 1 at once with 
   writeFileSync(file, segment)
 
   const record = tempFile('handled.tsv')
-  const began = Date.now()
-  const run = await new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn(process.execPath, [kvpBin, 'run', '--brokers', broker.bootstrapServers, '--group', group, '--topic', topic, '--handler', recordingHandler, '--stats-interval-ms', '0'], {
-      env: { ...process.env, KVP_TEST_RECORD: record },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let output = ''
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk))
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, output })
-    })
-  })
-  const ms = Date.now() - began
+  const run = await runKvpToEnd(runArgs({ brokers: broker.bootstrapServers, group, topic, handler: recordingHandler, flags: ['--stats-interval-ms', '0'] }), { KVP_TEST_RECORD: record }, 60_000)
   assert.equal(run.code, 1, run.output)
   const fatal = run.output.split('\n').find((line) => line.startsWith('kvp: fatal:')) ?? ''
   assert.match(fatal, new RegExp(`a batch of ${topic}\\[0\\] at offset ${bad.baseOffset} is compressed with a codec this build of librdkafka does not have .*Fix: reinstall kvp.*\\(KVP_CODEC\\)`))
@@ -158,5 +141,5 @@ test('a batch in a codec the build lacks stops kvp run: it exits 1 at once with 
   assert.ok(handled.every((r) => r.offset < bad.baseOffset))
   const [row] = await readGroupLag({ bootstrapServers: broker.bootstrapServers, groupId: group, topics: [topic], timeoutMs: 10_000 })
   assert.ok((row?.committed ?? 0) <= bad.baseOffset, `committed ${row?.committed}, past the batch at ${bad.baseOffset}`)
-  process.stdout.write(`# a codec the build lacks (kvp run exited 1 after ${ms} ms): ${fatal}\n`)
+  process.stdout.write(`# a codec the build lacks (kvp run exited 1 after ${run.ms} ms): ${fatal}\n`)
 })

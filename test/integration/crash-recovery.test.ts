@@ -5,7 +5,7 @@ import { assertReplaysBounded, assertSafeCommits } from '../helpers/crash.js'
 import { openOffsetReader } from '../helpers/group.js'
 import { allMessages, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
-import { ensureDead, startKvp } from '../helpers/process.js'
+import { ensureDead, runArgs, startKvp } from '../helpers/process.js'
 import type { KvpProcess } from '../helpers/process.js'
 import { produceMessages } from '../helpers/produce.js'
 import { countLines, coverage, readRecords } from '../helpers/records.js'
@@ -24,27 +24,14 @@ test('a kvp run process killed with SIGKILL mid-stream had committed only handle
   const record = tempFile('handled.tsv')
   const count = 12_000
   await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic, count, keys: 1000, size: 40 })
-  const args = [
-    'run',
-    '--brokers',
-    cluster.bootstrapServers,
-    '--group',
-    groupId,
-    '--topic',
+  const args = runArgs({
+    brokers: cluster.bootstrapServers,
+    group: groupId,
     topic,
-    '--handler',
-    recordingHandler,
-    '--lanes',
-    '32',
-    '--threads',
-    '2',
-    '-X',
-    'session.timeout.ms=6000',
-    '-X',
-    'auto.commit.interval.ms=200',
-    '--stats-interval-ms',
-    '0',
-  ]
+    handler: recordingHandler,
+    flags: ['--lanes', '32', '--threads', '2', '--stats-interval-ms', '0'],
+    kafka: ['session.timeout.ms=6000', 'auto.commit.interval.ms=200'],
+  })
   // 4 partitions × 32 lanes at 40 ms a message handle ~3,200 a second: the kill lands seconds
   // before the last one.
   const env = { KVP_TEST_RECORD: record, KVP_TEST_DELAY_MS: '40' }

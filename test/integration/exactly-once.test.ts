@@ -6,7 +6,6 @@
  */
 import { strict as assert } from 'node:assert'
 import { after, describe, test } from 'node:test'
-import { startEngine } from '../../src/index.js'
 import type { Engine } from '../../src/index.js'
 import { DeadLetterHeaders } from '../../src/kafka/dead-letter.js'
 import { needsRealBroker, useBroker } from '../helpers/broker.js'
@@ -16,9 +15,10 @@ import type { TransactionLogEvent } from '../helpers/group.js'
 import { committedOffsets, committedOrZero, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
 import { now } from '../helpers/members.js'
 import { producingHandler, tempFile } from '../helpers/paths.js'
-import { ensureDead, startKvp } from '../helpers/process.js'
+import { ensureDead, runArgs, startKvp } from '../helpers/process.js'
 import type { KvpProcess } from '../helpers/process.js'
-import { ensureTopic, produceMessages } from '../helpers/produce.js'
+import { outputTopics, startProducingEngine } from '../helpers/producing.js'
+import type { OutputTopics } from '../helpers/producing.js'
 import { readPartition } from '../helpers/read-topic.js'
 
 const cluster = useBroker()
@@ -29,43 +29,24 @@ after(async () => {
   for (const engine of engines) await engine.stop().catch(() => {})
 })
 
-const ENV = ['KVP_TEST_OUTPUT', 'KVP_TEST_DELAY_MS', 'KVP_TEST_FAIL_AFTER_PRODUCE', 'KVP_TEST_BIG_OFFSET', 'KVP_TEST_LOST_OFFSET', 'KVP_TEST_LOST_TOPIC', 'KVP_TEST_POISON_OFFSET']
 const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0)
 
-interface Topics {
-  input: string
-  output: string
-  deadLetter: string
-  groupId: string
-}
-
-async function topics(count: number, keys = 200): Promise<Topics> {
-  const names = { input: uniqueName('orders'), output: uniqueName('orders-enriched'), deadLetter: uniqueName('orders-dlq'), groupId: uniqueName('group') }
-  await ensureTopic(cluster.bootstrapServers, names.output)
-  await ensureTopic(cluster.bootstrapServers, names.deadLetter)
-  await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic: names.input, count, keys, size: 20 })
-  return names
+function topics(count: number, keys = 200): Promise<OutputTopics> {
+  return outputTopics(cluster.bootstrapServers, { count, keys, size: 20 })
 }
 
 /** An in-process engine in exactly-once mode over `names`, with the producing handler configured by `env`. */
-async function startExactlyOnce(names: Topics, env: Record<string, string>, extra: Record<string, unknown> = {}): Promise<Engine> {
-  for (const name of ENV) delete process.env[name]
-  Object.assign(process.env, { KVP_TEST_OUTPUT: names.output }, env)
-  const engine = await startEngine({
-    brokers: cluster.bootstrapServers,
-    groupId: names.groupId,
-    topics: [{ topic: names.input, handler: producingHandler, virtualPartitions: { lanes: 16 }, retry: { maxAttempts: 3, backoffMs: 10 }, deadLetter: { topic: names.deadLetter } }],
-    threads: 2,
-    exactlyOnce: true,
-    transactionIntervalMs: 200,
-    kafka: { 'session.timeout.ms': 6000 },
-    ...extra,
+async function startExactlyOnce(names: OutputTopics, env: Record<string, string>, extra: Record<string, unknown> = {}): Promise<Engine> {
+  const engine = await startProducingEngine(cluster.bootstrapServers, names, {
+    env,
+    route: { retry: { maxAttempts: 3, backoffMs: 10 } },
+    engine: { exactlyOnce: true, transactionIntervalMs: 200, ...extra },
   })
   engines.push(engine)
   return engine
 }
 
-async function untilCommitted(names: Topics, ends: number[], timeoutMs = 90_000): Promise<void> {
+async function untilCommitted(names: OutputTopics, ends: number[], timeoutMs = 90_000): Promise<void> {
   await waitFor(
     'the committed offsets reach the end',
     async () => (await committedOrZero(cluster.bootstrapServers, names.groupId, names.input)).every((offset, p) => offset >= (ends[p] as number)),
@@ -92,25 +73,15 @@ describe('exactly-once output', { timeout: 900_000, ...needsRealBroker }, () => 
   }, async () => {
     const count = 8000
     const names = await topics(count, 500)
-    const args = [
-      'run',
-      '--brokers',
-      cluster.bootstrapServers,
-      '--group',
-      names.groupId,
-      '--topic',
-      names.input,
-      '--handler',
-      producingHandler,
-      '--lanes',
-      '8',
-      '--threads',
-      '2',
-      '--max-in-flight-per-partition',
-      '100',
-    ]
+    const args = runArgs({
+      brokers: cluster.bootstrapServers,
+      group: names.groupId,
+      topic: names.input,
+      handler: producingHandler,
+      flags: ['--lanes', '8', '--threads', '2', '--max-in-flight-per-partition', '100', '--stats-interval-ms', '0'],
+      kafka: ['session.timeout.ms=6000'],
+    })
     args.push('--exactly-once', '--transaction-interval-ms', '200', '--transactional-id', uniqueName('kvp-eos'))
-    args.push('-X', 'session.timeout.ms=6000', '--stats-interval-ms', '0')
     // 4 partitions × 8 lanes at 20 ms a message: about 5 s of work, so the kill lands mid-stream.
     const env = { KVP_TEST_OUTPUT: names.output, KVP_TEST_DELAY_MS: '20' }
     const first = await startKvp(args, env)

@@ -9,7 +9,7 @@ import { listen, startScenario, untilHandled } from '../helpers/engine-run.js'
 import { needsRealBroker, useBroker } from '../helpers/broker.js'
 import { uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
-import { ensureDead, startKvp } from '../helpers/process.js'
+import { ensureDead, operationsPort, runArgs, startKvp } from '../helpers/process.js'
 import { ensureTopic, produceMessages } from '../helpers/produce.js'
 
 const cluster = useBroker()
@@ -253,27 +253,17 @@ test('kvp run --http-port: /readyz turns 503 (draining) on SIGTERM while in-flig
   const groupId = uniqueName('g')
   const hold = tempFile('release')
   await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic, count: 50, keys: 10, size: 20, partition: 0 })
-  const args = [
-    'run',
-    '--brokers',
-    cluster.bootstrapServers,
-    '--group',
-    groupId,
-    '--topic',
+  const args = runArgs({
+    brokers: cluster.bootstrapServers,
+    group: groupId,
     topic,
-    '--handler',
-    recordingHandler,
-    '--http-port',
-    '0',
-    '--stats-interval-ms',
-    '0',
-    '-X',
-    'session.timeout.ms=6000',
-  ]
+    handler: recordingHandler,
+    flags: ['--http-port', '0', '--stats-interval-ms', '0'],
+    kafka: ['session.timeout.ms=6000'],
+  })
   const proc = await startKvp(args, { KVP_TEST_RECORD: tempFile('handled.tsv'), KVP_TEST_HOLD: '49', KVP_TEST_HOLD_FILE: hold })
   t.after(() => ensureDead(proc))
-  await waitFor('the operations server', () => /operations on http:\/\/127\.0\.0\.1:\d+\//.test(proc.output()), 10_000)
-  const port = Number(/operations on http:\/\/127\.0\.0\.1:(\d+)\//.exec(proc.output())?.[1])
+  const port = await operationsPort(proc, 10_000)
   await waitFor('readiness', async () => (await probe(port, '/readyz')).status === 200, 60_000, 100)
   // The held message (offset 49) keeps the drain waiting.
   await waitFor(

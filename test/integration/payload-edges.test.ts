@@ -7,14 +7,16 @@ import { strict as assert } from 'node:assert'
 import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { describe, test } from 'node:test'
+import type { TestContext } from 'node:test'
 import { Kafka as KafkaJs, logLevel } from 'kafkajs'
 import protobuf from 'protobufjs'
 import { DeadLetterHeaders, startEngine } from '../../src/index.js'
-import type { TopicRoute } from '../../src/index.js'
+import type { Engine, TopicRoute } from '../../src/index.js'
 import { createProducer } from '../../src/kafka/delivery-producer.js'
 import { loadProtobufType, protobufToObject } from '../../src/codec/payload-codec.js'
 import { createKeyExtractor } from '../../src/partitioning/partitioner.js'
 import { useBroker } from '../helpers/broker.js'
+import { engineOptions } from '../helpers/engine-run.js'
 import { committedOrZero, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
 import { payloadRecordingHandler, tempFile } from '../helpers/paths.js'
 import { asHandled, readPayloadRecords } from '../helpers/payload-records.js'
@@ -39,6 +41,31 @@ const id = (partition: number, offset: number): string => `${partition}:${offset
 
 describe('payload edges', { timeout: 180_000 }, () => {
   const cluster = useBroker()
+
+  /**
+   * Runs an engine (a fresh group, `options` over the tests' defaults) over `route` until it
+   * has handled `count` messages, then stops it; resolves with what the payload-recording
+   * handler wrote.
+   */
+  async function recordPayloads(
+    t: TestContext,
+    route: TopicRoute,
+    options: Record<string, unknown>,
+    count: number,
+    timeoutMs: number,
+  ): Promise<{ engine: Engine; groupId: string; records: PayloadRecord[] }> {
+    const groupId = uniqueName('g')
+    const record = tempFile('handled.jsonl')
+    process.env.KVP_TEST_RECORD = record
+    t.after(() => {
+      delete process.env.KVP_TEST_RECORD
+    })
+    const engine = await startEngine(engineOptions(cluster.bootstrapServers, groupId, route, options))
+    t.after(() => engine.stop())
+    await waitFor(`${count} messages handled`, () => engine.stats().totals.handled >= count, timeoutMs)
+    await engine.stop()
+    return { engine, groupId, records: readPayloadRecords(record) }
+  }
 
   test('1 MiB values among small ones are each handled once, byte for byte (length and sha256), in per-key order, and committed to the end', { timeout: 120_000 }, async (t) => {
     const topic = uniqueName('large')
@@ -78,24 +105,8 @@ describe('payload edges', { timeout: 180_000 }, () => {
       'the topic holds every message produced',
     )
 
-    const groupId = uniqueName('g')
-    const record = tempFile('handled.jsonl')
-    process.env.KVP_TEST_RECORD = record
-    t.after(() => {
-      delete process.env.KVP_TEST_RECORD
-    })
-    const engine = await startEngine({
-      brokers: cluster.bootstrapServers,
-      groupId,
-      topics: [{ topic, handler: payloadRecordingHandler, virtualPartitions: { lanes: 4 } }],
-      threads: 2,
-      kafka: { 'session.timeout.ms': 6000 },
-    })
-    t.after(() => engine.stop())
-    await waitFor(`${count} messages handled`, () => engine.stats().totals.handled >= count, 60_000)
-    await engine.stop()
+    const { groupId, records } = await recordPayloads(t, { topic, handler: payloadRecordingHandler, virtualPartitions: { lanes: 4 } }, { threads: 2 }, count, 60_000)
 
-    const records = readPayloadRecords(record)
     assert.equal(records.length, count, 'each message handled once')
     const byId = new Map(records.map((r) => [id(r.partition, r.offset), r]))
     assert.equal(byId.size, count, 'no message handled twice')
@@ -190,24 +201,14 @@ describe('payload edges', { timeout: 180_000 }, () => {
         assert.equal(virtualKey(message as never), null, `offset ${message.offset}: a tombstone's virtual key is null`)
       }
 
-      const groupId = uniqueName('g')
-      const record = tempFile('handled.jsonl')
-      process.env.KVP_TEST_RECORD = record
-      t.after(() => {
-        delete process.env.KVP_TEST_RECORD
-      })
-      const engine = await startEngine({
-        brokers: cluster.bootstrapServers,
-        groupId,
-        topics: [{ topic, handler: payloadRecordingHandler, ...codec.route, retry: { maxAttempts: 3, backoffMs: 10 }, deadLetter: { topic: deadLetterTopic } }],
-        threads: 1,
-        kafka: { 'session.timeout.ms': 6000 },
-      })
-      t.after(() => engine.stop())
-      await waitFor(`${end} messages handled`, () => engine.stats().totals.handled >= end, 30_000)
-      await engine.stop()
+      const { engine, groupId, records } = await recordPayloads(
+        t,
+        { topic, handler: payloadRecordingHandler, ...codec.route, retry: { maxAttempts: 3, backoffMs: 10 }, deadLetter: { topic: deadLetterTopic } },
+        { threads: 1 },
+        end,
+        30_000,
+      )
 
-      const records = readPayloadRecords(record)
       const empty = records.find((r) => r.key === 'empty')
       if (codec.name === 'json') {
         assert.equal(empty, undefined, 'an empty value is not JSON: not handled')

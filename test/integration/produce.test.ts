@@ -1,46 +1,26 @@
 import { strict as assert } from 'node:assert'
 import { describe, test } from 'node:test'
-import { startEngine } from '../../src/index.js'
 import type { Engine } from '../../src/index.js'
 import { DeadLetterHeaders } from '../../src/kafka/dead-letter.js'
 import { brokerKind, needsRealBroker, useBroker } from '../helpers/broker.js'
-import { committedOffsets, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
-import { producingHandler } from '../helpers/paths.js'
-import { ensureTopic, produceMessages } from '../helpers/produce.js'
+import { untilHandled } from '../helpers/engine-run.js'
+import { committedOffsets, endOffsets, uniqueName } from '../helpers/kafka.js'
+import { outputTopics, startProducingEngine } from '../helpers/producing.js'
+import type { OutputTopics } from '../helpers/producing.js'
 import { readTopic } from '../helpers/read-topic.js'
 import type { ReadMessage } from '../helpers/read-topic.js'
 
 const cluster = useBroker()
 
-const ENV = ['KVP_TEST_OUTPUT', 'KVP_TEST_FAIL_AFTER_PRODUCE', 'KVP_TEST_BAD_OFFSET', 'KVP_TEST_BIG_OFFSET', 'KVP_TEST_LOST_OFFSET', 'KVP_TEST_LOST_TOPIC']
-
-interface Run {
-  input: string
-  output: string
-  deadLetter: string
-  groupId: string
+interface Run extends OutputTopics {
   engine: Engine
 }
 
+/** `count` inputs, and an engine with the producing handler (set by `env`) and `extra` options over them. */
 async function start(count: number, env: Record<string, string>, extra: Record<string, unknown> = {}): Promise<Run> {
-  const input = uniqueName('orders')
-  const output = uniqueName('orders-enriched')
-  const deadLetter = uniqueName('orders-dlq')
-  const groupId = uniqueName('group')
-  for (const name of ENV) delete process.env[name]
-  Object.assign(process.env, { KVP_TEST_OUTPUT: output }, env)
-  await ensureTopic(cluster.bootstrapServers, output)
-  await ensureTopic(cluster.bootstrapServers, deadLetter)
-  await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic: input, count, keys: 50, size: 20 })
-  const engine = await startEngine({
-    brokers: cluster.bootstrapServers,
-    groupId,
-    topics: [{ topic: input, handler: producingHandler, virtualPartitions: { lanes: 16 }, retry: { maxAttempts: 3, backoffMs: 10 }, deadLetter: { topic: deadLetter } }],
-    threads: 2,
-    kafka: { 'session.timeout.ms': 6000 },
-    ...extra,
-  })
-  return { input, output, deadLetter, groupId, engine }
+  const names = await outputTopics(cluster.bootstrapServers, { count, keys: 50, size: 20 })
+  const engine = await startProducingEngine(cluster.bootstrapServers, names, { env, route: { retry: { maxAttempts: 3, backoffMs: 10 } }, engine: extra })
+  return { ...names, engine }
 }
 
 /** Every record of the output topic (duplicates included). */
@@ -69,21 +49,26 @@ function orderViolations(records: ReadMessage[]): number {
   return violations
 }
 
-async function sourceEnds(run: Run): Promise<number[]> {
-  return endOffsets(cluster.bootstrapServers, run.input)
+/** Stops the run; its committed offsets are the inputs' end offsets. */
+async function stopAtEnd(run: Run): Promise<void> {
+  await run.engine.stop()
+  assert.deepEqual(await committedOffsets(cluster.bootstrapServers, run.groupId, run.input), await endOffsets(cluster.bootstrapServers, run.input))
 }
 
-async function stopAndCommitted(run: Run): Promise<number[]> {
-  await run.engine.stop()
-  return committedOffsets(cluster.bootstrapServers, run.groupId, run.input)
+/** The run's one dead letter: a handler call that failed with KVP_PRODUCE, with a message matching `message`. */
+async function produceDeadLetter(run: Run, message: RegExp): Promise<ReadMessage> {
+  const dead = await readTopic(cluster.bootstrapServers, run.deadLetter, 1, 20_000)
+  assert.equal(dead.length, 1)
+  assert.equal(dead[0]?.headers[DeadLetterHeaders.errorCode], 'KVP_PRODUCE')
+  assert.match(dead[0]?.headers[DeadLetterHeaders.errorMessage] ?? '', message)
+  return dead[0] as ReadMessage
 }
 
 describe(`ctx.produce() on ${brokerKind === 'kafka' ? 'Apache Kafka' : 'the embedded cluster'}`, () => {
   test('every input has exactly one output when nothing fails, in per-key order, and the committed offset reaches the end only with its outputs delivered', { timeout: 90_000 }, async () => {
     const run = await start(4000, {})
-    await waitFor('4000 done', () => run.engine.stats().totals.handled >= 4000, 60_000)
-    const committed = await stopAndCommitted(run)
-    assert.deepEqual(committed, await sourceEnds(run))
+    await untilHandled(run.engine, 4000)
+    await stopAtEnd(run)
     const records = await readOutput(run)
     const seen = counts(records)
     assert.equal(seen.size, 4000)
@@ -100,10 +85,9 @@ describe(`ctx.produce() on ${brokerKind === 'kafka' ? 'Apache Kafka' : 'the embe
 
   test("a handler call that fails after producing has its records discarded: its retry's records are the only ones", { timeout: 90_000 }, async () => {
     const run = await start(2000, { KVP_TEST_FAIL_AFTER_PRODUCE: '7' })
-    await waitFor('2000 done', () => run.engine.stats().totals.handled >= 2000, 60_000)
+    await untilHandled(run.engine, 2000)
     const failures = run.engine.stats().totals.failures
-    const committed = await stopAndCommitted(run)
-    assert.deepEqual(committed, await sourceEnds(run))
+    await stopAtEnd(run)
     assert.ok(failures > 0, 'some calls failed after producing')
     const records = await readOutput(run)
     const seen = counts(records)
@@ -117,14 +101,10 @@ describe(`ctx.produce() on ${brokerKind === 'kafka' ? 'Apache Kafka' : 'the embe
 
   test('a record of a bad shape fails its handler call with KVP_PRODUCE naming the field, and the message is dead-lettered with nothing lost', { timeout: 90_000 }, async () => {
     const run = await start(500, { KVP_TEST_BAD_OFFSET: '3' })
-    await waitFor('500 done', () => run.engine.stats().totals.handled >= 500, 60_000)
-    const committed = await stopAndCommitted(run)
-    assert.deepEqual(committed, await sourceEnds(run))
-    const dead = await readTopic(cluster.bootstrapServers, run.deadLetter, 1, 20_000)
-    assert.equal(dead.length, 1)
-    assert.equal(dead[0]?.headers[DeadLetterHeaders.errorCode], 'KVP_PRODUCE')
-    assert.match(dead[0]?.headers[DeadLetterHeaders.errorMessage] ?? '', /record\.topic/)
-    assert.equal(dead[0]?.headers[DeadLetterHeaders.offset], '3')
+    await untilHandled(run.engine, 500)
+    await stopAtEnd(run)
+    const dead = await produceDeadLetter(run, /record\.topic/)
+    assert.equal(dead.headers[DeadLetterHeaders.offset], '3')
     const seen = counts(await readOutput(run))
     assert.equal(seen.size, 499)
     assert.ok(!seen.has('0:3'))
@@ -132,26 +112,18 @@ describe(`ctx.produce() on ${brokerKind === 'kafka' ? 'Apache Kafka' : 'the embe
 
   test('an oversized record fails with KVP_PRODUCE and its message is dead-lettered; every other output is delivered', { timeout: 90_000 }, async () => {
     const run = await start(500, { KVP_TEST_BIG_OFFSET: '5' }, { producer: { 'message.max.bytes': 1_000_000 } })
-    await waitFor('500 done', () => run.engine.stats().totals.handled >= 500, 60_000)
-    const committed = await stopAndCommitted(run)
-    assert.deepEqual(committed, await sourceEnds(run))
-    const dead = await readTopic(cluster.bootstrapServers, run.deadLetter, 1, 20_000)
-    assert.equal(dead.length, 1)
-    assert.equal(dead[0]?.headers[DeadLetterHeaders.errorCode], 'KVP_PRODUCE')
-    assert.match(dead[0]?.headers[DeadLetterHeaders.errorMessage] ?? '', /too large|size/i)
+    await untilHandled(run.engine, 500)
+    await stopAtEnd(run)
+    await produceDeadLetter(run, /too large|size/i)
     const seen = counts(await readOutput(run))
     assert.equal(seen.size, 499)
   })
 
   test('a record to a topic that does not exist (auto-create off) fails with KVP_PRODUCE and its message is dead-lettered', { ...needsRealBroker, timeout: 120_000 }, async () => {
     const run = await start(200, { KVP_TEST_LOST_OFFSET: '2', KVP_TEST_LOST_TOPIC: uniqueName('missing') }, { producer: { 'topic.metadata.propagation.max.ms': 1000, 'message.timeout.ms': 5000 } })
-    await waitFor('200 done', () => run.engine.stats().totals.handled >= 200, 90_000)
-    const committed = await stopAndCommitted(run)
-    assert.deepEqual(committed, await sourceEnds(run))
-    const dead = await readTopic(cluster.bootstrapServers, run.deadLetter, 1, 20_000)
-    assert.equal(dead.length, 1)
-    assert.equal(dead[0]?.headers[DeadLetterHeaders.errorCode], 'KVP_PRODUCE')
-    assert.match(dead[0]?.headers[DeadLetterHeaders.errorMessage] ?? '', /Unknown topic|not delivered/)
+    await untilHandled(run.engine, 200, 90_000)
+    await stopAtEnd(run)
+    await produceDeadLetter(run, /Unknown topic|not delivered/)
     const seen = counts(await readOutput(run))
     assert.equal(seen.size, 199)
   })

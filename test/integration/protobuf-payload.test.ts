@@ -5,23 +5,18 @@ import protobuf from 'protobufjs'
 import { DeadLetterHeaders, startEngine } from '../../src/index.js'
 import { createProducer } from '../../src/kafka/delivery-producer.js'
 import { committedOrZero, uniqueName, waitFor } from '../helpers/kafka.js'
-import { recordingHandler, tempFile } from '../helpers/paths.js'
+import { recordingHandler } from '../helpers/paths.js'
 import { readRecords } from '../helpers/records.js'
 import { readTopic } from '../helpers/read-topic.js'
 import { useBroker } from '../helpers/broker.js'
-import { ensureTopic } from '../helpers/produce.js'
+import { deadLetterNames, engineOptions } from '../helpers/engine-run.js'
 
 const protoFile = fileURLToPath(new URL('../../../test/fixtures/order.proto', import.meta.url))
 const cluster = useBroker()
 
 test('protobuf payloads are decoded in the worker and can route by a field; an undecodable one reaches the dead-letter topic with code KVP_DECODE', async (t) => {
   const Order = protobuf.loadSync(protoFile).lookupType('shop.Order')
-  const topic = uniqueName('orders')
-  const deadLetterTopic = uniqueName('dlq')
-  await ensureTopic(cluster.bootstrapServers, topic)
-  await ensureTopic(cluster.bootstrapServers, deadLetterTopic)
-  const groupId = uniqueName('group')
-  const record = tempFile('handled.tsv')
+  const { topic, deadLetterTopic, groupId, record } = await deadLetterNames(cluster.bootstrapServers, 'orders')
   process.env.KVP_TEST_RECORD = record
   const producer = await createProducer(cluster.bootstrapServers)
   for (let i = 0; i < 20; i++) {
@@ -32,22 +27,16 @@ test('protobuf payloads are decoded in the worker and can route by a field; an u
   await producer.produce(topic, 0, Buffer.from([0xff, 0xff, 0xff, 0xff]), 'broken')
   await producer.close()
 
-  const engine = await startEngine({
-    brokers: cluster.bootstrapServers,
-    groupId,
-    topics: [
-      {
-        topic,
-        handler: recordingHandler,
-        payload: { protobuf: protoFile, type: 'shop.Order' },
-        virtualPartitions: { partitioner: { protobuf: 'customer' }, lanes: 8, distribution: 'consistent' },
-        retry: { maxAttempts: 5, backoffMs: 10 },
-        deadLetter: { topic: deadLetterTopic },
-      },
-    ],
-    threads: 2,
-    kafka: { 'session.timeout.ms': 6000 },
-  })
+  const engine = await startEngine(
+    engineOptions(cluster.bootstrapServers, groupId, {
+      topic,
+      handler: recordingHandler,
+      payload: { protobuf: protoFile, type: 'shop.Order' },
+      virtualPartitions: { partitioner: { protobuf: 'customer' }, lanes: 8, distribution: 'consistent' },
+      retry: { maxAttempts: 5, backoffMs: 10 },
+      deadLetter: { topic: deadLetterTopic },
+    }),
+  )
   t.after(() => engine.stop())
   await waitFor('21 messages done', () => engine.stats().totals.handled >= 21, 30_000)
   await engine.stop()

@@ -7,8 +7,9 @@
 import { strict as assert } from 'node:assert'
 import { after, test } from 'node:test'
 import { startEngine } from '../../src/index.js'
-import type { Engine, EngineOptions } from '../../src/index.js'
+import type { Engine } from '../../src/index.js'
 import { useBroker } from '../helpers/broker.js'
+import { engineOptions } from '../helpers/engine-run.js'
 import { allMessages, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
 import { recordingHandler, tempFile } from '../helpers/paths.js'
 import { produceMessages } from '../helpers/produce.js'
@@ -35,19 +36,20 @@ test(`after ${CYCLES} join/leave rebalances under a small maxInFlightBytes, ever
   process.env.KVP_TEST_RECORD = record
   // Slow enough that the holder still has messages queued when each revoke comes.
   process.env.KVP_TEST_DELAY_MS = '40'
-  const options: EngineOptions = {
-    brokers: cluster.bootstrapServers,
+  const options = engineOptions(
+    cluster.bootstrapServers,
     groupId,
-    topics: [{ topic, handler: recordingHandler, virtualPartitions: { lanes: 8 } }],
-    threads: 2,
-    // Few slices at once, each small: most fetched messages wait queued in lanes, which is
-    // what a revoke must account for.
-    concurrencyPerThread: 1,
-    maxSliceMessages: 10,
-    batchSize: 100,
-    backpressure: { maxInFlightBytes: MAX_IN_FLIGHT_BYTES },
-    kafka: { 'session.timeout.ms': 6000, 'auto.commit.interval.ms': 200 },
-  }
+    { topic, handler: recordingHandler, virtualPartitions: { lanes: 8 } },
+    {
+      // Few slices at once, each small: most fetched messages wait queued in lanes, which is
+      // what a revoke must account for.
+      concurrencyPerThread: 1,
+      maxSliceMessages: 10,
+      batchSize: 100,
+      backpressure: { maxInFlightBytes: MAX_IN_FLIGHT_BYTES },
+      kafka: { 'session.timeout.ms': 6000, 'auto.commit.interval.ms': 200 },
+    },
+  )
   const holder = await startEngine(options)
   engines.push(holder)
   await waitFor('the holder to take the backlog', () => holder.stats().totals.inFlight > 0, 30_000)

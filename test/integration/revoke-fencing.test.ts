@@ -1,5 +1,5 @@
 /**
- * Stale acks never commit (docs/guarantees.md): an ack from a partition that was revoked is never committed.
+ * Invariant 5: an ack from a partition that was revoked is never committed.
  *
  * Member A holds one message (offset HELD of every partition) in its handler until the test
  * releases it, so the committed offset of every partition sits at HELD. Member B joins;
@@ -16,7 +16,8 @@ import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, describe, test } from 'node:test'
 import { startEngine } from '../../src/index.js'
-import type { Engine, EngineOptions } from '../../src/index.js'
+import type { Engine } from '../../src/index.js'
+import { engineOptions, setHandlerEnv } from '../helpers/engine-run.js'
 import { produceMessages } from '../helpers/produce.js'
 import { useBroker } from '../helpers/broker.js'
 import { openOffsetReader } from '../helpers/group.js'
@@ -38,12 +39,6 @@ after(async () => {
 const cluster = useBroker()
 
 const now = (): number => performance.timeOrigin + performance.now()
-
-/** Sets the recording handler's environment; each engine's worker threads copy it when they start. */
-function handlerEnv(env: Record<string, string>): void {
-  for (const name of Object.keys(process.env)) if (name.startsWith('KVP_TEST_')) delete process.env[name]
-  Object.assign(process.env, env)
-}
 
 const partitionsOf = (engine: Engine): number[] => engine.stats().partitions.map((p) => p.partition)
 
@@ -68,18 +63,16 @@ describe('revoke fencing', () => {
       }
       diagnosticsChannel.subscribe('kvp:stale-ack', onStale)
 
-      const options: EngineOptions = {
-        brokers: cluster.bootstrapServers,
+      const options = engineOptions(
+        cluster.bootstrapServers,
         groupId,
-        topics: [{ topic, handler: recordingHandler, virtualPartitions: { lanes: 8 } }],
-        threads: 2,
-        revokeTimeoutMs: 500,
-        kafka: { 'session.timeout.ms': 6000, 'auto.commit.interval.ms': 200, 'partition.assignment.strategy': strategy },
-      }
+        { topic, handler: recordingHandler, virtualPartitions: { lanes: 8 } },
+        { revokeTimeoutMs: 500, kafka: { 'session.timeout.ms': 6000, 'auto.commit.interval.ms': 200, 'partition.assignment.strategy': strategy } },
+      )
       const reader = await openOffsetReader(cluster.bootstrapServers, groupId, topic)
       readers.push(reader)
       try {
-        handlerEnv({ KVP_TEST_RECORD: record, KVP_TEST_TAG: 'A', KVP_TEST_HOLD: String(HELD), KVP_TEST_HOLD_FILE: releaseA })
+        setHandlerEnv({ KVP_TEST_RECORD: record, KVP_TEST_TAG: 'A', KVP_TEST_HOLD: String(HELD), KVP_TEST_HOLD_FILE: releaseA })
         const a = await startEngine(options)
         engines.push(a)
         await waitFor(`A to handle and commit the first ${HELD} offsets of every partition`, async () => (await reader.read()).every((offset) => offset === HELD), 30_000, 200)
@@ -87,7 +80,7 @@ describe('revoke fencing', () => {
         // A takes everything else in too, but holds offset HELD: the watermark stays there.
         await waitFor('A to fetch every message', () => a.stats().partitions.every((p) => p.fetched === PER_PARTITION), 10_000)
 
-        handlerEnv({ KVP_TEST_RECORD: record, KVP_TEST_TAG: 'B', KVP_TEST_HOLD: String(HELD), KVP_TEST_HOLD_FILE: releaseB })
+        setHandlerEnv({ KVP_TEST_RECORD: record, KVP_TEST_TAG: 'B', KVP_TEST_HOLD: String(HELD), KVP_TEST_HOLD_FILE: releaseB })
         const b = await startEngine(options)
         engines.push(b)
         // B's share (A is alive, so B never gets everything); A let it go at the revoke.

@@ -8,11 +8,12 @@
 import { strict as assert } from 'node:assert'
 import { describe, test } from 'node:test'
 import { needsRealBroker, useBroker } from '../helpers/broker.js'
-import { assignTimes, openOffsetReader, orderViolationsByRun, ownedPartitions, readEvents, rebalanceTimeline, stopProcess } from '../helpers/group.js'
+import { openOffsetReader, orderViolationsByRun, readEvents } from '../helpers/group.js'
 import { allMessages, endOffsets, waitFor } from '../helpers/kafka.js'
 import { ensureTopic, produceMessages } from '../helpers/produce.js'
-import { now, scenario, useMembers } from '../helpers/members.js'
+import { now, scenario, stopCleanly, useMembers } from '../helpers/members.js'
 import type { Member } from '../helpers/members.js'
+import { assignsByTag, describeOwnership, rebalanceTimelines, waitForSplit } from '../helpers/ownership.js'
 import { coverage, readRecords } from '../helpers/records.js'
 
 const PARTITIONS = 12
@@ -35,17 +36,6 @@ describe('scale-out on a 12-partition topic', () => {
     // The default protocol and settings (no -X session.timeout.ms either).
     const members: Member[] = await Promise.all(['p1', 'p2', 'p3'].map((tag) => group.start(s, tag, { kafka: [] })))
     const startedAt = now()
-    const owned = (m: Member): Set<number> => ownedPartitions(readEvents(m.events), topic)
-    const shares = (): string => members.map((m) => `${m.tag}=[${[...owned(m)].sort((a, b) => a - b).join(',')}]`).join(' ')
-    const timelines = (t0: number): string =>
-      members
-        .map(
-          (m) =>
-            `  ${m.tag}:\n${rebalanceTimeline(readEvents(m.events), t0)
-              .map((line) => `    ${line}`)
-              .join('\n')}`,
-        )
-        .join('\n')
     const lastRebalance = (): number =>
       Math.max(
         0,
@@ -55,20 +45,11 @@ describe('scale-out on a 12-partition topic', () => {
             .map((e) => e.t),
         ),
       )
-    const split = (): boolean => {
-      const sets = members.map(owned)
-      const all = new Set(sets.flatMap((set) => [...set]))
-      return sets.every((set) => set.size > 0) && sets.reduce((n, set) => n + set.size, 0) === PARTITIONS && all.size === PARTITIONS
-    }
-    try {
-      // Settled: split, and no rebalance for a second (a member that joined late would have
-      // started another round by then).
-      await waitFor('the three members to settle on a split of the 12 partitions', () => split() && now() - lastRebalance() > 1000, 40_000, 100)
-    } catch {
-      assert.fail(`the members did not settle on a split within 40 s (now ${shares()}); rebalances (seconds from their start):\n${timelines(startedAt)}`)
-    }
+    // Settled: split, and no rebalance for a second (a member that joined late would have
+    // started another round by then).
+    await waitForSplit(topic, members, PARTITIONS, 40_000, { until: () => now() - lastRebalance() > 1000 })
     const settledAt = now()
-    const split3 = shares()
+    const split3 = describeOwnership(topic, members)
 
     // A backlog, not a stream the members keep up with: they are stopped (SIGSTOP) while it
     // is written. That takes seconds, far inside the default 45 s session and 5 min poll
@@ -99,11 +80,10 @@ describe('scale-out on a 12-partition topic', () => {
       },
       90_000,
       500,
-    ).catch(() => assert.fail(`committed ${committed.join(',')} of ends ${ends.join(',')} after 90 s (${shares()})`))
+    ).catch(() => assert.fail(`committed ${committed.join(',')} of ends ${ends.join(',')} after 90 s (${describeOwnership(topic, members)})`))
     const drainedAt = now()
     const stoppingAt = drainedAt
-    const codes = await Promise.all(members.map((m) => stopProcess(m.proc, 'SIGTERM')))
-    for (const [i, m] of members.entries()) assert.equal(codes[i], 0, `${m.tag} stops cleanly on SIGTERM:\n${m.proc.output()}`)
+    await Promise.all(members.map(stopCleanly))
 
     const records = readRecords(record)
     const { missing, duplicates } = coverage(records, allMessages(ends))
@@ -112,7 +92,7 @@ describe('scale-out on a 12-partition topic', () => {
         .filter((e) => e.type === 'rebalance' && e.t > settledAt && e.t < stoppingAt)
         .map(() => m.tag),
     )
-    assert.deepEqual(handover, [], `no rebalance between the settled split and the stop; rebalances (seconds from the settled split):\n${timelines(settledAt)}`)
+    assert.deepEqual(handover, [], `no rebalance between the settled split and the stop; rebalances (seconds from the settled split):\n${rebalanceTimelines(members, settledAt)}`)
     assert.deepEqual(missing.slice(0, 10), [], `every message handled (${missing.length} missing)`)
     assert.deepEqual(duplicates.slice(0, 10), [], `no message handled twice (${duplicates.length} were)`)
     assert.equal(records.length, BACKLOG, 'as many handler calls as messages')
@@ -121,11 +101,7 @@ describe('scale-out on a 12-partition topic', () => {
         records.some((r) => r.tag === m.tag),
         `${m.tag} handled part of the backlog (${split3})`,
       )
-    assert.deepEqual(
-      orderViolationsByRun(records, new Map(members.map((m) => [m.tag, assignTimes(readEvents(m.events), topic)]))).slice(0, 10),
-      [],
-      "same-key messages in offset order within each member's partitions",
-    )
+    assert.deepEqual(orderViolationsByRun(records, assignsByTag(topic, members)).slice(0, 10), [], "same-key messages in offset order within each member's partitions")
 
     const final = await reader.read()
     assert.deepEqual(final, ends, "after the stop each partition's committed offset is its end offset")

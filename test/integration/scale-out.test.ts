@@ -8,12 +8,12 @@ import { strict as assert } from 'node:assert'
 import { describe, test } from 'node:test'
 import { produceMessages } from '../helpers/produce.js'
 import { useBroker } from '../helpers/broker.js'
-import { assignTimes, orderViolationsByRun, ownedPartitions, readEvents, rebalanceTimeline, stopProcess, streamMessages, tookEverything } from '../helpers/group.js'
+import { orderViolationsByRun, readEvents, streamMessages, tookEverything } from '../helpers/group.js'
 import { allMessages, endOffsets, waitFor } from '../helpers/kafka.js'
-import { now, scenario as newScenario, useMembers } from '../helpers/members.js'
+import { now, scenario as newScenario, stopCleanly, useMembers } from '../helpers/members.js'
 import type { Member, Scenario } from '../helpers/members.js'
+import { assignsByTag, describeOwnership, killAndAwaitTakeover, ownedBy, rebalanceTimelines, recordsOf, waitForSoleOwner, waitForSplit } from '../helpers/ownership.js'
 import { coverage, readRecords } from '../helpers/records.js'
-import type { HandledRecord } from '../helpers/records.js'
 
 const PARTITIONS = [0, 1, 2, 3]
 
@@ -23,50 +23,6 @@ const cluster = useBroker()
 const streams = members.streams
 const scenario = (): Scenario => newScenario('scale')
 const startMember = (s: Scenario, tag: string, extraArgs: string[] = []): Promise<Member> => members.start(s, tag, { args: extraArgs, env: { KVP_TEST_DELAY_MS: '2' } })
-
-const owned = (s: Scenario, member: Member): Set<number> => ownedPartitions(readEvents(member.events), s.topic)
-const recordsOf = (records: HandledRecord[], member: Member): HandledRecord[] => records.filter((r) => r.tag === member.tag)
-const assignsByTag = (s: Scenario, members: Member[]): Map<string, Array<{ partition: number; at: number }>> => new Map(members.map((m) => [m.tag, assignTimes(readEvents(m.events), s.topic)]))
-
-/** True when the members' assignments are disjoint, each non-empty, and cover every partition. */
-function split(s: Scenario, members: Member[]): boolean {
-  const sets = members.map((m) => owned(s, m))
-  const all = new Set<number>()
-  let total = 0
-  for (const set of sets) {
-    if (set.size === 0) return false
-    total += set.size
-    for (const p of set) all.add(p)
-  }
-  return total === PARTITIONS.length && all.size === PARTITIONS.length
-}
-
-/**
- * Waits until the members split the partitions; on timeout fails with each member's
- * rebalance timeline (assignments, revokes, revoke-time commits), which shows why not.
- */
-async function waitForSplit(s: Scenario, members: Member[], timeoutMs: number, extra: () => boolean = () => true): Promise<void> {
-  const t0 = now()
-  try {
-    await waitFor('the members to split the partitions', () => split(s, members) && extra(), timeoutMs, 100)
-  } catch {
-    const timelines = members
-      .map(
-        (m) =>
-          `  ${m.tag}:\n${rebalanceTimeline(readEvents(m.events), t0)
-            .map((line) => `    ${line}`)
-            .join('\n')}`,
-      )
-      .join('\n')
-    assert.fail(
-      `the members did not settle into a split of the partitions within ${timeoutMs} ms (now ${describeOwnership(s, members)}); rebalances (seconds from the start of the wait):\n${timelines}`,
-    )
-  }
-}
-
-function describeOwnership(s: Scenario, members: Member[]): string {
-  return members.map((m) => `${m.tag}=[${[...owned(s, m)].sort().join(',')}]`).join(' ')
-}
 
 async function waitUntilAllHandled(s: Scenario, timeoutMs: number): Promise<Array<{ partition: number; offset: number }>> {
   const expected = allMessages(await endOffsets(cluster.bootstrapServers, s.topic))
@@ -80,19 +36,19 @@ describe('scale-out across kvp run processes', () => {
     // The topic must exist before the members subscribe (consumers do not create topics).
     await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic: s.topic, count: 400, keys: 200, size: 40 })
     const members = await Promise.all([startMember(s, 'p1'), startMember(s, 'p2')])
-    await waitForSplit(s, members, 40_000)
+    await waitForSplit(s.topic, members, PARTITIONS.length, 40_000)
     const splitAt = now()
-    const shares = members.map((m) => owned(s, m))
+    const shares = members.map((m) => ownedBy(s.topic, m))
     await produceMessages({ bootstrapServers: cluster.bootstrapServers, topic: s.topic, count: 4000, keys: 200, size: 40 })
     const expected = await waitUntilAllHandled(s, 60_000)
-    for (const member of members) assert.equal(await stopProcess(member.proc, 'SIGTERM'), 0, `${member.tag} stops cleanly on SIGTERM:\n${member.proc.output()}`)
+    for (const member of members) await stopCleanly(member)
 
     const records = readRecords(s.record)
     assert.deepEqual(coverage(records, expected).missing, [], 'every message handled')
     members.forEach((member, i) => {
       const share = shares[i] as Set<number>
       const mine = recordsOf(records, member).filter((r) => r.start > splitAt)
-      assert.ok(mine.length > 0, `${member.tag} handled messages after the split (${describeOwnership(s, members)})`)
+      assert.ok(mine.length > 0, `${member.tag} handled messages after the split (${describeOwnership(s.topic, members)})`)
       const outside = mine.filter((r) => !share.has(r.partition))
       assert.deepEqual(
         outside.slice(0, 5).map((r) => `${r.partition}:${r.offset}`),
@@ -100,7 +56,7 @@ describe('scale-out across kvp run processes', () => {
         `${member.tag} handled only its share [${[...share].join(',')}]`,
       )
     })
-    assert.deepEqual(orderViolationsByRun(records, assignsByTag(s, members)), [], 'each member handled only partitions it was assigned, keys in order')
+    assert.deepEqual(orderViolationsByRun(records, assignsByTag(s.topic, members)), [], 'each member handled only partitions it was assigned, keys in order')
   })
 
   for (const strategy of ['range', 'cooperative-sticky'] as const) {
@@ -112,12 +68,12 @@ describe('scale-out across kvp run processes', () => {
       streams.push(stream)
 
       const first = await startMember(s, 'p1', strategyArgs)
-      await waitFor('p1 to own every partition and handle messages', () => owned(s, first).size === 4 && recordsOf(readRecords(s.record), first).length >= 200, 30_000, 100)
+      await waitForSoleOwner(s, first, PARTITIONS.length, 200)
 
       const second = await startMember(s, 'p2', strategyArgs)
       const joinedAt = now()
-      await waitForSplit(s, [first, second], 30_000, () => recordsOf(readRecords(s.record), second).length >= 50)
-      const shared = describeOwnership(s, [first, second])
+      await waitForSplit(s.topic, [first, second], PARTITIONS.length, 30_000, { until: () => recordsOf(readRecords(s.record), second).length >= 50 })
+      const shared = describeOwnership(s.topic, [first, second])
       // A live member must let go and rejoin within the coordinator's join window
       // (session.timeout.ms - 1 s on the embedded cluster); one still in its revoke handler
       // when the window closes is left out, and the other member gets every partition
@@ -126,19 +82,12 @@ describe('scale-out across kvp run processes', () => {
       assert.deepEqual(
         grabs,
         [],
-        `while both members were alive no rebalance handed every partition to one of them; rebalances (seconds from p2's start):\n${[first, second]
-          .map(
-            (m) =>
-              `  ${m.tag}:\n${rebalanceTimeline(readEvents(m.events), joinedAt)
-                .map((line) => `    ${line}`)
-                .join('\n')}`,
-          )
-          .join('\n')}`,
+        `while both members were alive no rebalance handed every partition to one of them; rebalances (seconds from p2's start):\n${rebalanceTimelines([first, second], joinedAt)}`,
       )
 
-      assert.equal(await stopProcess(first.proc, 'SIGTERM'), 0, `p1 stops cleanly on SIGTERM:\n${first.proc.output()}`)
+      await stopCleanly(first)
       const leftAt = now()
-      await waitFor('p2 to own every partition after p1 left', () => owned(s, second).size === 4, 30_000, 100)
+      await waitFor('p2 to own every partition after p1 left', () => ownedBy(s.topic, second).size === 4, 30_000, 100)
       await waitFor(
         'p2 to handle new messages of every partition',
         () => {
@@ -151,7 +100,7 @@ describe('scale-out across kvp run processes', () => {
 
       await stream.stop()
       const expected = await waitUntilAllHandled(s, 60_000)
-      assert.equal(await stopProcess(second.proc, 'SIGTERM'), 0, `p2 stops cleanly on SIGTERM:\n${second.proc.output()}`)
+      await stopCleanly(second)
 
       const records = readRecords(s.record)
       assert.deepEqual(coverage(records, expected).missing, [], 'every message handled at least once')
@@ -159,7 +108,7 @@ describe('scale-out across kvp run processes', () => {
         recordsOf(records, second).some((r) => r.start < leftAt),
         `p2 handled messages while both were members (${shared})`,
       )
-      assert.deepEqual(orderViolationsByRun(records, assignsByTag(s, [first, second])), [], "same-key messages in offset order, one at a time, within each member's run of a partition")
+      assert.deepEqual(orderViolationsByRun(records, assignsByTag(s.topic, [first, second])), [], "same-key messages in offset order, one at a time, within each member's run of a partition")
     })
   }
 
@@ -169,7 +118,7 @@ describe('scale-out across kvp run processes', () => {
     const stream = await streamMessages({ bootstrapServers: cluster.bootstrapServers, topic: s.topic, ratePerSecond: 400, keys: 100, firstIndex: 1000 })
     streams.push(stream)
     const [survivor, victim] = await Promise.all([startMember(s, 'survivor'), startMember(s, 'victim')])
-    await waitForSplit(s, [survivor, victim], 40_000)
+    await waitForSplit(s.topic, [survivor, victim], PARTITIONS.length, 40_000)
     const splitAt = now()
     await waitFor(
       'both members to handle messages after the split',
@@ -181,32 +130,16 @@ describe('scale-out across kvp run processes', () => {
       100,
     )
 
-    const orphaned = [...owned(s, victim)]
-    victim.proc.child.kill('SIGKILL')
-    assert.equal(await victim.proc.exited, 'SIGKILL')
-    const killedAt = now()
-
-    await waitFor('the survivor to own every partition', () => owned(s, survivor).size === 4, 45_000, 100)
-    const takeover = assignTimes(readEvents(survivor.events), s.topic).filter((a) => a.at > killedAt && orphaned.includes(a.partition))
-    const takeoverMs = Math.max(...takeover.map((a) => a.at)) - killedAt
-    await waitFor(
-      'the survivor to handle new messages of the orphaned partitions',
-      () => {
-        const late = recordsOf(readRecords(s.record), survivor).filter((r) => r.start > killedAt)
-        return orphaned.every((p) => late.some((r) => r.partition === p))
-      },
-      30_000,
-      100,
-    )
+    const { orphaned, takeoverMs } = await killAndAwaitTakeover(s, victim, survivor, PARTITIONS.length)
 
     await stream.stop()
     const expected = await waitUntilAllHandled(s, 60_000)
-    assert.equal(await stopProcess(survivor.proc, 'SIGTERM'), 0, `the survivor stops cleanly on SIGTERM:\n${survivor.proc.output()}`)
+    await stopCleanly(survivor)
 
     const records = readRecords(s.record)
     assert.deepEqual(coverage(records, expected).missing, [], 'every message handled at least once')
     // A SIGKILLed member sends no LeaveGroup: the coordinator notices only when its session expires.
     assert.ok(takeoverMs >= 2000, `the orphaned partitions ${orphaned.join(',')} moved only once the dead member's session expired (after ${Math.round(takeoverMs)} ms)`)
-    assert.deepEqual(orderViolationsByRun(records, assignsByTag(s, [survivor, victim])), [], "same-key messages in offset order within each member's run of a partition")
+    assert.deepEqual(orderViolationsByRun(records, assignsByTag(s.topic, [survivor, victim])), [], "same-key messages in offset order within each member's run of a partition")
   })
 })

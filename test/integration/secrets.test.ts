@@ -1,12 +1,11 @@
 import { strict as assert } from 'node:assert'
 import { randomUUID } from 'node:crypto'
-import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { useBroker } from '../helpers/broker.js'
 import { uniqueName, waitFor } from '../helpers/kafka.js'
-import { kvpBin, recordingHandler, tempFile } from '../helpers/paths.js'
-import { ensureDead, startKvp } from '../helpers/process.js'
+import { recordingHandler, tempFile } from '../helpers/paths.js'
+import { ensureDead, operationsPort, runArgs, runKvpToEnd, startKvp } from '../helpers/process.js'
 import { produceMessages } from '../helpers/produce.js'
 
 const cluster = useBroker()
@@ -49,31 +48,21 @@ for (const path of paths) {
     const { args, env } = path.give(secret)
     const proc = await startKvp(
       [
-        'run',
-        '--brokers',
-        cluster.bootstrapServers,
-        '--group',
-        uniqueName('g'),
-        '--topic',
-        topic,
-        '--handler',
-        recordingHandler,
-        '--http-port',
-        '0',
-        '--stats-interval-ms',
-        '100',
-        '--max-attempts',
-        '2',
-        '-X',
-        'session.timeout.ms=6000',
+        ...runArgs({
+          brokers: cluster.bootstrapServers,
+          group: uniqueName('g'),
+          topic,
+          handler: recordingHandler,
+          flags: ['--http-port', '0', '--stats-interval-ms', '100', '--max-attempts', '2'],
+          kafka: ['session.timeout.ms=6000'],
+        }),
         ...args,
       ],
       // The recording handler fails offset 3 of partition 0 once: a handler error is logged too.
       { ...env, KVP_TEST_RECORD: tempFile('handled.tsv'), KVP_TEST_FAIL: '3:1', KVP_DEBUG: '1' },
     )
     t.after(() => ensureDead(proc))
-    await waitFor('the operations server', () => /operations on http:\/\/127\.0\.0\.1:\d+\//.test(proc.output()), 15_000)
-    const port = Number(/operations on http:\/\/127\.0\.0\.1:(\d+)\//.exec(proc.output())?.[1])
+    const port = await operationsPort(proc, 15_000)
     await waitFor('every message handled', async () => ((await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { totals: { handled: number } }).totals.handled >= 40, 60_000, 100)
     const served = await everythingServed(port)
     proc.child.kill('SIGTERM')
@@ -87,17 +76,8 @@ for (const path of paths) {
 test('a secret stays out of a failed start and of a crash report', { timeout: 60_000 }, async () => {
   const secret = `kvp-secret-${randomUUID()}`
   // A usage error that quotes what it was given: here the topic name, which (wrongly) holds the secret too.
-  const output = await new Promise<{ code: number | null; text: string }>((resolve) => {
-    const child = spawn(process.execPath, [kvpBin, 'run', '--brokers', cluster.bootstrapServers, '--group', 'g', '--topic', `t-${secret}`, '-X', `sasl.password=${secret}`], {
-      env: { ...process.env, KVP_DEBUG: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let text = ''
-    child.stdout.on('data', (chunk: Buffer) => (text += chunk))
-    child.stderr.on('data', (chunk: Buffer) => (text += chunk))
-    child.on('close', (code) => resolve({ code, text }))
-  })
-  assert.equal(output.code, 2, output.text)
-  assert.match(output.text, /topic 't-\[redacted\]' needs a handler module/)
-  assert.ok(!output.text.includes(secret), output.text)
+  const run = await runKvpToEnd(['run', '--brokers', cluster.bootstrapServers, '--group', 'g', '--topic', `t-${secret}`, '-X', `sasl.password=${secret}`], { KVP_DEBUG: '1' })
+  assert.equal(run.code, 2, run.output)
+  assert.match(run.output, /topic 't-\[redacted\]' needs a handler module/)
+  assert.ok(!run.output.includes(secret), run.output)
 })

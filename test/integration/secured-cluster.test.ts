@@ -5,17 +5,17 @@
  * kvp lag, kvp produce), and each bad input with the error a user gets for it.
  */
 import { strict as assert } from 'node:assert'
-import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { test, type TestContext } from 'node:test'
 import { channels, ErrorCodes, isKvpError, readGroupLag, startEngine } from '../../src/index.js'
-import type { Engine, FaultEvent, KvpError } from '../../src/index.js'
+import type { Engine, KvpError } from '../../src/index.js'
 import type { Credentials, SecureListeners } from '../../tools/apache-kafka/security.js'
 import type { AclSpec } from '../helpers/acls.js'
 import { needsRealBroker, useBroker } from '../helpers/broker.js'
+import { collectEvents } from '../helpers/events.js'
 import { uniqueName, waitFor } from '../helpers/kafka.js'
-import { kvpBin, producingHandler, recordingHandler, tempFile } from '../helpers/paths.js'
-import { ensureDead, startKvp } from '../helpers/process.js'
+import { producingHandler, recordingHandler, tempFile } from '../helpers/paths.js'
+import { ensureDead, runKvpToEnd, startKvp } from '../helpers/process.js'
 import { ensureTopic, produceMessages } from '../helpers/produce.js'
 import { readTopic } from '../helpers/read-topic.js'
 import { consumerAcls, grantForTest, saslSslSettings, securityOf, writerAcls } from '../helpers/secured.js'
@@ -43,17 +43,6 @@ async function committed(topic: string, group: string): Promise<Map<number, numb
   return new Map(rows.map((row) => [row.partition, row.committed ?? -1]))
 }
 
-/** Faults published while `body` runs. */
-function collectFaults(t: TestContext): FaultEvent[] {
-  const seen: FaultEvent[] = []
-  const listener = (event: FaultEvent): void => {
-    seen.push(event)
-  }
-  channels.fault.subscribe(listener)
-  t.after(() => channels.fault.unsubscribe(listener))
-  return seen
-}
-
 /** startEngine() that is expected to fail; resolves with the error. */
 async function startFails(settings: Record<string, string>, topic: string, brokers = security().saslSsl): Promise<{ error: KvpError; ms: number }> {
   const began = Date.now()
@@ -65,22 +54,6 @@ async function startFails(settings: Record<string, string>, topic: string, broke
     return { error, ms: Date.now() - began }
   }
   assert.fail('startEngine() resolved with bad settings')
-}
-
-/** Runs `kvp <args>` to its end with `env`; resolves with its exit code and everything it wrote. */
-function runKvp(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; output: string; ms: number }> {
-  const began = Date.now()
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [kvpBin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk))
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk))
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, output, ms: Date.now() - began })
-    })
-  })
 }
 
 /** Settings as KVP_KAFKA_* variables, the password from a file. */
@@ -116,7 +89,7 @@ test('kvp run consumes and commits through SASL_SSL (SCRAM-SHA-512, password fro
   ])
   const env = asEnv(saslSsl(s.users.app))
   // kvp produce through the secured listener.
-  const produced = await runKvp(['produce', '--brokers', s.saslSsl, '--topic', topic, '--count', '200', '--keys', '20', '--partition', '0'], env)
+  const produced = await runKvpToEnd(['produce', '--brokers', s.saslSsl, '--topic', topic, '--count', '200', '--keys', '20', '--partition', '0'], env)
   assert.equal(produced.code, 0, produced.output)
   assert.match(produced.output, /produced 200 messages/)
   const proc = await startKvp(
@@ -136,7 +109,7 @@ test('kvp run consumes and commits through SASL_SSL (SCRAM-SHA-512, password fro
   const letters = await readTopic(broker.bootstrapServers, deadLetters, 1)
   assert.equal(letters.length, 1)
   // kvp lag through the secured listener: nothing left.
-  const lag = await runKvp(['lag', '--brokers', s.saslSsl, '--group', group, '--topic', topic, '--json'], env)
+  const lag = await runKvpToEnd(['lag', '--brokers', s.saslSsl, '--group', group, '--topic', topic, '--json'], env)
   assert.equal(lag.code, 0, lag.output)
   assert.equal((JSON.parse(lag.output) as { totalLag: number }).totalLag, 0)
 })
@@ -241,7 +214,7 @@ for (const bad of badStarts) {
 
 test('kvp run with a wrong password exits 1 within seconds, saying authentication failed (not "broker transport failure")', { ...needsRealBroker, timeout: 60_000 }, async () => {
   const s = security()
-  const run = await runKvp(
+  const run = await runKvpToEnd(
     ['run', '--brokers', s.saslSsl, '--group', uniqueName('g'), '--topic', uniqueName('t'), '--handler', recordingHandler],
     asEnv(saslSsl({ username: s.users.app.username, password: 'wrong-password-9' })),
   )
@@ -261,7 +234,7 @@ test('a principal without READ on the topic gets a KVP_AUTHORIZATION fault namin
   const group = uniqueName('g')
   await grant(t, [{ principal: 'User:noread', resourceType: 'GROUP', name: group, operation: 'READ' }])
   await produceMessages({ bootstrapServers: broker.bootstrapServers, topic, count: 20, keys: 5, size: 16 })
-  const faults = collectFaults(t)
+  const faults = collectEvents(t, channels.fault)
   const engine = await startEngine({ brokers: s.saslSsl, groupId: group, topics: [{ topic, handler: recordingHandler }], threads: 1, kafka: saslSsl(s.users.noread) })
   t.after(() => engine.stop())
   await waitFor('an authorization fault', () => engine.faults().some((f) => f.code === ErrorCodes.AUTHORIZATION), 30_000)

@@ -30,7 +30,7 @@ function configError(build: () => unknown): ConfigError {
 
 describe('routePartitioning', () => {
   it('hands out a fresh distributor of the route’s distribution and lane count on every call', () => {
-    const partitioning = routePartitioning(route({ topic: 't', handler: 'h.js', virtualPartitions: { maxPartitions: 8, distribution: 'balanced' } }))
+    const partitioning = routePartitioning(route({ topic: 't', handler: 'h.js', virtualPartitions: { lanes: 8, distribution: 'balanced' } }))
     const first = partitioning.newDistributor()
     const second = partitioning.newDistributor()
     assert.ok(first instanceof BalancedDistributor)
@@ -51,7 +51,7 @@ describe('routePartitioning', () => {
         topic: 't',
         handler: 'h.js',
         payload: { protobuf: protoFile, type: 'shop.Order' },
-        virtualPartitions: { partitioner: { protobuf: 'customer' }, maxPartitions: 4, distribution: 'consistent' },
+        virtualPartitions: { partitioner: { protobuf: 'customer' }, lanes: 4, distribution: 'consistent' },
       }),
     )
     const Order = protobuf.loadSync(protoFile).lookupType('shop.Order')
@@ -60,7 +60,7 @@ describe('routePartitioning', () => {
   })
 
   it('a wrong choice fails when the route is built, naming its option', () => {
-    const base = route({ topic: 't', handler: 'h.js', virtualPartitions: { maxPartitions: 4, distribution: 'consistent' } })
+    const base = route({ topic: 't', handler: 'h.js', virtualPartitions: { lanes: 4, distribution: 'consistent' } })
     assert.equal(configError(() => routePartitioning({ ...base, distribution: 'bogus' as never })).field, 'topics[0].virtualPartitions.distribution')
     assert.equal(configError(() => routePartitioning({ ...base, payload: { protobuf: '/no/such.proto', type: 'x.Y' } })).field, 'topics[0].payload.protobuf')
   })

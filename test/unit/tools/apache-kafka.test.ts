@@ -12,6 +12,7 @@ import { findOnPath, kafkaJar, readCachedClasspath, requireOnPath } from '../../
 import { brokerSettings, clusterId, jvmArgs, log4j2Properties, pomXml, serverProperties, STARTED_LINE } from '../../../tools/apache-kafka/config-files.js'
 import { GuardedJvm } from '../../../tools/apache-kafka/guarded-jvm.js'
 import { waitFor } from '../../helpers/kafka.js'
+import { isAlive } from '../../helpers/process.js'
 
 const MAIN = fileURLToPath(new URL('../../../tools/apache-kafka/main.js', import.meta.url))
 const GUARDED_JVM_URL = pathToFileURL(fileURLToPath(new URL('../../../tools/apache-kafka/guarded-jvm.js', import.meta.url))).href
@@ -31,15 +32,6 @@ function parseProperties(text: string): Map<string, string> {
       return [line.slice(0, at), line.slice(at + 1)] as [string, string]
     })
   return new Map(entries)
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 async function waitUntil(what: string, predicate: () => boolean, timeoutMs: number): Promise<void> {
