@@ -1,6 +1,6 @@
 import type { Message as KafkaMessage } from 'node-rdkafka'
 import type { VirtualKey } from '../config/options.js'
-import type { Distributor, LaneProgress } from '../partitioning/distributor.js'
+import type { Distributor, LaneProgress } from '../partitioning/distributor-types.js'
 import type { Lane } from './lane.js'
 import { PackedBatch } from './packed-batch.js'
 
@@ -52,10 +52,8 @@ export class LaneSplitter {
       this.#lanesOut = new Uint32Array(count * 2)
       this.#order = new Uint32Array(count * 2)
     }
-    const offsets = new Array<number>(count)
-    for (let i = 0; i < count; i++) offsets[i] = (messages[i] as KafkaMessage).offset
     const lanesOut = this.#lanesOut
-    this.#distributor.distribute(keys, offsets, lanesOut, this.#progress)
+    this.#distributor.distribute(keys, lanesOut, this.#progress)
     const starts = this.#laneStarts
     starts.fill(0)
     for (let i = 0; i < count; i++) {

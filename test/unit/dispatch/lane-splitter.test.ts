@@ -29,12 +29,7 @@ test("each lane gets its keys' messages in offset order, with their seqs, and is
 
   // What the distributor alone says of each message's lane.
   const expected = new Uint32Array(batch.length)
-  createDistributor('consistent', 4).distribute(
-    keys,
-    batch.map((m) => m.offset),
-    expected,
-    { taken: new Float64Array(4), done: new Float64Array(4) },
-  )
+  createDistributor('consistent', 4).distribute(keys, expected, { taken: new Float64Array(4), done: new Float64Array(4) })
   for (const lane of all) {
     const mine = batch.filter((_, i) => expected[i] === lane.index)
     assert.deepEqual(
