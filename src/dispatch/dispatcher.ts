@@ -7,8 +7,7 @@ import type { DecodedOutput } from '../codec/output-records.js'
 import type { ResolvedOptions } from '../config/resolve.js'
 import { channels } from '../diagnostics.js'
 import { ErrorCodes, KvpError, describeError } from '../errors.js'
-import type { Lane } from './lane.js'
-import type { PartitionState } from './partition-state.js'
+import type { PartitionLane, PartitionState } from './partition-state.js'
 import type { WorkerPool } from './pool.js'
 import { FailureHandler } from './failure-handler.js'
 import type { SliceProgress } from '../codec/slice-progress.js'
@@ -45,7 +44,7 @@ export type SlicePool = Pick<WorkerPool, 'threads' | 'pick' | 'room' | 'send' | 
 
 /** A lane's slice in a worker. The messages stay at the head of the lane until the ack. */
 interface InFlightSlice extends WatchedSlice {
-  lane: Lane
+  lane: PartitionLane
   state: PartitionState
   attempt: number
 }
@@ -61,7 +60,7 @@ export class Dispatcher {
   readonly #pool: SlicePool
   readonly #hooks: DispatcherHooks
   readonly #progress: SliceProgress
-  #ready: Lane[] = []
+  #ready: PartitionLane[] = []
   #readyHead = 0
   #slices = new Map<number, InFlightSlice>()
   #nextSliceId = 1
@@ -104,7 +103,7 @@ export class Dispatcher {
 
   /** Takes one poll's messages of one partition (offset order). */
   accept(state: PartitionState, messages: KafkaMessage[]): void {
-    const touched: Lane[] = []
+    const touched: PartitionLane[] = []
     const failure = state.accept(messages, touched)
     if (failure) this.#partitionerFailed(state, failure.offset, failure.error)
     for (const lane of touched) this.#list(lane)
@@ -122,9 +121,9 @@ export class Dispatcher {
     }
   }
 
-  #list(lane: Lane): void {
+  #list(lane: PartitionLane): void {
     const state = lane.owner
-    if (lane.listed || !lane.ready || state.revoked || state.draining) return
+    if (lane.listed || !lane.ready(state.sealedAt) || state.revoked || state.draining) return
     lane.enlisted()
     this.#ready.push(lane)
   }
@@ -148,10 +147,10 @@ export class Dispatcher {
       const records = new RecordColumnsWriter()
       let total = 0
       while (slices.length < lanes && total < this.#options.maxTaskMessages && this.#readyHead < this.#ready.length) {
-        const lane = this.#ready[this.#readyHead++] as Lane
+        const lane = this.#ready[this.#readyHead++] as PartitionLane
         lane.delisted()
         const state = lane.owner
-        if (!lane.ready || state.revoked || state.draining) continue
+        if (!lane.ready(state.sealedAt) || state.revoked || state.draining) continue
         const slot = this.#progress.acquire()
         if (slot < 0) {
           // Every progress slot is in use: this lane waits for the next flush.
@@ -159,14 +158,14 @@ export class Dispatcher {
           lane.enlisted()
           break
         }
-        const count = lane.sendable(maxSlice)
+        const count = lane.sendable(maxSlice, state.sealedAt)
         const id = this.#nextSliceId++
         if (this.#nextSliceId > 0xffff_fff0) this.#nextSliceId = 1
         const slice: InFlightSlice = { id, lane, state, count, attempt: lane.attempt, slot, session, timeoutMs: state.route.handlerTimeoutMs, lastProgress: 0, lastProgressAt: 0 }
         this.#slices.set(id, slice)
         slices.push(slice)
         lane.sliceSent()
-        state.startedUpTo(lane.seqs[lane.head + count - 1] as number)
+        state.startedUpTo(lane.seqAt(count - 1))
         this.#sliceStarted(state)
         total += count
         wire.push({
@@ -283,7 +282,7 @@ export class Dispatcher {
     if (undeliverable === undefined) return undefined
     const { lane, state } = slice
     for (let i = 0; i < Math.min(handled, slice.count); i++) {
-      const offset = state.tracker.offsetOf(lane.seqs[lane.head + i] as number)
+      const offset = state.offsetOf(lane.seqAt(i))
       if (offset === undefined) continue
       const attempts = undeliverable(state, offset)
       if (attempts !== undefined) return { index: i, offset, attempts }
@@ -301,7 +300,7 @@ export class Dispatcher {
     if (failedAt !== undefined && failedAt <= ack.handled) {
       const handled = Math.min(ack.handled, failedAt)
       if (this.#hooks.outputFailed !== undefined && error !== undefined && sent && !slice.state.revoked) {
-        const offset = slice.state.tracker.offsetOf(slice.lane.seqs[slice.lane.head + handled] as number)
+        const offset = slice.state.offsetOf(slice.lane.seqAt(handled))
         if (offset !== undefined) this.#hooks.outputFailed(slice.state, offset, error)
       }
       ack = {
@@ -344,7 +343,7 @@ export class Dispatcher {
   /** Slices whose records are being delivered. */
   #awaitingDelivery = 0
 
-  #touched: Lane[] = []
+  #touched: PartitionLane[] = []
 
   #afterAcks(): void {
     for (const lane of this.#touched) this.#list(lane)

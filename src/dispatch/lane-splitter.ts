@@ -38,7 +38,7 @@ export class LaneSplitter {
    * without keys (a partitioner that failed) all of them to lane 0. A lane that was empty and
    * off the ready list is pushed onto `touched`.
    */
-  split(messages: KafkaMessage[], seqs: number[], keys: VirtualKey[] | undefined, laneAt: (index: number) => Lane, touched: Lane[]): void {
+  split<L extends Lane>(messages: KafkaMessage[], seqs: number[], keys: VirtualKey[] | undefined, laneAt: (index: number) => L, touched: L[]): void {
     const count = messages.length
     const taken = this.#progress.taken
     if (keys === undefined) {
