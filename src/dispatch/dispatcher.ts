@@ -2,11 +2,11 @@ import type { Message as KafkaMessage } from 'node-rdkafka'
 import { encodeTask } from '../codec/slice-codec.js'
 import type { WireSlice, WireSliceAck } from '../codec/slice-codec.js'
 import { RecordColumnsWriter } from '../codec/record-columns.js'
-import { decodeOutputRecords } from '../codec/output-records.js'
-import type { DecodedOutput } from '../codec/output-records.js'
 import type { ResolvedOptions } from '../config/resolve.js'
 import { channels } from '../diagnostics.js'
 import { ErrorCodes, KvpError, describeError } from '../errors.js'
+import { OutputDelivery } from './output-delivery.js'
+import type { OutputHooks } from './output-delivery.js'
 import type { PartitionLane, PartitionState } from './partition-state.js'
 import type { WorkerPool } from './pool.js'
 import { FailureHandler } from './failure-handler.js'
@@ -14,8 +14,8 @@ import type { SliceProgress } from '../codec/slice-progress.js'
 import { TimeoutWatchdog } from './timeout-watchdog.js'
 import type { WatchedSlice } from './timeout-watchdog.js'
 
-/** What the dispatcher needs from the Kafka side. */
-export interface DispatcherHooks {
+/** What the dispatcher needs from the Kafka side (with what output delivery needs, ./output-delivery.ts). */
+export interface DispatcherHooks extends OutputHooks {
   /** The partition's watermark moved: store it for the next commit. */
   watermarkMoved(state: PartitionState): void
   /** A partition took a batch: its in-flight counts grew (pause fetching?). */
@@ -24,19 +24,6 @@ export interface DispatcherHooks {
   acksApplied(): void
   /** Produce a message to the route's dead-letter topic; resolves on its delivery report. */
   deadLetter(state: PartitionState, message: KafkaMessage, error: KvpError, attempts: number): Promise<void>
-  /**
-   * Sends what a slice's handlers produced (`counts[i]` records of its message `i`); `done`
-   * gets the first message with an undelivered record and the error, or undefined when all
-   * are delivered.
-   */
-  produce?(records: DecodedOutput[], counts: readonly number[], done: (failedAt: number | undefined, error: KvpError | undefined, sent: boolean) => void): void
-  /** Exactly-once: a record produced for the message at `offset` was not delivered, so the open transaction cannot commit. */
-  outputFailed?(state: PartitionState, offset: number, error: KvpError): void
-  /**
-   * Exactly-once: attempts the message at `offset` spent in aborted transactions once they
-   * reach its route's limit (its records go nowhere; it is dead-lettered), else undefined.
-   */
-  undeliverable?(state: PartitionState, offset: number): number | undefined
 }
 
 /** What the dispatcher uses of the worker pool (./pool.ts); tests give it a fake. */
@@ -67,10 +54,18 @@ export class Dispatcher {
   #flushScheduled = false
   readonly #watchdog: TimeoutWatchdog
   readonly #failures: FailureHandler
+  /** Holds acks back until the records their handlers produced are delivered. */
+  readonly #delivery: OutputDelivery<InFlightSlice>
   /** Slices in flight per partition (this assignment of it). */
   readonly #perPartition = new Map<PartitionState, number>()
   #drainWaiters: Array<{ states: readonly PartitionState[]; wake: () => void }> = []
   #dispatching = true
+  /** Lanes that acks filled again (a released batch): listed once the acks are applied. */
+  #touched: PartitionLane[] = []
+  readonly #scheduledFlush = (): void => {
+    this.#flushScheduled = false
+    this.flush()
+  }
 
   constructor(options: ResolvedOptions, pool: SlicePool, progress: SliceProgress, hooks: DispatcherHooks) {
     this.#options = options
@@ -95,10 +90,15 @@ export class Dispatcher {
       },
       deadLetter: (state, message, error, attempts) => hooks.deadLetter(state, message, error, attempts),
     })
+    this.#delivery = new OutputDelivery<InFlightSlice>(hooks, (slice, ack) => {
+      this.#applyAck(slice, ack)
+      this.#afterAcks()
+    })
   }
 
+  /** Slices in workers, and slices whose records are being delivered. */
   get slicesInFlight(): number {
-    return this.#slices.size + this.#awaitingDelivery
+    return this.#slices.size + this.#delivery.awaiting
   }
 
   /** Takes one poll's messages of one partition (offset order). */
@@ -244,78 +244,8 @@ export class Dispatcher {
     this.#slices.delete(ack.id)
     this.#progress.release(slice.slot)
     this.#pool.done(slice.session, slice.count)
-    const outputs = ack.outputs
-    if (outputs === undefined || outputs.length <= 4 || this.#hooks.produce === undefined || slice.state.revoked) {
-      this.#applyAck(slice, ack)
-      return
-    }
-    // The worker is free; the lane keeps its slice in flight until every record is delivered.
-    this.#awaitingDelivery++
-    let records: DecodedOutput[]
-    try {
-      records = decodeOutputRecords(outputs)
-    } catch (error) {
-      this.#delivered(slice, ack, 0, new KvpError(ErrorCodes.PRODUCE, `the slice's output records could not be read: ${describeError(error).message}`), false)
-      return
-    }
-    let counts = ack.outputCounts ?? []
-    const spent = this.#spentAt(slice, ack.handled)
-    if (spent !== undefined) {
-      // Records of messages before the spent one go out; the spent message goes to its dead-letter topic.
-      let kept = 0
-      for (let m = 0; m < spent.index; m++) kept += counts[m] ?? 0
-      records = records.slice(0, kept)
-      counts = counts.slice(0, spent.index)
-      slice.lane.attemptsSpent(spent.attempts)
-      const error = new KvpError(ErrorCodes.PRODUCE, `the records of offset ${spent.offset} could not be delivered in ${spent.attempts} transactions; it goes to the dead-letter topic`)
-      this.#hooks.produce(records, counts, (failedAt, deliveryError, sent) =>
-        failedAt === undefined ? this.#delivered(slice, ack, spent.index, error, false) : this.#delivered(slice, ack, failedAt, deliveryError, sent),
-      )
-      return
-    }
-    this.#hooks.produce(records, counts, (failedAt, error, sent) => this.#delivered(slice, ack, failedAt, error, sent))
-  }
-
-  /** Exactly-once: the first message of the slice whose records failed delivery in as many aborted transactions as its route allows attempts. */
-  #spentAt(slice: InFlightSlice, handled: number): { index: number; offset: number; attempts: number } | undefined {
-    const undeliverable = this.#hooks.undeliverable
-    if (undeliverable === undefined) return undefined
-    const { lane, state } = slice
-    for (let i = 0; i < Math.min(handled, slice.count); i++) {
-      const offset = state.offsetOf(lane.seqAt(i))
-      if (offset === undefined) continue
-      const attempts = undeliverable(state, offset)
-      if (attempts !== undefined) return { index: i, offset, attempts }
-    }
-    return undefined
-  }
-
-  /**
-   * The delivery reports of a slice's records are in: the ack applies, cut short at the
-   * first message whose records did not all land. `sent`: some record of that message
-   * reached the producer (exactly-once: it is in the open transaction, which must abort).
-   */
-  #delivered(slice: InFlightSlice, ack: WireSliceAck, failedAt: number | undefined, error: KvpError | undefined, sent: boolean): void {
-    this.#awaitingDelivery--
-    if (failedAt !== undefined && failedAt <= ack.handled) {
-      const handled = Math.min(ack.handled, failedAt)
-      if (this.#hooks.outputFailed !== undefined && error !== undefined && sent && !slice.state.revoked) {
-        const offset = slice.state.offsetOf(slice.lane.seqAt(handled))
-        if (offset !== undefined) this.#hooks.outputFailed(slice.state, offset, error)
-      }
-      ack = {
-        id: ack.id,
-        handled,
-        marked: Math.min(ack.marked, handled),
-        failed: true,
-        errorMessage: error?.message ?? 'a produced record was not delivered',
-        errorCode: ErrorCodes.PRODUCE,
-        errorStack: error?.stack ?? '',
-        durationMs: ack.durationMs,
-      }
-    }
-    this.#applyAck(slice, ack)
-    this.#afterAcks()
+    // A slice whose handlers produced records is applied once they are delivered.
+    if (!this.#delivery.deliver(slice, ack)) this.#applyAck(slice, ack)
   }
 
   #applyAck(slice: InFlightSlice, ack: WireSliceAck): void {
@@ -340,11 +270,6 @@ export class Dispatcher {
     this.#sliceEnded(state)
   }
 
-  /** Slices whose records are being delivered. */
-  #awaitingDelivery = 0
-
-  #touched: PartitionLane[] = []
-
   #afterAcks(): void {
     for (const lane of this.#touched) this.#list(lane)
     this.#touched.length = 0
@@ -360,11 +285,6 @@ export class Dispatcher {
     if (this.#flushScheduled) return
     this.#flushScheduled = true
     setImmediate(this.#scheduledFlush)
-  }
-
-  #scheduledFlush = (): void => {
-    this.#flushScheduled = false
-    this.flush()
   }
 
   #sliceStarted(state: PartitionState): void {
