@@ -11,6 +11,7 @@ import type { PartitionLane, PartitionState } from './partition-state.js'
 import type { WorkerPool } from './pool.js'
 import { FailureHandler } from './failure-handler.js'
 import type { SliceProgress } from '../codec/slice-progress.js'
+import { SliceDrain } from './slice-drain.js'
 import { TimeoutWatchdog } from './timeout-watchdog.js'
 import type { WatchedSlice } from './timeout-watchdog.js'
 
@@ -56,9 +57,8 @@ export class Dispatcher {
   readonly #failures: FailureHandler
   /** Holds acks back until the records their handlers produced are delivered. */
   readonly #delivery: OutputDelivery<InFlightSlice>
-  /** Slices in flight per partition (this assignment of it). */
-  readonly #perPartition = new Map<PartitionState, number>()
-  #drainWaiters: Array<{ states: readonly PartitionState[]; wake: () => void }> = []
+  /** Slices in flight per partition (this assignment of it), for drain(). */
+  readonly #drains = new SliceDrain<PartitionState>()
   #dispatching = true
   /** Lanes that acks filled again (a released batch): listed once the acks are applied. */
   #touched: PartitionLane[] = []
@@ -166,7 +166,7 @@ export class Dispatcher {
         slices.push(slice)
         lane.sliceSent()
         state.startedUpTo(lane.seqAt(count - 1))
-        this.#sliceStarted(state)
+        this.#drains.started(state)
         total += count
         wire.push({
           id,
@@ -253,7 +253,7 @@ export class Dispatcher {
     const handled = Math.min(ack.handled, slice.count)
     lane.sliceReturned(handled, ack.failed)
     if (state.revoked) {
-      this.#sliceEnded(state)
+      this.#drains.ended(state)
       // Invariant 5: an ack for a revoked partition (or an older assignment of it) is never committed.
       if (channels.staleAck.hasSubscribers) channels.staleAck.publish({ topic: state.topic, partition: state.partition, generation: state.generation, handled: ack.handled })
       return
@@ -267,7 +267,7 @@ export class Dispatcher {
     if (state.idle) state.release(this.#touched)
     this.#list(lane)
     // Last: a drain waiting on this partition wakes only once the watermark includes the slice.
-    this.#sliceEnded(state)
+    this.#drains.ended(state)
   }
 
   #afterAcks(): void {
@@ -287,26 +287,6 @@ export class Dispatcher {
     setImmediate(this.#scheduledFlush)
   }
 
-  #sliceStarted(state: PartitionState): void {
-    this.#perPartition.set(state, (this.#perPartition.get(state) ?? 0) + 1)
-  }
-
-  #sliceEnded(state: PartitionState): void {
-    const left = (this.#perPartition.get(state) ?? 1) - 1
-    if (left > 0) {
-      this.#perPartition.set(state, left)
-      return
-    }
-    this.#perPartition.delete(state)
-    if (this.#drainWaiters.length === 0) return
-    const waiting = this.#drainWaiters
-    this.#drainWaiters = []
-    for (const waiter of waiting) {
-      if (waiter.states.some((s) => this.#perPartition.has(s))) this.#drainWaiters.push(waiter)
-      else waiter.wake()
-    }
-  }
-
   /** Exactly-once: the partitions' seals are lifted; their waiting lanes may run. */
   unsealed(states: Iterable<PartitionState>): void {
     for (const state of states) for (const lane of state.lanes) if (lane) this.#list(lane)
@@ -323,21 +303,6 @@ export class Dispatcher {
    * or false after `timeoutMs`.
    */
   drain(timeoutMs: number, states?: readonly PartitionState[]): Promise<boolean> {
-    const watched = states ?? [...this.#perPartition.keys()]
-    if (!watched.some((state) => this.#perPartition.has(state))) return Promise.resolve(true)
-    return new Promise<boolean>((resolve) => {
-      const waiter = {
-        states: watched,
-        wake: () => {
-          clearTimeout(timer)
-          resolve(true)
-        },
-      }
-      const timer = setTimeout(() => {
-        this.#drainWaiters = this.#drainWaiters.filter((w) => w !== waiter)
-        resolve(false)
-      }, timeoutMs)
-      this.#drainWaiters.push(waiter)
-    })
+    return this.#drains.drain(timeoutMs, states)
   }
 }
