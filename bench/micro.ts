@@ -28,13 +28,11 @@ const LANES = 64
 const SLICE = 16
 
 const keys: Buffer[] = []
-const offsets: number[] = []
 const messages: RawMessage[] = []
 for (let i = 0; i < BATCH; i++) {
   const key = Buffer.from(`key-${(i * 7919) % KEYS}`)
   const value = Buffer.from(JSON.stringify({ id: i, key: key.toString(), pad: 'x'.repeat(VALUE_BYTES - 40) }))
   keys.push(key)
-  offsets.push(1_000_000 + i)
   messages.push({ topic: 'orders', partition: 0, offset: 1_000_000 + i, key, value, timestamp: Date.now() })
 }
 
@@ -118,7 +116,7 @@ const cases: Array<{ name: string; note: string; timed: TimedCase }> = [
     name: `consistent distributor (${LANES} lanes)`,
     note: `distribute() over a ${BATCH}-message batch, ${KEYS} keys`,
     timed: batchCase(() => {
-      consistent.distribute(keys, offsets, lanesOut)
+      consistent.distribute(keys, lanesOut)
       return lanesOut[BATCH - 1] ?? 0
     }),
   },
@@ -126,7 +124,7 @@ const cases: Array<{ name: string; note: string; timed: TimedCase }> = [
     name: `balanced distributor (${LANES} lanes)`,
     note: `distribute() over a ${BATCH}-message batch, ${KEYS} keys`,
     timed: batchCase(() => {
-      balanced.distribute(keys, offsets, lanesOut)
+      balanced.distribute(keys, lanesOut)
       return lanesOut[BATCH - 1] ?? 0
     }),
   },
@@ -134,7 +132,7 @@ const cases: Array<{ name: string; note: string; timed: TimedCase }> = [
     name: `sticky distributor (${LANES} lanes)`,
     note: `distribute() over a ${BATCH}-message batch, ${KEYS} keys, the lanes empty before each batch (every key's first message picks a lane)`,
     timed: batchCase(() => {
-      sticky.distribute(keys, offsets, lanesOut, stickyProgress)
+      sticky.distribute(keys, lanesOut, stickyProgress)
       const taken = stickyProgress.taken
       for (let i = 0; i < BATCH; i++) {
         const lane = lanesOut[i] as number

@@ -29,6 +29,14 @@ export interface DecodedOutput {
 
 const NULL = -1
 
+/** The packed buffer opens with its record count, a u32. */
+const COUNT_BYTES = 4
+
+/** A packed buffer (an ack's `outputs`) holds at least one record: it is longer than the count alone. */
+export function carriesRecords(packed: Uint8Array | undefined): packed is Uint8Array {
+  return packed !== undefined && packed.byteLength > COUNT_BYTES
+}
+
 function bad(field: string, message: string): KvpError {
   return new KvpError(ErrorCodes.PRODUCE, `ctx.produce(): ${field} ${message}`, { retryable: false })
 }
@@ -120,7 +128,7 @@ export class OutputRecordsWriter {
 
   /** The records packed so far, in one buffer. */
   finish(): Uint8Array {
-    const head = Buffer.allocUnsafe(4)
+    const head = Buffer.allocUnsafe(COUNT_BYTES)
     head.writeUInt32LE(this.#count, 0)
     return Buffer.concat([head, ...this.#parts])
   }
@@ -129,10 +137,10 @@ export class OutputRecordsWriter {
 /** Unpacks output records; the Buffers are views into `packed`. */
 export function decodeOutputRecords(packed: Uint8Array): DecodedOutput[] {
   const buf = Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength)
-  if (buf.length < 4) return []
+  if (buf.length < COUNT_BYTES) return []
   const n = buf.readUInt32LE(0)
   const records: DecodedOutput[] = new Array(n)
-  let at = 4
+  let at = COUNT_BYTES
   const take = (length: number): Buffer => {
     if (at + length > buf.length) throw new InternalError('output records are truncated')
     const view = buf.subarray(at, at + length)

@@ -2,21 +2,21 @@ import type { Message as KafkaMessage } from 'node-rdkafka'
 import { encodeTask } from '../codec/slice-codec.js'
 import type { WireSlice, WireSliceAck } from '../codec/slice-codec.js'
 import { RecordColumnsWriter } from '../codec/record-columns.js'
-import { decodeOutputRecords } from '../codec/output-records.js'
-import type { DecodedOutput } from '../codec/output-records.js'
 import type { ResolvedOptions } from '../config/resolve.js'
 import { channels } from '../diagnostics.js'
 import { ErrorCodes, KvpError, describeError } from '../errors.js'
-import type { Lane } from './lane.js'
-import type { PartitionState } from './partition-state.js'
+import { OutputDelivery } from './output-delivery.js'
+import type { OutputHooks } from './output-delivery.js'
+import type { PartitionLane, PartitionState } from './partition-state.js'
 import type { WorkerPool } from './pool.js'
 import { FailureHandler } from './failure-handler.js'
 import type { SliceProgress } from '../codec/slice-progress.js'
+import { SliceDrain } from './slice-drain.js'
 import { TimeoutWatchdog } from './timeout-watchdog.js'
 import type { WatchedSlice } from './timeout-watchdog.js'
 
-/** What the dispatcher needs from the Kafka side. */
-export interface DispatcherHooks {
+/** What the dispatcher needs from the Kafka side (with what output delivery needs, ./output-delivery.ts). */
+export interface DispatcherHooks extends OutputHooks {
   /** The partition's watermark moved: store it for the next commit. */
   watermarkMoved(state: PartitionState): void
   /** A partition took a batch: its in-flight counts grew (pause fetching?). */
@@ -25,19 +25,6 @@ export interface DispatcherHooks {
   acksApplied(): void
   /** Produce a message to the route's dead-letter topic; resolves on its delivery report. */
   deadLetter(state: PartitionState, message: KafkaMessage, error: KvpError, attempts: number): Promise<void>
-  /**
-   * Sends what a slice's handlers produced (`counts[i]` records of its message `i`); `done`
-   * gets the first message with an undelivered record and the error, or undefined when all
-   * are delivered.
-   */
-  produce?(records: DecodedOutput[], counts: readonly number[], done: (failedAt: number | undefined, error: KvpError | undefined, sent: boolean) => void): void
-  /** Exactly-once: a record produced for the message at `offset` was not delivered, so the open transaction cannot commit. */
-  outputFailed?(state: PartitionState, offset: number, error: KvpError): void
-  /**
-   * Exactly-once: attempts the message at `offset` spent in aborted transactions once they
-   * reach its route's limit (its records go nowhere; it is dead-lettered), else undefined.
-   */
-  undeliverable?(state: PartitionState, offset: number): number | undefined
 }
 
 /** What the dispatcher uses of the worker pool (./pool.ts); tests give it a fake. */
@@ -45,7 +32,7 @@ export type SlicePool = Pick<WorkerPool, 'threads' | 'pick' | 'room' | 'send' | 
 
 /** A lane's slice in a worker. The messages stay at the head of the lane until the ack. */
 interface InFlightSlice extends WatchedSlice {
-  lane: Lane
+  lane: PartitionLane
   state: PartitionState
   attempt: number
 }
@@ -61,17 +48,24 @@ export class Dispatcher {
   readonly #pool: SlicePool
   readonly #hooks: DispatcherHooks
   readonly #progress: SliceProgress
-  #ready: Lane[] = []
+  #ready: PartitionLane[] = []
   #readyHead = 0
   #slices = new Map<number, InFlightSlice>()
   #nextSliceId = 1
   #flushScheduled = false
   readonly #watchdog: TimeoutWatchdog
   readonly #failures: FailureHandler
-  /** Slices in flight per partition (this assignment of it). */
-  readonly #perPartition = new Map<PartitionState, number>()
-  #drainWaiters: Array<{ states: readonly PartitionState[]; wake: () => void }> = []
+  /** Holds acks back until the records their handlers produced are delivered. */
+  readonly #delivery: OutputDelivery<InFlightSlice>
+  /** Slices in flight per partition (this assignment of it), for drain(). */
+  readonly #drains = new SliceDrain<PartitionState>()
   #dispatching = true
+  /** Lanes that acks filled again (a released batch): listed once the acks are applied. */
+  #touched: PartitionLane[] = []
+  readonly #scheduledFlush = (): void => {
+    this.#flushScheduled = false
+    this.flush()
+  }
 
   constructor(options: ResolvedOptions, pool: SlicePool, progress: SliceProgress, hooks: DispatcherHooks) {
     this.#options = options
@@ -96,15 +90,20 @@ export class Dispatcher {
       },
       deadLetter: (state, message, error, attempts) => hooks.deadLetter(state, message, error, attempts),
     })
+    this.#delivery = new OutputDelivery<InFlightSlice>(hooks, (slice, ack) => {
+      this.#applyAck(slice, ack)
+      this.#afterAcks()
+    })
   }
 
+  /** Slices in workers, and slices whose records are being delivered. */
   get slicesInFlight(): number {
-    return this.#slices.size + this.#awaitingDelivery
+    return this.#slices.size + this.#delivery.awaiting
   }
 
   /** Takes one poll's messages of one partition (offset order). */
   accept(state: PartitionState, messages: KafkaMessage[]): void {
-    const touched: Lane[] = []
+    const touched: PartitionLane[] = []
     const failure = state.accept(messages, touched)
     if (failure) this.#partitionerFailed(state, failure.offset, failure.error)
     for (const lane of touched) this.#list(lane)
@@ -122,9 +121,9 @@ export class Dispatcher {
     }
   }
 
-  #list(lane: Lane): void {
+  #list(lane: PartitionLane): void {
     const state = lane.owner
-    if (lane.listed || !lane.ready || state.revoked || state.draining) return
+    if (lane.listed || !lane.ready(state.sealedAt) || state.revoked || state.draining) return
     lane.enlisted()
     this.#ready.push(lane)
   }
@@ -148,10 +147,10 @@ export class Dispatcher {
       const records = new RecordColumnsWriter()
       let total = 0
       while (slices.length < lanes && total < this.#options.maxTaskMessages && this.#readyHead < this.#ready.length) {
-        const lane = this.#ready[this.#readyHead++] as Lane
+        const lane = this.#ready[this.#readyHead++] as PartitionLane
         lane.delisted()
         const state = lane.owner
-        if (!lane.ready || state.revoked || state.draining) continue
+        if (!lane.ready(state.sealedAt) || state.revoked || state.draining) continue
         const slot = this.#progress.acquire()
         if (slot < 0) {
           // Every progress slot is in use: this lane waits for the next flush.
@@ -159,15 +158,15 @@ export class Dispatcher {
           lane.enlisted()
           break
         }
-        const count = lane.sendable(maxSlice)
+        const count = lane.sendable(maxSlice, state.sealedAt)
         const id = this.#nextSliceId++
         if (this.#nextSliceId > 0xffff_fff0) this.#nextSliceId = 1
         const slice: InFlightSlice = { id, lane, state, count, attempt: lane.attempt, slot, session, timeoutMs: state.route.handlerTimeoutMs, lastProgress: 0, lastProgressAt: 0 }
         this.#slices.set(id, slice)
         slices.push(slice)
         lane.sliceSent()
-        state.startedUpTo(lane.seqs[lane.head + count - 1] as number)
-        this.#sliceStarted(state)
+        state.startedUpTo(lane.seqAt(count - 1))
+        this.#drains.started(state)
         total += count
         wire.push({
           id,
@@ -245,78 +244,8 @@ export class Dispatcher {
     this.#slices.delete(ack.id)
     this.#progress.release(slice.slot)
     this.#pool.done(slice.session, slice.count)
-    const outputs = ack.outputs
-    if (outputs === undefined || outputs.length <= 4 || this.#hooks.produce === undefined || slice.state.revoked) {
-      this.#applyAck(slice, ack)
-      return
-    }
-    // The worker is free; the lane keeps its slice in flight until every record is delivered.
-    this.#awaitingDelivery++
-    let records: DecodedOutput[]
-    try {
-      records = decodeOutputRecords(outputs)
-    } catch (error) {
-      this.#delivered(slice, ack, 0, new KvpError(ErrorCodes.PRODUCE, `the slice's output records could not be read: ${describeError(error).message}`), false)
-      return
-    }
-    let counts = ack.outputCounts ?? []
-    const spent = this.#spentAt(slice, ack.handled)
-    if (spent !== undefined) {
-      // Records of messages before the spent one go out; the spent message goes to its dead-letter topic.
-      let kept = 0
-      for (let m = 0; m < spent.index; m++) kept += counts[m] ?? 0
-      records = records.slice(0, kept)
-      counts = counts.slice(0, spent.index)
-      slice.lane.attemptsSpent(spent.attempts)
-      const error = new KvpError(ErrorCodes.PRODUCE, `the records of offset ${spent.offset} could not be delivered in ${spent.attempts} transactions; it goes to the dead-letter topic`)
-      this.#hooks.produce(records, counts, (failedAt, deliveryError, sent) =>
-        failedAt === undefined ? this.#delivered(slice, ack, spent.index, error, false) : this.#delivered(slice, ack, failedAt, deliveryError, sent),
-      )
-      return
-    }
-    this.#hooks.produce(records, counts, (failedAt, error, sent) => this.#delivered(slice, ack, failedAt, error, sent))
-  }
-
-  /** Exactly-once: the first message of the slice whose records failed delivery in as many aborted transactions as its route allows attempts. */
-  #spentAt(slice: InFlightSlice, handled: number): { index: number; offset: number; attempts: number } | undefined {
-    const undeliverable = this.#hooks.undeliverable
-    if (undeliverable === undefined) return undefined
-    const { lane, state } = slice
-    for (let i = 0; i < Math.min(handled, slice.count); i++) {
-      const offset = state.tracker.offsetOf(lane.seqs[lane.head + i] as number)
-      if (offset === undefined) continue
-      const attempts = undeliverable(state, offset)
-      if (attempts !== undefined) return { index: i, offset, attempts }
-    }
-    return undefined
-  }
-
-  /**
-   * The delivery reports of a slice's records are in: the ack applies, cut short at the
-   * first message whose records did not all land. `sent`: some record of that message
-   * reached the producer (exactly-once: it is in the open transaction, which must abort).
-   */
-  #delivered(slice: InFlightSlice, ack: WireSliceAck, failedAt: number | undefined, error: KvpError | undefined, sent: boolean): void {
-    this.#awaitingDelivery--
-    if (failedAt !== undefined && failedAt <= ack.handled) {
-      const handled = Math.min(ack.handled, failedAt)
-      if (this.#hooks.outputFailed !== undefined && error !== undefined && sent && !slice.state.revoked) {
-        const offset = slice.state.tracker.offsetOf(slice.lane.seqs[slice.lane.head + handled] as number)
-        if (offset !== undefined) this.#hooks.outputFailed(slice.state, offset, error)
-      }
-      ack = {
-        id: ack.id,
-        handled,
-        marked: Math.min(ack.marked, handled),
-        failed: true,
-        errorMessage: error?.message ?? 'a produced record was not delivered',
-        errorCode: ErrorCodes.PRODUCE,
-        errorStack: error?.stack ?? '',
-        durationMs: ack.durationMs,
-      }
-    }
-    this.#applyAck(slice, ack)
-    this.#afterAcks()
+    // A slice whose handlers produced records is applied once they are delivered.
+    if (!this.#delivery.deliver(slice, ack)) this.#applyAck(slice, ack)
   }
 
   #applyAck(slice: InFlightSlice, ack: WireSliceAck): void {
@@ -324,7 +253,7 @@ export class Dispatcher {
     const handled = Math.min(ack.handled, slice.count)
     lane.sliceReturned(handled, ack.failed)
     if (state.revoked) {
-      this.#sliceEnded(state)
+      this.#drains.ended(state)
       // Stale acks never commit (docs/guarantees.md): an ack for a revoked partition, or an older assignment of it, is dropped.
       if (channels.staleAck.hasSubscribers) channels.staleAck.publish({ topic: state.topic, partition: state.partition, generation: state.generation, handled: ack.handled })
       return
@@ -338,13 +267,8 @@ export class Dispatcher {
     if (state.idle) state.release(this.#touched)
     this.#list(lane)
     // Last: a drain waiting on this partition wakes only once the watermark includes the slice.
-    this.#sliceEnded(state)
+    this.#drains.ended(state)
   }
-
-  /** Slices whose records are being delivered. */
-  #awaitingDelivery = 0
-
-  #touched: Lane[] = []
 
   #afterAcks(): void {
     for (const lane of this.#touched) this.#list(lane)
@@ -363,31 +287,6 @@ export class Dispatcher {
     setImmediate(this.#scheduledFlush)
   }
 
-  #scheduledFlush = (): void => {
-    this.#flushScheduled = false
-    this.flush()
-  }
-
-  #sliceStarted(state: PartitionState): void {
-    this.#perPartition.set(state, (this.#perPartition.get(state) ?? 0) + 1)
-  }
-
-  #sliceEnded(state: PartitionState): void {
-    const left = (this.#perPartition.get(state) ?? 1) - 1
-    if (left > 0) {
-      this.#perPartition.set(state, left)
-      return
-    }
-    this.#perPartition.delete(state)
-    if (this.#drainWaiters.length === 0) return
-    const waiting = this.#drainWaiters
-    this.#drainWaiters = []
-    for (const waiter of waiting) {
-      if (waiter.states.some((s) => this.#perPartition.has(s))) this.#drainWaiters.push(waiter)
-      else waiter.wake()
-    }
-  }
-
   /** Exactly-once: the partitions' seals are lifted; their waiting lanes may run. */
   unsealed(states: Iterable<PartitionState>): void {
     for (const state of states) for (const lane of state.lanes) if (lane) this.#list(lane)
@@ -404,21 +303,6 @@ export class Dispatcher {
    * or false after `timeoutMs`.
    */
   drain(timeoutMs: number, states?: readonly PartitionState[]): Promise<boolean> {
-    const watched = states ?? [...this.#perPartition.keys()]
-    if (!watched.some((state) => this.#perPartition.has(state))) return Promise.resolve(true)
-    return new Promise<boolean>((resolve) => {
-      const waiter = {
-        states: watched,
-        wake: () => {
-          clearTimeout(timer)
-          resolve(true)
-        },
-      }
-      const timer = setTimeout(() => {
-        this.#drainWaiters = this.#drainWaiters.filter((w) => w !== waiter)
-        resolve(false)
-      }, timeoutMs)
-      this.#drainWaiters.push(waiter)
-    })
+    return this.#drains.drain(timeoutMs, states)
   }
 }

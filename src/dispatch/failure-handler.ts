@@ -2,15 +2,14 @@ import type { Message as KafkaMessage } from 'node-rdkafka'
 import type { WireSliceAck } from '../codec/slice-codec.js'
 import { channels } from '../diagnostics.js'
 import { ErrorCodes, KvpError, describeError, isErrorCode } from '../errors.js'
-import type { Lane } from './lane.js'
-import type { PartitionState } from './partition-state.js'
+import type { PartitionLane, PartitionState } from './partition-state.js'
 import { backoffDelay, failureOutcome } from './retry-policy.js'
 
 export interface FailureCallbacks {
   /** The lane may run again (its backoff is over). */
-  resume(state: PartitionState, lane: Lane): void
+  resume(state: PartitionState, lane: PartitionLane): void
   /** The lane's head message was dead-lettered (the lane knows): count it done in its partition. */
-  deadLettered(state: PartitionState, lane: Lane): void
+  deadLettered(state: PartitionState, lane: PartitionLane): void
   /** Produce to the route's dead-letter topic; resolves on the delivery report. */
   deadLetter(state: PartitionState, message: KafkaMessage, error: KvpError, attempts: number): Promise<void>
 }
@@ -28,7 +27,7 @@ export class FailureHandler {
     this.#callbacks = callbacks
   }
 
-  failed(state: PartitionState, lane: Lane, ack: WireSliceAck): void {
+  failed(state: PartitionState, lane: PartitionLane, ack: WireSliceAck): void {
     const route = state.route
     const attempt = lane.attempt
     state.handlerFailed()
@@ -49,7 +48,7 @@ export class FailureHandler {
     this.#deadLetter(state, lane, message, error, attempt, 1)
   }
 
-  #deadLetter(state: PartitionState, lane: Lane, message: KafkaMessage, error: KvpError, attempts: number, tries: number): void {
+  #deadLetter(state: PartitionState, lane: PartitionLane, message: KafkaMessage, error: KvpError, attempts: number, tries: number): void {
     this.#callbacks.deadLetter(state, message, error, attempts).then(
       () => {
         if (state.revoked) return

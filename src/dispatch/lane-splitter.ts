@@ -1,6 +1,6 @@
 import type { Message as KafkaMessage } from 'node-rdkafka'
 import type { VirtualKey } from '../config/options.js'
-import type { Distributor, LaneProgress } from '../partitioning/distributor.js'
+import type { Distributor, LaneProgress } from '../partitioning/distributor-types.js'
 import type { Lane } from './lane.js'
 import { PackedBatch } from './packed-batch.js'
 
@@ -38,7 +38,7 @@ export class LaneSplitter {
    * without keys (a partitioner that failed) all of them to lane 0. A lane that was empty and
    * off the ready list is pushed onto `touched`.
    */
-  split(messages: KafkaMessage[], seqs: number[], keys: VirtualKey[] | undefined, laneAt: (index: number) => Lane, touched: Lane[]): void {
+  split<L extends Lane>(messages: KafkaMessage[], seqs: number[], keys: VirtualKey[] | undefined, laneAt: (index: number) => L, touched: L[]): void {
     const count = messages.length
     const taken = this.#progress.taken
     if (keys === undefined) {
@@ -52,10 +52,8 @@ export class LaneSplitter {
       this.#lanesOut = new Uint32Array(count * 2)
       this.#order = new Uint32Array(count * 2)
     }
-    const offsets = new Array<number>(count)
-    for (let i = 0; i < count; i++) offsets[i] = (messages[i] as KafkaMessage).offset
     const lanesOut = this.#lanesOut
-    this.#distributor.distribute(keys, offsets, lanesOut, this.#progress)
+    this.#distributor.distribute(keys, lanesOut, this.#progress)
     const starts = this.#laneStarts
     starts.fill(0)
     for (let i = 0; i < count; i++) {

@@ -1,7 +1,6 @@
 import type { Message as KafkaMessage } from 'node-rdkafka'
 import type { RecordColumnsReader, RecordColumnsWriter } from '../codec/record-columns.js'
 import type { LaneRun } from './packed-batch.js'
-import type { PartitionState } from './partition-state.js'
 import { InternalError } from '../errors.js'
 
 /**
@@ -14,17 +13,22 @@ import { InternalError } from '../errors.js'
  * lane's messages in consecutive rows, and the lane holds its run of rows. A queued
  * message costs its bytes plus a few dozen; a slow lane keeps other lanes' messages alive
  * only until their batch is compacted (./packed-batch.ts).
+ *
+ * The lane knows nothing of its partition's state: it carries its `owner` for the dispatcher
+ * without reading it, and is handed the partition's transaction seal where that matters.
  */
-export class Lane {
+export class Lane<Owner = unknown> {
   readonly index: number
-  /** The partition (this assignment of it) the lane belongs to. */
-  readonly owner: PartitionState
+  /** The partition (this assignment of it) the lane belongs to; the lane itself never reads it. */
+  readonly owner: Owner
+  readonly #topic: string
+  readonly #partition: number
   /** Runs of packed messages, oldest first from `#runHead`; the first run's `row` is the head message. */
   #runs: Array<LaneRun | undefined> = []
   #runHead = 0
-  /** The offset tracker's sequence number of each message, from `head` on. */
-  seqs: number[] = []
-  head = 0
+  /** The offset tracker's sequence number of each message, from `#head` on. */
+  #seqs: number[] = []
+  #head = 0
   #busy = false
   #waiting = false
   #listed = false
@@ -34,9 +38,11 @@ export class Lane {
   /** A pending retry or dead-letter retry, cancelled on revoke or stop. */
   #timer: NodeJS.Timeout | undefined
 
-  constructor(index: number, owner: PartitionState) {
+  constructor(index: number, owner: Owner, topic: string, partition: number) {
     this.index = index
     this.owner = owner
+    this.#topic = topic
+    this.#partition = partition
   }
 
   /** A slice of this lane is running. */
@@ -120,34 +126,43 @@ export class Lane {
       this.#unmarked.length = 0
     }
     for (let i = 0; i < handled; i++) {
-      const seq = this.seqs[this.head + i] as number
+      const seq = this.seqAt(i)
       if (i < marked) done.push(seq)
       else this.#unmarked.push(seq)
     }
     return done
   }
 
+  /** Messages waiting in the lane (the head ones may be running). */
   get size(): number {
-    return this.seqs.length - this.head
+    return this.#seqs.length - this.#head
   }
 
-  get ready(): boolean {
-    if (this.#busy || this.#waiting || this.seqs.length <= this.head) return false
-    const sealedAt = this.owner.sealedAt
-    return sealedAt === undefined || (this.seqs[this.head] as number) < sealedAt
+  /** The tracker seq of the `i`-th waiting message (0: the head message). */
+  seqAt(i: number): number {
+    return this.#seqs[this.#head + i] as number
+  }
+
+  /**
+   * The lane may start a slice: it has messages, none running, no retry or dead letter
+   * pending, and its head message is below the partition's transaction seal `sealedAt`
+   * (undefined: not sealed).
+   */
+  ready(sealedAt: number | undefined): boolean {
+    if (this.#busy || this.#waiting || this.#seqs.length <= this.#head) return false
+    return sealedAt === undefined || this.seqAt(0) < sealedAt
   }
 
   /**
    * How many head messages the next slice may carry, at most `max`: under a transaction
-   * seal (exactly-once) only those registered before it, so a slice never mixes two
-   * transactions' messages.
+   * seal `sealedAt` (exactly-once) only those registered before it, so a slice never mixes
+   * two transactions' messages.
    */
-  sendable(max: number): number {
+  sendable(max: number, sealedAt: number | undefined): number {
     const count = Math.min(this.size, max)
-    const sealedAt = this.owner.sealedAt
     if (sealedAt === undefined) return count
     let n = 0
-    while (n < count && (this.seqs[this.head + n] as number) < sealedAt) n++
+    while (n < count && this.seqAt(n) < sealedAt) n++
     return n
   }
 
@@ -166,7 +181,7 @@ export class Lane {
   push(run: LaneRun, seqs: ArrayLike<number>, order?: ArrayLike<number>): void {
     if (run.end === run.row) return
     this.#runs.push(run)
-    const own = this.seqs
+    const own = this.#seqs
     if (order === undefined) {
       for (let i = 0; i < seqs.length; i++) own.push(seqs[i] as number)
     } else {
@@ -188,7 +203,7 @@ export class Lane {
   headMessage(): KafkaMessage {
     const run = this.#runs[this.#runHead]
     if (run === undefined || this.size === 0) throw new InternalError(`lane ${this.index} is empty`)
-    return run.batch.reader.message(run.row, this.owner.topic, this.owner.partition)
+    return run.batch.reader.message(run.row, this.#topic, this.#partition)
   }
 
   /** The head message's offset (the oldest unfinished message of this lane), or -1 when the lane is empty. */
@@ -201,6 +216,11 @@ export class Lane {
   headTimestamp(): number {
     const run = this.#runs[this.#runHead]
     return run === undefined || this.size === 0 ? -1 : run.batch.reader.timestamp(run.row)
+  }
+
+  /** Tracker seqs of the queued messages, oldest first (for tests and diagnostics). */
+  seqs(): number[] {
+    return this.#seqs.slice(this.#head)
   }
 
   /** Offsets of the queued messages, oldest first (for tests and diagnostics). */
@@ -217,7 +237,7 @@ export class Lane {
    * payload bytes (node-rdkafka's `size`).
    */
   advance(count: number): number {
-    this.head += count
+    this.#head += count
     let left = count
     let bytes = 0
     while (left > 0) {
@@ -231,15 +251,15 @@ export class Lane {
       run.batch.done(take)
       if (finished) this.#runs[this.#runHead++] = undefined
     }
-    if (this.head === this.seqs.length) {
-      this.seqs.length = 0
-      this.head = 0
+    if (this.#head === this.#seqs.length) {
+      this.#seqs.length = 0
+      this.#head = 0
       this.#runs.length = 0
       this.#runHead = 0
     } else {
-      if (this.head >= 1024 && this.head * 2 >= this.seqs.length) {
-        this.seqs = this.seqs.slice(this.head)
-        this.head = 0
+      if (this.#head >= 1024 && this.#head * 2 >= this.#seqs.length) {
+        this.#seqs = this.#seqs.slice(this.#head)
+        this.#head = 0
       }
       if (this.#runHead >= 64 && this.#runHead * 2 >= this.#runs.length) {
         this.#runs = this.#runs.slice(this.#runHead)

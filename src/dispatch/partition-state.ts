@@ -2,7 +2,7 @@ import type { Message as KafkaMessage } from 'node-rdkafka'
 import type { ResolvedRoute } from '../config/resolve.js'
 import type { VirtualKey } from '../config/options.js'
 import { OffsetTracker } from '../offsets/offset-tracker.js'
-import type { Distributor } from '../partitioning/distributor.js'
+import type { Distributor } from '../partitioning/distributor-types.js'
 import type { KeyExtractor } from '../partitioning/partitioner.js'
 import { Lane } from './lane.js'
 import { LaneSplitter } from './lane-splitter.js'
@@ -14,6 +14,9 @@ interface HeldBatch {
   /** Virtual keys, or undefined when the partitioner failed: the batch runs as one lane. */
   keys: VirtualKey[] | undefined
 }
+
+/** A lane of a partition: its `owner` is the partition state (this assignment of it). */
+export type PartitionLane = Lane<PartitionState>
 
 export interface PartitionError {
   offset: number
@@ -30,8 +33,9 @@ export class PartitionState {
   readonly partition: number
   readonly route: ResolvedRoute
   readonly generation: number
-  readonly tracker = new OffsetTracker()
-  readonly lanes: Array<Lane | undefined>
+  readonly lanes: Array<PartitionLane | undefined>
+  /** Which fetched offsets are done, and so the watermark (../offsets/offset-tracker.ts). */
+  readonly #tracker = new OffsetTracker()
   #revoked = false
   #draining = false
   #paused = false
@@ -58,13 +62,14 @@ export class PartitionState {
   #firstOffset: number | undefined
   /** librdkafka could not read the batch at this offset: nothing from here on is taken, so nothing past it is committed. */
   #stoppedAt: number | undefined
+  readonly #laneAt = (index: number): PartitionLane => this.lane(index)
 
   constructor(topic: string, partition: number, route: ResolvedRoute, generation: number, extract: KeyExtractor, distributor: Distributor) {
     this.topic = topic
     this.partition = partition
     this.route = route
     this.generation = generation
-    this.lanes = new Array<Lane | undefined>(distributor.lanes)
+    this.lanes = new Array<PartitionLane | undefined>(distributor.lanes)
     this.#splitter = new LaneSplitter(distributor)
     this.#extract = extract
     this.#distributor = distributor
@@ -152,15 +157,37 @@ export class PartitionState {
   }
 
   /**
+   * The offset to commit: the lowest fetched offset not yet done, or one past the last
+   * fetched when all are done; undefined before the first fetch.
+   */
+  watermark(): number | undefined {
+    return this.#tracker.watermark()
+  }
+
+  /**
+   * The consumer's fetch position is `position`: the offsets it skipped between the last
+   * fetched message and there (transaction markers, aborted records) need no handling.
+   * Returns true when the watermark moved (see OffsetTracker.advanceTo).
+   */
+  advanceTo(position: number): boolean {
+    return this.#tracker.advanceTo(position)
+  }
+
+  /** The offset of the fetched message with tracker seq `seq` while it is not yet done; else undefined. */
+  offsetOf(seq: number): number | undefined {
+    return this.#tracker.offsetOf(seq)
+  }
+
+  /**
    * Done with the `handled` head messages of a slice of `lane` (`marked` of them marked
    * consumed, for manual offsets). Returns true when the watermark moved.
    */
-  sliceHandled(lane: Lane, handled: number, marked: number): boolean {
+  sliceHandled(lane: PartitionLane, handled: number, marked: number): boolean {
     let moved = false
     if (this.route.manualOffsets) {
-      for (const seq of lane.markedSeqs(handled, marked)) moved = this.tracker.ack(seq) || moved
+      for (const seq of lane.markedSeqs(handled, marked)) moved = this.#tracker.ack(seq) || moved
     } else {
-      for (let i = 0; i < handled; i++) moved = this.tracker.ack(lane.seqs[lane.head + i] as number) || moved
+      for (let i = 0; i < handled; i++) moved = this.#tracker.ack(lane.seqAt(i)) || moved
     }
     this.#consume(lane, handled)
     return moved
@@ -172,14 +199,14 @@ export class PartitionState {
   }
 
   /** The head message of `lane` reached the dead-letter topic: it is done. Returns true when the watermark moved. */
-  deadLetterDelivered(lane: Lane): boolean {
+  deadLetterDelivered(lane: PartitionLane): boolean {
     this.#deadLettered++
-    const moved = this.tracker.ack(lane.seqs[lane.head] as number)
+    const moved = this.#tracker.ack(lane.seqAt(0))
     this.#consume(lane, 1)
     return moved
   }
 
-  #consume(lane: Lane, count: number): void {
+  #consume(lane: PartitionLane, count: number): void {
     if (count === 0) return
     this.#bytes -= lane.advance(count)
     this.#splitter.laneAdvanced(lane.index, count)
@@ -237,7 +264,7 @@ export class PartitionState {
 
   /** Every message before the seal is done: the watermark is exactly what the closing transaction covers. */
   get settled(): boolean {
-    return this.#sealedAt === undefined || this.tracker.doneBefore(this.#sealedAt)
+    return this.#sealedAt === undefined || this.#tracker.doneBefore(this.#sealedAt)
   }
 
   /** The first offset this assignment fetched (where a rewind goes back to when nothing was committed). */
@@ -255,10 +282,10 @@ export class PartitionState {
     this.#draining = true
   }
 
-  lane(index: number): Lane {
+  lane(index: number): PartitionLane {
     let lane = this.lanes[index]
     if (!lane) {
-      lane = new Lane(index, this)
+      lane = new Lane(index, this, this.topic, this.partition)
       this.lanes[index] = lane
     }
     return lane
@@ -268,14 +295,14 @@ export class PartitionState {
    * Takes a batch of this partition's messages (offset order). Returns the lanes that got
    * messages (for the dispatcher's ready list), and the partitioner's error if it threw.
    */
-  accept(batch: KafkaMessage[], touched: Lane[]): PartitionError | undefined {
+  accept(batch: KafkaMessage[], touched: PartitionLane[]): PartitionError | undefined {
     const messages = this.#unseen(batch)
     if (messages.length === 0) return undefined
     const seqs = new Array<number>(messages.length)
     this.#firstOffset ??= (messages[0] as KafkaMessage).offset
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i] as KafkaMessage
-      seqs[i] = this.tracker.register(message.offset)
+      seqs[i] = this.#tracker.register(message.offset)
       this.#bytes += message.value?.length ?? 0
     }
     this.#fetched += messages.length
@@ -311,7 +338,7 @@ export class PartitionState {
    * which that call had not yet moved. Each offset is handled once per assignment.
    */
   #unseen(batch: KafkaMessage[]): KafkaMessage[] {
-    let max = this.tracker.lastRegistered ?? -1
+    let max = this.#tracker.lastRegistered ?? -1
     let i = 0
     for (; i < batch.length; i++) {
       const offset = (batch[i] as KafkaMessage).offset
@@ -343,7 +370,7 @@ export class PartitionState {
    * A batch whose partitioner failed runs alone on lane 0; balanced batches are merged and
    * spread together; consistent batches need no barrier among themselves.
    */
-  release(touched: Lane[]): void {
+  release(touched: PartitionLane[]): void {
     while (this.#held.length > 0 && this.idle) {
       const first = this.#held.shift() as HeldBatch
       this.#heldMessages -= first.messages.length
@@ -366,27 +393,23 @@ export class PartitionState {
     }
   }
 
-  #distribute(messages: KafkaMessage[], seqs: number[], keys: VirtualKey[] | undefined, touched: Lane[]): void {
+  #distribute(messages: KafkaMessage[], seqs: number[], keys: VirtualKey[] | undefined, touched: PartitionLane[]): void {
     this.#laneMessages += messages.length
     this.#splitter.split(messages, seqs, keys, this.#laneAt, touched)
   }
 
-  readonly #laneAt = (index: number): Lane => this.lane(index)
-
   /**
    * The assignment is over (revoked, reassigned or the engine stopped): fenced, so a late
-   * ack is never committed; lane timers are cancelled. Gives back what the partition held
-   * (its in-flight messages and bytes), which leaves every total with it.
+   * ack is never committed; lane timers are cancelled. Its in-flight messages and bytes
+   * drop to zero, which takes them out of every total.
    */
-  revoke(): { messages: number; bytes: number } {
-    const held = { messages: this.inFlight, bytes: this.#bytes }
-    if (this.#revoked) return { messages: 0, bytes: 0 }
+  revoke(): void {
+    if (this.#revoked) return
     this.#revoked = true
     for (const lane of this.lanes) lane?.cancelTimer()
     this.#laneMessages = 0
     this.#heldMessages = 0
     this.#held.length = 0
     this.#bytes = 0
-    return held
   }
 }

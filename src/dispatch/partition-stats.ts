@@ -36,7 +36,7 @@ export function partitionStats(state: PartitionState, highWatermark: number | un
     fetched: state.fetched,
     handled: state.handled,
     inFlight: state.inFlight,
-    watermark: state.tracker.watermark() ?? null,
+    watermark: state.watermark() ?? null,
     committed: state.committed ?? null,
     lanes: state.lanes.length,
     activeLanes: busyLanes + queuedLanes + retryingLanes,

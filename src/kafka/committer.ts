@@ -62,7 +62,7 @@ export class Committer {
     if (this.#dirty.size === 0) return
     const offsets: Kafka.TopicPartitionOffset[] = []
     for (const state of this.#dirty) {
-      const watermark = state.tracker.watermark()
+      const watermark = state.watermark()
       if (state.revoked || watermark === undefined) continue
       if (!state.offsetStored(watermark)) continue
       offsets.push({ topic: state.topic, partition: state.partition, offset: watermark })
@@ -99,7 +99,7 @@ export class Committer {
   async commitSync(states: Iterable<PartitionState>, reason: 'revoke' | 'stop', deadline: number, options: { generationDeadline?: number } = {}): Promise<Kafka.TopicPartitionOffset[]> {
     const offsets: Kafka.TopicPartitionOffset[] = []
     for (const state of states) {
-      const watermark = state.tracker.watermark()
+      const watermark = state.watermark()
       if (watermark === undefined) continue
       if (state.committed !== undefined && watermark <= state.committed) continue
       offsets.push({ topic: state.topic, partition: state.partition, offset: watermark })

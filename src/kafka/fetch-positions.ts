@@ -42,7 +42,7 @@ export class FetchPositions {
     }
     for (const state of owned) {
       const position = positions.find((entry) => entry.topic === state.topic && entry.partition === state.partition)?.offset
-      if (position !== undefined && position >= 0 && state.tracker.advanceTo(position)) this.#moved(state)
+      if (position !== undefined && position >= 0 && state.advanceTo(position)) this.#moved(state)
     }
   }
 }

@@ -156,14 +156,14 @@ export class TransactionCycle {
         if (!settled) {
           // The first unfinished message of each partition held the transaction up (its records never reported delivery).
           for (const state of open) {
-            const offset = state.settled ? undefined : state.tracker.watermark()
+            const offset = state.settled ? undefined : state.watermark()
             if (offset !== undefined) this.#blame(state, offset)
           }
           throw new KvpError(ErrorCodes.TRANSACTION, `the transaction's messages did not finish within ${timeoutMs} ms`)
         }
         const offsets: Kafka.TopicPartitionOffset[] = []
         for (const state of open) {
-          const watermark = state.tracker.watermark()
+          const watermark = state.watermark()
           if (watermark === undefined || (state.committed !== undefined && watermark <= state.committed)) continue
           offsets.push({ topic: state.topic, partition: state.partition, offset: watermark })
         }

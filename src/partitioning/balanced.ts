@@ -1,5 +1,5 @@
 import type { VirtualKey } from '../config/options.js'
-import type { Distributor } from './distributor.js'
+import type { Distributor } from './distributor-types.js'
 import { hashKey } from './hash.js'
 import { siftDown } from './lane-heap.js'
 
@@ -50,7 +50,7 @@ export class BalancedDistributor implements Distributor {
     this.#heap = new Uint32Array(lanes)
   }
 
-  distribute(keys: readonly VirtualKey[], _offsets: readonly number[], lanesOut: Uint32Array): void {
+  distribute(keys: readonly VirtualKey[], lanesOut: Uint32Array): void {
     const count = keys.length
     if (this.lanes === 1) {
       lanesOut.fill(0, 0, count)

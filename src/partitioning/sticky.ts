@@ -1,5 +1,5 @@
 import type { VirtualKey } from '../config/options.js'
-import type { Distributor, LaneProgress } from './distributor.js'
+import type { Distributor, LaneProgress } from './distributor-types.js'
 import { hashKey } from './hash.js'
 import { heapify, siftDown } from './lane-heap.js'
 
@@ -53,7 +53,7 @@ export class StickyDistributor implements Distributor {
     this.#ownProgress = { taken: new Float64Array(lanes), done: new Float64Array(lanes) }
   }
 
-  distribute(keys: readonly VirtualKey[], _offsets: readonly number[], lanesOut: Uint32Array, progress?: LaneProgress): void {
+  distribute(keys: readonly VirtualKey[], lanesOut: Uint32Array, progress?: LaneProgress): void {
     const count = keys.length
     if (this.lanes === 1) {
       lanesOut.fill(0, 0, count)

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert'
 import { describe, it } from 'node:test'
 import type Kafka from 'node-rdkafka'
 import { resolveOptions } from '../../src/config/resolve.js'
-import type { Lane } from '../../src/dispatch/lane.js'
+import type { PartitionLane } from '../../src/dispatch/partition-state.js'
 import { PartitionState } from '../../src/dispatch/partition-state.js'
 import { engineStats } from '../../src/engine-stats.js'
 import type { StatsSources } from '../../src/engine-stats.js'
@@ -16,7 +16,7 @@ function fetched(topic: string, partition: number, count: number): PartitionStat
   assert.ok(route)
   const state = new PartitionState(topic, partition, route, 1, createKeyExtractor('key', 'p'), createDistributor('consistent', 4))
   const messages: Kafka.Message[] = Array.from({ length: count }, (_, offset) => ({ topic, partition, offset, key: `k${offset}`, value: Buffer.alloc(10), size: 10, timestamp: 1_000 }))
-  const touched: Lane[] = []
+  const touched: PartitionLane[] = []
   state.accept(messages, touched)
   return state
 }

@@ -85,7 +85,7 @@ describe('delivery gating', () => {
       ['r0', 'r1', 'r2'],
     )
     assert.deepEqual(sends[0]?.counts, [1, 1, 1])
-    assert.equal(state.tracker.watermark(), 0, 'nothing is done before the delivery reports')
+    assert.equal(state.watermark(), 0, 'nothing is done before the delivery reports')
     dispatcher.accept(state, batch(5).slice(3))
     dispatcher.flush()
     await tick()
@@ -93,7 +93,7 @@ describe('delivery gating', () => {
     assert.equal(dispatcher.slicesInFlight, 1)
     const drained = dispatcher.drain(1000, [state])
     sends[0]?.done(undefined, undefined, false)
-    assert.equal(state.tracker.watermark(), 3)
+    assert.equal(state.watermark(), 3)
     assert.equal(await drained, true, 'a drain waits for the delivery, then wakes')
     await tick()
     assert.equal(pool.slices.length, 2, 'the lane runs again after the delivery')
@@ -106,7 +106,7 @@ describe('delivery gating', () => {
     const slice = pool.slices[0] as WireSlice
     dispatcher.acks([ackWithOutputs(slice)])
     sends[0]?.done(2, new KvpError(ErrorCodes.PRODUCE, 'a record to topic out was not delivered: Broker: Message size too large'), true)
-    assert.equal(state.tracker.watermark(), 2, 'messages 0 and 1 are done, message 2 is not')
+    assert.equal(state.watermark(), 2, 'messages 0 and 1 are done, message 2 is not')
     assert.equal(state.failures, 1)
     await new Promise((resolve) => setTimeout(resolve, 30))
     const retry = pool.slices[1]
@@ -122,6 +122,6 @@ describe('delivery gating', () => {
     const slice = pool.slices[0] as WireSlice
     dispatcher.acks([{ id: slice.id, handled: 2, marked: 2, failed: false, errorMessage: '', errorCode: '', errorStack: '', durationMs: 1 }])
     assert.equal(sends.length, 0)
-    assert.equal(state.tracker.watermark(), 2)
+    assert.equal(state.watermark(), 2)
   })
 })

@@ -85,7 +85,7 @@ function setup(route: Partial<TopicRoute> = {}, options: { threads?: number; roo
   const progress = new SliceProgress(64)
   const recorded: Recorded = { watermarks: [], fetched: 0, acksApplied: 0, deadLetters: [] }
   const hooks: DispatcherHooks = {
-    watermarkMoved: (state) => recorded.watermarks.push(state.tracker.watermark() as number),
+    watermarkMoved: (state) => recorded.watermarks.push(state.watermark() as number),
     fetched: () => recorded.fetched++,
     acksApplied: () => recorded.acksApplied++,
     deadLetter: (_state, message, error, attempts) => {
@@ -154,9 +154,9 @@ describe('Dispatcher', () => {
     const holdsZero = slices.find((s) => state.lanes[s.lane]?.headOffset() === 0) as WireSlice
     assert.ok(slices.length > 1, 'the keys spread over more than one lane')
     dispatcher.acks(slices.filter((s) => s !== holdsZero).map((s) => ack(s)))
-    assert.equal(state.tracker.watermark(), 0, 'offset 0 is not done: the watermark stays at 0')
+    assert.equal(state.watermark(), 0, 'offset 0 is not done: the watermark stays at 0')
     dispatcher.acks([ack(holdsZero)])
-    assert.equal(state.tracker.watermark(), 4)
+    assert.equal(state.watermark(), 4)
     assert.equal(state.handled, 4)
     assert.equal(state.inFlight, 0)
     assert.equal(recorded.watermarks.at(-1), 4)
@@ -171,7 +171,7 @@ describe('Dispatcher', () => {
     const first = pool.slices()[0] as WireSlice
     pool.free(1, 1)
     dispatcher.acks([ack(first, { handled: 1, marked: 1, failed: true, errorMessage: 'boom', errorCode: 'KVP_HANDLER' })])
-    assert.equal(state.tracker.watermark(), 1, 'the handled message is done')
+    assert.equal(state.watermark(), 1, 'the handled message is done')
     assert.equal(state.failures, 1)
     const lane = state.lanes[0]
     assert.ok(lane?.waiting, 'the lane waits out its backoff')
@@ -187,7 +187,7 @@ describe('Dispatcher', () => {
     const third = pool.slices()[2]
     assert.ok(third)
     assert.equal(third.attempt, 3, 'each failure of the same head message counts one more attempt')
-    assert.equal(state.tracker.watermark(), 1, 'nothing past the failing message is committed')
+    assert.equal(state.watermark(), 1, 'nothing past the failing message is committed')
   })
 
   test('a message whose attempts are spent is dead-lettered, and counts as done only once the write is delivered', async () => {
@@ -205,11 +205,11 @@ describe('Dispatcher', () => {
       recorded.deadLetters.map((d) => [d.offset, d.attempts, d.error.message]),
       [[0, 1, 'poison']],
     )
-    assert.equal(state.tracker.watermark(), 0, 'not done before the delivery report')
+    assert.equal(state.watermark(), 0, 'not done before the delivery report')
     deliver()
     await sleep(1)
     assert.equal(state.deadLettered, 1)
-    assert.equal(state.tracker.watermark(), 1, 'done after the delivery report')
+    assert.equal(state.watermark(), 1, 'done after the delivery report')
     await tick()
     assert.equal(pool.slices()[1]?.count, 1, 'the lane goes on with the next message')
   })
@@ -227,7 +227,7 @@ describe('Dispatcher', () => {
     } finally {
       unsubscribe()
     }
-    assert.equal(state.tracker.watermark(), 0)
+    assert.equal(state.watermark(), 0)
     assert.deepEqual(recorded.watermarks, [])
     assert.deepEqual(
       stale.map((e) => [e.topic, e.partition, e.generation, e.handled]),
@@ -278,7 +278,7 @@ describe('Dispatcher', () => {
     // The worker got through two messages before its thread died.
     progressReporter(progress.buffer)(slice.slot, 2)
     dispatcher.sessionFailed(1, new Error('thread exited'))
-    assert.equal(state.tracker.watermark(), 2, 'the two finished messages are done')
+    assert.equal(state.watermark(), 2, 'the two finished messages are done')
     assert.equal(state.handled, 2)
     assert.equal(state.failures, 1, 'the message that was running is charged one attempt')
     assert.equal(dispatcher.slicesInFlight, 0)
@@ -295,7 +295,7 @@ describe('Dispatcher', () => {
     // another slice on it called process.exit()).
     progressReporter(progress.buffer)(slice.slot, slice.count)
     dispatcher.sessionFailed(1, new Error('thread exited'))
-    assert.equal(state.tracker.watermark(), 2, 'both messages are done')
+    assert.equal(state.watermark(), 2, 'both messages are done')
     assert.equal(state.failures, 0, 'nothing failed: the lane is empty, not retrying')
     assert.equal(state.lanes[0]?.waiting, false)
     dispatcher.accept(state, batch(2, ['a']))

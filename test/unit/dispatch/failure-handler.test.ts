@@ -13,18 +13,18 @@ import { channels } from '../../../src/diagnostics.js'
 import type { HandlerErrorEvent } from '../../../src/diagnostics.js'
 import { FailureHandler } from '../../../src/dispatch/failure-handler.js'
 import { HandlerError, type KvpError } from '../../../src/errors.js'
-import type { Lane } from '../../../src/dispatch/lane.js'
 import { PartitionState } from '../../../src/dispatch/partition-state.js'
+import type { PartitionLane } from '../../../src/dispatch/partition-state.js'
 import { createDistributor } from '../../../src/partitioning/distributor.js'
 import { createKeyExtractor } from '../../../src/partitioning/partitioner.js'
 import { waitFor } from '../../helpers/kafka.js'
 
-function partitionWithLane(route: Partial<TopicRoute>, count = 2): { state: PartitionState; lane: Lane } {
+function partitionWithLane(route: Partial<TopicRoute>, count = 2): { state: PartitionState; lane: PartitionLane } {
   const resolved = resolveOptions({ groupId: 'g', topics: [{ topic: 't', handler: 'h.js', virtualPartitions: { lanes: 1 }, ...route }] }).routes[0]
   assert.ok(resolved)
   const state = new PartitionState('t', 0, resolved, 1, createKeyExtractor(resolved.partitioner, 'p'), createDistributor(resolved.distribution, resolved.lanes))
   const messages: KafkaMessage[] = Array.from({ length: count }, (_, offset) => ({ topic: 't', partition: 0, offset, key: Buffer.from('k'), value: Buffer.from(`v${offset}`), size: 2 }))
-  const touched: Lane[] = []
+  const touched: PartitionLane[] = []
   state.accept(messages, touched)
   const lane = state.lanes[0]
   assert.ok(lane)
@@ -74,7 +74,7 @@ describe('FailureHandler', () => {
     }
     assert.equal(resumed, 50)
     assert.equal(lane.attempt, 51)
-    assert.equal(state.tracker.watermark(), 0, 'the failing message holds the watermark')
+    assert.equal(state.watermark(), 0, 'the failing message holds the watermark')
   })
 
   test('the last attempt goes to the dead-letter topic, and only its delivery counts the message done', async () => {
@@ -107,7 +107,7 @@ describe('FailureHandler', () => {
     assert.equal(lane.waiting, false)
     assert.equal(lane.attempt, 1, 'the next message starts at its first attempt')
     assert.equal(state.deadLettered, 1)
-    assert.equal(state.tracker.watermark(), 1)
+    assert.equal(state.watermark(), 1)
   })
 
   test('an undecodable payload is dead-lettered at once: retrying cannot help', () => {

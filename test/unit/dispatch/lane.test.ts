@@ -2,12 +2,8 @@ import { strict as assert } from 'node:assert'
 import { test } from 'node:test'
 import type { Message as KafkaMessage } from 'node-rdkafka'
 import { RecordColumnsReader, RecordColumnsWriter } from '../../../src/codec/record-columns.js'
-import { resolveOptions } from '../../../src/config/resolve.js'
 import { Lane } from '../../../src/dispatch/lane.js'
 import { type LaneRun, PackedBatch } from '../../../src/dispatch/packed-batch.js'
-import { PartitionState } from '../../../src/dispatch/partition-state.js'
-import { createDistributor } from '../../../src/partitioning/distributor.js'
-import { createKeyExtractor } from '../../../src/partitioning/partitioner.js'
 
 function messagesAt(offsets: number[]): KafkaMessage[] {
   return offsets.map((offset) => ({
@@ -26,10 +22,9 @@ function chunk(offsets: number[]): LaneRun {
   return PackedBatch.pack(messagesAt(offsets), offsets.length).run(0, offsets.length)
 }
 
-function lane(): Lane {
-  const route = resolveOptions({ groupId: 'g', topics: [{ topic: 't', handler: 'h.js' }] }).routes[0]
-  assert.ok(route)
-  return new Lane(0, new PartitionState('t', 2, route, 1, createKeyExtractor('key', 'p'), createDistributor('consistent', 4)))
+/** A lane of topic 't' partition 2; a lane never reads its owner. */
+function lane(index = 0): Lane {
+  return new Lane(index, undefined, 't', 2)
 }
 
 test('a lane packs messages across its chunks in offset order, and advancing drops whole chunks', () => {
@@ -41,7 +36,8 @@ test('a lane packs messages across its chunks in offset order, and advancing dro
   assert.deepEqual(l.offsets(), [1, 5, 9, 12, 20, 21])
   assert.equal(l.advance(2), 'value-1value-5'.length, 'advancing part of a chunk gives back its payload bytes')
   assert.deepEqual(l.offsets(), [9, 12, 20, 21])
-  assert.deepEqual(l.seqs.slice(l.head), [2, 3, 4, 5])
+  assert.deepEqual(l.seqs(), [2, 3, 4, 5])
+  assert.equal(l.seqAt(1), 3)
   assert.equal(l.headMessage().offset, 9)
   assert.equal(l.headMessage().partition, 2, 'the head message carries its partition')
 
@@ -67,7 +63,7 @@ test('a lane packs messages across its chunks in offset order, and advancing dro
   assert.deepEqual(l.offsets(), [21])
   l.advance(1)
   assert.equal(l.size, 0)
-  assert.equal(l.ready, false)
+  assert.equal(l.ready(undefined), false)
   assert.throws(() => l.headMessage(), /empty/)
   l.push(chunk([30]), [6])
   assert.deepEqual(l.offsets(), [30], 'an emptied lane takes new chunks')
@@ -91,7 +87,7 @@ test('a long-lived lane compacts its queues and keeps order', () => {
 
 test('lanes share a packed batch; once it has aged, a stuck lane gets its rows copied out and the batch is dropped', () => {
   const fast = lane()
-  const stuck = new Lane(1, fast.owner)
+  const stuck = lane(1)
   // 16 messages packed in lane order: rows 0..12 for the fast lane, 13..15 for the stuck one.
   const offsets = Array.from({ length: 16 }, (_, i) => i)
   const batch = PackedBatch.pack(messagesAt(offsets), 16)
@@ -114,4 +110,21 @@ test('lanes share a packed batch; once it has aged, a stuck lane gets its rows c
   assert.equal(new RecordColumnsReader(records.finish()).key(0)?.toString(), 'k15')
   stuck.advance(1)
   assert.equal(stuck.size, 0)
+})
+
+test("a lane is ready, and a slice carries its messages, only below the partition's transaction seal", () => {
+  const l = lane()
+  l.push(chunk([40, 41, 42, 43]), [7, 8, 9, 10])
+  assert.equal(l.ready(undefined), true, 'not sealed: ready')
+  assert.equal(l.sendable(3, undefined), 3, 'not sealed: up to the slice limit')
+  assert.equal(l.ready(9), true)
+  assert.equal(l.sendable(10, 9), 2, 'seqs 7 and 8 are below the seal at 9')
+  assert.equal(l.ready(7), false, 'the head message is past the seal')
+  assert.equal(l.sendable(10, 7), 0)
+  l.sliceSent()
+  assert.equal(l.ready(undefined), false, 'a busy lane starts nothing')
+  l.sliceReturned(2, false)
+  l.advance(2)
+  assert.equal(l.seqAt(0), 9)
+  assert.equal(l.ready(undefined), true)
 })

@@ -2,8 +2,8 @@ import { strict as assert } from 'node:assert'
 import { test } from 'node:test'
 import type { Message as KafkaMessage } from 'node-rdkafka'
 import { resolveOptions } from '../../../src/config/resolve.js'
-import type { Lane } from '../../../src/dispatch/lane.js'
 import { PartitionState } from '../../../src/dispatch/partition-state.js'
+import type { PartitionLane } from '../../../src/dispatch/partition-state.js'
 import { createDistributor } from '../../../src/partitioning/distributor.js'
 import { createKeyExtractor } from '../../../src/partitioning/partitioner.js'
 
@@ -39,7 +39,7 @@ function drainLanes(state: PartitionState): number[] {
 test("consistent: every message lands in its key's lane, batches need no barrier", () => {
   const r = route('consistent')
   const state = new PartitionState('t', 0, r, 1, createKeyExtractor('key', 'p'), createDistributor('consistent', 4))
-  const touched: Lane[] = []
+  const touched: PartitionLane[] = []
   state.accept(
     messages(0, 40, (o) => `k${o % 8}`),
     touched,
@@ -62,7 +62,7 @@ test("consistent: every message lands in its key's lane, batches need no barrier
 test('balanced: the next batch waits behind a barrier until the partition is idle, then spreads', () => {
   const r = route('balanced')
   const state = new PartitionState('t', 0, r, 1, createKeyExtractor('key', 'p'), createDistributor('balanced', 4))
-  const touched: Lane[] = []
+  const touched: PartitionLane[] = []
   state.accept(
     messages(0, 20, (o) => (o < 10 ? 'hot' : `k${o}`)),
     touched,
@@ -82,12 +82,12 @@ test('balanced: the next batch waits behind a barrier until the partition is idl
   )
   state.release(touched)
   assert.equal(state.laneMessages, 10, 'released once idle')
-  assert.equal(state.tracker.watermark(), 20)
+  assert.equal(state.watermark(), 20)
 })
 
 test('sticky: a key stays in its lane while it has messages there, then moves to the emptiest lane, with no barrier', () => {
   const state = new PartitionState('t', 0, route('sticky'), 1, createKeyExtractor('key', 'p'), createDistributor('sticky', 4))
-  const touched: Lane[] = []
+  const touched: PartitionLane[] = []
   const laneOf = (offset: number): number | undefined => state.lanes.find((lane) => lane?.offsets().includes(offset))?.index
   // a, a, a, b, c, d: a to lane 0, then b, c and d to the empty lanes 1, 2 and 3.
   state.accept(
@@ -95,7 +95,7 @@ test('sticky: a key stays in its lane while it has messages there, then moves to
     touched,
   )
   assert.deepEqual([0, 1, 2, 3, 4, 5].map(laneOf), [0, 0, 0, 1, 2, 3])
-  const a = state.lanes[0] as Lane
+  const a = state.lanes[0] as PartitionLane
   state.sliceHandled(a, 2, 0)
   // One message of a is still in lane 0: a's next message joins it, no barrier.
   state.accept(
@@ -105,9 +105,9 @@ test('sticky: a key stays in its lane while it has messages there, then moves to
   assert.equal(laneOf(6), 0)
   assert.equal(state.laneMessages, 5, 'the batch went straight to its lane')
   state.sliceHandled(a, 2, 0)
-  state.sliceHandled(state.lanes[1] as Lane, 1, 0)
-  state.sliceHandled(state.lanes[2] as Lane, 1, 0)
-  // Lane 0 drained: a is free again and goes to the least loaded lane; lanes 0, 1 and 2
+  state.sliceHandled(state.lanes[1] as PartitionLane, 1, 0)
+  state.sliceHandled(state.lanes[2] as PartitionLane, 1, 0)
+  // PartitionLane 0 drained: a is free again and goes to the least loaded lane; lanes 0, 1 and 2
   // are empty, so the lowest. b still has nothing queued either: lane 1 after a took 0.
   state.accept(
     messages(7, 3, (o) => ['d', 'a', 'b'][o - 7] as string),
@@ -127,7 +127,7 @@ test('a partitioner that throws sends its batch to lane 0 alone, behind a barrie
     return message.key
   }, 'p')
   const state = new PartitionState('t', 0, r, 1, extract, createDistributor('consistent', 4))
-  const touched: Lane[] = []
+  const touched: PartitionLane[] = []
   assert.equal(
     state.accept(
       messages(0, 10, (o) => `k${o}`),
@@ -154,7 +154,7 @@ test('a partitioner that throws sends its batch to lane 0 alone, behind a barrie
   state.release(touched)
   assert.equal(state.laneMessages, 5, 'then the next batch is distributed normally')
   drainLanes(state)
-  assert.equal(state.tracker.watermark(), 25)
+  assert.equal(state.watermark(), 25)
 })
 
 test('with virtualPartitions: false everything runs in one lane', () => {
@@ -183,5 +183,5 @@ test('an offset librdkafka delivers again (a pause purged its prefetch mid-consu
     drainLanes(state).sort((a, b) => a - b),
     Array.from({ length: 18 }, (_, i) => i),
   )
-  assert.equal(state.tracker.watermark(), 18)
+  assert.equal(state.watermark(), 18)
 })

@@ -2,8 +2,8 @@ import { strict as assert } from 'node:assert'
 import { test } from 'node:test'
 import type { Message as KafkaMessage } from 'node-rdkafka'
 import { resolveOptions } from '../../../src/config/resolve.js'
-import type { Lane } from '../../../src/dispatch/lane.js'
 import { PartitionState } from '../../../src/dispatch/partition-state.js'
+import type { PartitionLane } from '../../../src/dispatch/partition-state.js'
 import { partitionStats } from '../../../src/dispatch/partition-stats.js'
 import { createDistributor } from '../../../src/partitioning/distributor.js'
 import { createKeyExtractor } from '../../../src/partitioning/partitioner.js'
@@ -27,8 +27,8 @@ function messages(from: number, count: number, keys: number, timestamp: number):
   }))
 }
 
-function lanesWithMessages(state: PartitionState): Lane[] {
-  return state.lanes.filter((lane): lane is Lane => lane !== undefined && lane.size > 0)
+function lanesWithMessages(state: PartitionState): PartitionLane[] {
+  return state.lanes.filter((lane): lane is PartitionLane => lane !== undefined && lane.size > 0)
 }
 
 test('before the first fetch a partition has no watermark, lag or age', () => {

@@ -6,8 +6,8 @@ import { strict as assert } from 'node:assert'
 import { test } from 'node:test'
 import type { Message as KafkaMessage } from 'node-rdkafka'
 import { resolveOptions } from '../../../src/config/resolve.js'
-import type { Lane } from '../../../src/dispatch/lane.js'
 import { PartitionState } from '../../../src/dispatch/partition-state.js'
+import type { PartitionLane } from '../../../src/dispatch/partition-state.js'
 import { ConfigError } from '../../../src/errors.js'
 import { OffsetTracker } from '../../../src/offsets/offset-tracker.js'
 import { createDistributor } from '../../../src/partitioning/distributor.js'
@@ -24,9 +24,9 @@ function messages(from: number, count: number, keys: number): KafkaMessage[] {
 }
 
 /** Starts a slice of `count` head messages of `lane`, as the dispatcher does. */
-function start(state: PartitionState, lane: Lane, count: number): void {
+function start(state: PartitionState, lane: PartitionLane, count: number): void {
   lane.sliceSent()
-  state.startedUpTo(lane.seqs[lane.head + count - 1] as number)
+  state.startedUpTo(lane.seqAt(count - 1))
 }
 
 test('the tracker: nextSeq counts what was registered; doneBefore(seq) holds once every message below seq is acked', () => {
@@ -45,9 +45,9 @@ test('the tracker: nextSeq counts what was registered; doneBefore(seq) holds onc
 
 test('a seal covers what slices started: those lanes finish below it, messages past it wait, and a slice never crosses it', () => {
   const state = partition(1)
-  const touched: Lane[] = []
+  const touched: PartitionLane[] = []
   state.accept(messages(0, 6, 1), touched)
-  const lane = state.lanes.find((l) => l !== undefined) as Lane
+  const lane = state.lanes.find((l) => l !== undefined) as PartitionLane
   start(state, lane, 3)
   state.seal()
   assert.equal(state.sealedAt, 3, 'sealed after the last started message')
@@ -55,31 +55,31 @@ test('a seal covers what slices started: those lanes finish below it, messages p
   state.sliceHandled(lane, 3, 3)
   lane.sliceReturned(3, false)
   assert.equal(state.settled, true, 'every message below the seal is done')
-  assert.equal(state.tracker.watermark(), 3, 'the watermark is where the transaction ends')
-  assert.equal(lane.ready, false, 'messages past the seal wait for the next transaction')
-  assert.equal(lane.sendable(100), 0)
+  assert.equal(state.watermark(), 3, 'the watermark is where the transaction ends')
+  assert.equal(lane.ready(state.sealedAt), false, 'messages past the seal wait for the next transaction')
+  assert.equal(lane.sendable(100, state.sealedAt), 0)
   state.unseal()
-  assert.equal(lane.ready, true)
-  assert.equal(lane.sendable(100), 3)
+  assert.equal(lane.ready(state.sealedAt), true)
+  assert.equal(lane.sendable(100, state.sealedAt), 3)
 })
 
 test('a lane that is behind still runs its queued messages below the seal, but not the ones past it', () => {
   const state = partition(2)
-  const touched: Lane[] = []
+  const touched: PartitionLane[] = []
   state.accept(messages(0, 8, 2), touched)
-  const lanes = state.lanes.filter((l): l is Lane => l !== undefined)
+  const lanes = state.lanes.filter((l): l is PartitionLane => l !== undefined)
   assert.equal(lanes.length, 2, 'two keys, two lanes')
   // The lane ahead holds seqs 0, 2, 4, 6; the lane behind 1, 3, 5, 7.
-  const ahead = lanes.find((lane) => lane.seqs[lane.head] === 0) as Lane
-  const behind = lanes.find((lane) => lane !== ahead) as Lane
+  const ahead = lanes.find((lane) => lane.seqAt(0) === 0) as PartitionLane
+  const behind = lanes.find((lane) => lane !== ahead) as PartitionLane
   // The lane ahead started all of its four messages; the one behind started nothing.
   start(state, ahead, ahead.size)
   state.seal()
   const sealedAt = state.sealedAt as number
   assert.equal(sealedAt, 7)
-  assert.equal(behind.ready, true)
-  const below = behind.seqs.slice(behind.head).filter((seq) => seq < sealedAt).length
-  assert.equal(behind.sendable(100), below, 'the lane behind may carry exactly its messages below the seal')
+  assert.equal(behind.ready(sealedAt), true)
+  const below = behind.seqs().filter((seq) => seq < sealedAt).length
+  assert.equal(behind.sendable(100, sealedAt), below, 'the lane behind may carry exactly its messages below the seal')
   assert.ok(below < behind.size, 'and not its messages past it')
 })
 
@@ -89,7 +89,7 @@ test('a partition with nothing started seals at once: the closing transaction wa
   state.seal()
   assert.equal(state.sealedAt, 0)
   assert.equal(state.settled, true)
-  for (const lane of state.lanes) if (lane) assert.equal(lane.ready, false)
+  for (const lane of state.lanes) if (lane) assert.equal(lane.ready(state.sealedAt), false)
 })
 
 test('exactly-once refuses what it cannot keep: manual offsets, a dead-letter cluster of its own, read_uncommitted; each ConfigError names the field', () => {

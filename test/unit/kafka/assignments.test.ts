@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert'
 import { describe, it } from 'node:test'
 import type Kafka from 'node-rdkafka'
 import { resolveOptions } from '../../../src/config/resolve.js'
-import type { Lane } from '../../../src/dispatch/lane.js'
+import type { PartitionLane } from '../../../src/dispatch/partition-state.js'
 import type { PartitionState } from '../../../src/dispatch/partition-state.js'
 import { Assignments } from '../../../src/kafka/assignments.js'
 import { createDistributor } from '../../../src/partitioning/distributor.js'
@@ -152,7 +152,7 @@ describe('Assignments', () => {
       1,
     )
     assert.ok(a0 && b0)
-    const touched: Lane[] = []
+    const touched: PartitionLane[] = []
     a0.accept(messages('a', 0, 0, 3), touched)
     b0.accept(messages('b', 0, 100, 2), touched)
     assert.equal(assignments.inFlight, 5)

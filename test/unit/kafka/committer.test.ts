@@ -1,11 +1,9 @@
 import { strict as assert } from 'node:assert'
 import { test } from 'node:test'
 import type Kafka from 'node-rdkafka'
-import { resolveOptions } from '../../../src/config/resolve.js'
-import { PartitionState } from '../../../src/dispatch/partition-state.js'
+import type { PartitionState } from '../../../src/dispatch/partition-state.js'
 import { Committer } from '../../../src/kafka/committer.js'
-import { createDistributor } from '../../../src/partitioning/distributor.js'
-import { createKeyExtractor } from '../../../src/partitioning/partitioner.js'
+import { fetchMessages, handleAll, partitionState } from '../../helpers/partitions.js'
 
 /** A consumer that records what it is asked to store and commit, and fails on demand. */
 function fakeConsumer() {
@@ -26,28 +24,39 @@ function fakeConsumer() {
 }
 
 function partition(): PartitionState {
-  const route = resolveOptions({ groupId: 'g', topics: [{ topic: 't', handler: 'h.js' }] }).routes[0]
-  assert.ok(route)
-  return new PartitionState('t', 0, route, 1, createKeyExtractor('key', 'p'), createDistributor('consistent', 4))
+  return partitionState('t', 0)
+}
+
+/** The message at `offset`, the head of its lane, is handled. */
+function handle(state: PartitionState, offset: number): void {
+  const lane = state.lanes.find((l) => l?.headOffset() === offset)
+  assert.ok(lane, `offset ${offset} heads a lane`)
+  state.sliceHandled(lane, 1, 0)
+}
+
+/** The partition fetches the message at `offset`, and it is handled. */
+function handled(state: PartitionState, offset: number): void {
+  fetchMessages(state, offset, 1)
+  handleAll(state)
 }
 
 test('only a watermark above the last stored one is stored: a commit never goes back', () => {
   const { consumer, stored } = fakeConsumer()
   const committer = new Committer(consumer)
   const state = partition()
-  const seqs = [10, 11, 12].map((offset) => state.tracker.register(offset))
-  state.tracker.ack(seqs[0] as number)
+  fetchMessages(state, 10, 3)
+  handle(state, 10)
   committer.watermarkMoved(state)
   committer.storeDirty()
   assert.deepEqual(stored, [[{ topic: 't', partition: 0, offset: 11 }]])
   committer.watermarkMoved(state)
   committer.storeDirty()
   assert.equal(stored.length, 1, 'an unchanged watermark is not stored again')
-  state.tracker.ack(seqs[2] as number)
+  handle(state, 12)
   committer.watermarkMoved(state)
   committer.storeDirty()
   assert.equal(stored.length, 1, 'an ack above a gap does not move the watermark')
-  state.tracker.ack(seqs[1] as number)
+  handle(state, 11)
   committer.watermarkMoved(state)
   committer.storeDirty()
   assert.deepEqual(stored[1], [{ topic: 't', partition: 0, offset: 13 }])
@@ -57,7 +66,7 @@ test('a revoked partition stores nothing', () => {
   const { consumer, stored } = fakeConsumer()
   const committer = new Committer(consumer)
   const state = partition()
-  state.tracker.ack(state.tracker.register(5))
+  handled(state, 5)
   committer.watermarkMoved(state)
   state.revoke()
   committer.storeDirty()
@@ -68,7 +77,7 @@ test('a synchronous commit retries rebalance-type errors with the latest waterma
   const { consumer, committed, failures } = fakeConsumer()
   const committer = new Committer(consumer)
   const state = partition()
-  state.tracker.ack(state.tracker.register(7))
+  handled(state, 7)
   failures.push(27, 27)
   await committer.commitSync([state], 'stop', Date.now() + 5000)
   assert.deepEqual(committed, [[{ topic: 't', partition: 0, offset: 8 }]])
@@ -81,7 +90,7 @@ test('a revoke gives up quickly on rebalance-type errors, and at once on others'
   const { consumer, failures } = fakeConsumer()
   const committer = new Committer(consumer)
   const state = partition()
-  state.tracker.ack(state.tracker.register(1))
+  handled(state, 1)
   for (let i = 0; i < 100; i++) failures.push(27)
   // The generation is over already; the revoke's own deadline is 10 s away.
   await assert.rejects(committer.commitSync([state], 'revoke', Date.now() + 10_000, { generationDeadline: Date.now() }), { code: 'KVP_COMMIT' })
@@ -89,12 +98,12 @@ test('a revoke gives up quickly on rebalance-type errors, and at once on others'
   // A generation deadline still ahead: rebalance-type errors are retried until it passes.
   failures.length = 0
   failures.push(27, 27)
-  state.tracker.ack(state.tracker.register(2))
+  handled(state, 2)
   await committer.commitSync([state], 'revoke', Date.now() + 10_000, { generationDeadline: Date.now() + 10_000 })
   assert.deepEqual([failures.length, state.committed], [0, 3], 'retried twice, then committed')
   failures.length = 0
   failures.push(-1)
-  state.tracker.ack(state.tracker.register(3))
+  handled(state, 3)
   await assert.rejects(committer.commitSync([state], 'stop', Date.now() + 10_000), { code: 'KVP_COMMIT' })
   assert.equal(failures.length, 0, 'any other error: one attempt')
 })

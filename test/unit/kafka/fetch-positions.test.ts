@@ -43,7 +43,7 @@ function handled(partition: number, count = 5): PartitionState {
   const state = partitionState('t', partition)
   fetchMessages(state, 0, count)
   handleAll(state)
-  assert.equal(state.tracker.watermark(), count)
+  assert.equal(state.watermark(), count)
   return state
 }
 
@@ -52,7 +52,7 @@ test('a position past the last message (transaction markers) moves the watermark
   const state = handled(0)
   at(state, 7)
   positions.advance([state])
-  assert.equal(state.tracker.watermark(), 7)
+  assert.equal(state.watermark(), 7)
   assert.deepEqual(moved, [state])
   positions.advance([state])
   assert.deepEqual(moved, [state], 'the same position moves nothing again')
@@ -64,10 +64,10 @@ test('with messages still pending, the position is kept: the watermark reaches i
   fetchMessages(state, 0, 5)
   at(state, 9)
   positions.advance([state])
-  assert.equal(state.tracker.watermark(), 0, 'nothing is done yet')
+  assert.equal(state.watermark(), 0, 'nothing is done yet')
   assert.deepEqual(moved, [])
   assert.equal(handleAll(state), true)
-  assert.equal(state.tracker.watermark(), 9, 'the skipped offsets 5-8 need no handling')
+  assert.equal(state.watermark(), 9, 'the skipped offsets 5-8 need no handling')
 })
 
 test('only owned partitions that fetched something, are not draining and did not stop are asked about', () => {
@@ -84,9 +84,9 @@ test('only owned partitions that fetched something, are not draining and did not
   positions.advance([owned, revoked, draining, stopped, unfetched])
   assert.deepEqual(asked, [['t[0]']])
   assert.deepEqual(moved, [owned])
-  assert.equal(owned.tracker.watermark(), 8)
-  for (const state of [revoked, draining, stopped]) assert.equal(state.tracker.watermark(), 5, `partition ${state.partition} keeps its watermark`)
-  assert.equal(unfetched.tracker.watermark(), undefined, 'a partition that fetched nothing is left alone: its position may be the last assignment’s')
+  assert.equal(owned.watermark(), 8)
+  for (const state of [revoked, draining, stopped]) assert.equal(state.watermark(), 5, `partition ${state.partition} keeps its watermark`)
+  assert.equal(unfetched.watermark(), undefined, 'a partition that fetched nothing is left alone: its position may be the last assignment’s')
 })
 
 test('with no partition to advance, the consumer is not asked at all', () => {
@@ -105,8 +105,8 @@ test('an unknown position (none yet, or a partition the consumer does not report
   at(unknown, -1001)
   positions.advance([unknown, missing])
   assert.deepEqual(moved, [])
-  assert.equal(unknown.tracker.watermark(), 5)
-  assert.equal(missing.tracker.watermark(), 5)
+  assert.equal(unknown.watermark(), 5)
+  assert.equal(missing.watermark(), 5)
 })
 
 test('a position error is published on kvp:kafka-error, not thrown, and the next call catches up', (t) => {
@@ -124,5 +124,5 @@ test('a position error is published on kvp:kafka-error, not thrown, and the next
   assert.deepEqual(moved, [])
   fail(undefined)
   positions.advance([state])
-  assert.equal(state.tracker.watermark(), 6)
+  assert.equal(state.watermark(), 6)
 })

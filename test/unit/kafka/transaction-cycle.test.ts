@@ -101,7 +101,7 @@ function setup(t: TestContext, states: PartitionState[], options: { timeoutMs?: 
 function fetched(partition: number, count: number, started = true): PartitionState {
   const state = partitionState('t', partition, { deadLetter: { topic: 'dlq' }, retry: { maxAttempts: 2 } })
   fetchMessages(state, 0, count)
-  if (started) state.startedUpTo(state.tracker.nextSeq - 1)
+  if (started) for (const lane of state.lanes) if (lane && lane.size > 0) state.startedUpTo(lane.seqAt(lane.size - 1))
   return state
 }
 

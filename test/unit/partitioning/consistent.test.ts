@@ -6,11 +6,7 @@ import { hashKey } from '../../../src/partitioning/hash.js'
 
 function lanesOf(distributor: ConsistentDistributor, keys: VirtualKey[]): number[] {
   const out = new Uint32Array(keys.length)
-  distributor.distribute(
-    keys,
-    keys.map((_, i) => i),
-    out,
-  )
+  distributor.distribute(keys, out)
   return Array.from(out)
 }
 
@@ -57,13 +53,13 @@ describe('ConsistentDistributor', () => {
 
   it("puts everything in lane 0 when there is one lane, writing only the batch's slots", () => {
     const out = new Uint32Array(5).fill(7)
-    new ConsistentDistributor(1).distribute(['a', 'b', null], [0, 1, 2], out)
+    new ConsistentDistributor(1).distribute(['a', 'b', null], out)
     assert.deepEqual(Array.from(out), [0, 0, 0, 7, 7])
   })
 
   it('handles an empty batch', () => {
     const out = new Uint32Array(0)
-    new ConsistentDistributor(4).distribute([], [], out)
+    new ConsistentDistributor(4).distribute([], out)
     assert.equal(out.length, 0)
   })
 })

@@ -24,12 +24,7 @@ class Lanes {
   /** Distributes a batch and appends it; returns each message's lane. */
   add(keys: VirtualKey[]): number[] {
     const out = new Uint32Array(keys.length)
-    this.#distributor.distribute(
-      keys,
-      keys.map((_, i) => i),
-      out,
-      this.progress,
-    )
+    this.#distributor.distribute(keys, out, this.progress)
     keys.forEach((key, i) => {
       const lane = out[i] as number
       this.queues[lane]?.push(key)
@@ -161,15 +156,15 @@ describe('StickyDistributor', () => {
   it('without progress, gives each new key the least loaded lane and keeps it there', () => {
     const distributor = new StickyDistributor(3)
     const out = new Uint32Array(6)
-    distributor.distribute(['a', 'b', 'c', 'a', 'd', 'b'], [0, 1, 2, 3, 4, 5], out)
+    distributor.distribute(['a', 'b', 'c', 'a', 'd', 'b'], out)
     assert.deepEqual(Array.from(out), [0, 1, 2, 0, 1, 1])
-    distributor.distribute(['a', 'c', 'e'], [6, 7, 8], out)
+    distributor.distribute(['a', 'c', 'e'], out)
     assert.deepEqual(Array.from(out.subarray(0, 3)), [0, 2, 2], 'e: lane 2 has 2 messages, 0 has 3 and 1 has 3')
   })
 
   it('puts everything in lane 0 when there is one lane', () => {
     const out = new Uint32Array(3).fill(9)
-    new StickyDistributor(1).distribute(['a', null, 'b'], [0, 1, 2], out)
+    new StickyDistributor(1).distribute(['a', null, 'b'], out)
     assert.deepEqual(Array.from(out), [0, 0, 0])
   })
 })
