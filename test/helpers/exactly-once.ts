@@ -53,15 +53,81 @@ export function assertExactlyOnce(outputs: Kafka.Message[][], ends: readonly num
 
 /** Per partition of `topic`: the last stable offset (read_committed reads up to it) and the end offset (the log's end). */
 export async function stableAndEndOffsets(bootstrapServers: string, topic: string, partitions = 4): Promise<Array<{ stable: number; end: number }>> {
-  const stable = await highOffsets(bootstrapServers, topic, partitions, 'read_committed')
-  const end = await highOffsets(bootstrapServers, topic, partitions, 'read_uncommitted')
-  return stable.map((offset, p) => ({ stable: offset, end: end[p] as number }))
+  const watch = await OffsetWatch.open(bootstrapServers, topic, partitions)
+  try {
+    return await watch.stableAndEnd()
+  } finally {
+    await watch.close()
+  }
 }
 
 /** The partitions of `topic` where an open transaction holds records back from read_committed readers (last stable offset below the end). */
 export async function openTransactionPartitions(bootstrapServers: string, topic: string, partitions = 4): Promise<number[]> {
-  const offsets = await stableAndEndOffsets(bootstrapServers, topic, partitions)
-  return offsets.flatMap(({ stable, end }, p) => (stable < end ? [p] : []))
+  const watch = await OffsetWatch.open(bootstrapServers, topic, partitions)
+  try {
+    return await watch.openTransactionPartitions()
+  } finally {
+    await watch.close()
+  }
+}
+
+/**
+ * A topic's last stable and end offsets, read by two clients that stay connected (one per
+ * isolation level: it decides what ListOffsets answers for the end), so that a wait can
+ * poll every few milliseconds and catch a transaction while it is open. A client connected
+ * for each read takes long enough, on a loaded machine, to miss every open window.
+ */
+export class OffsetWatch {
+  readonly #committed: Kafka.KafkaConsumer
+  readonly #uncommitted: Kafka.KafkaConsumer
+  readonly #topic: string
+  readonly #partitions: number
+
+  private constructor(committed: Kafka.KafkaConsumer, uncommitted: Kafka.KafkaConsumer, topic: string, partitions: number) {
+    this.#committed = committed
+    this.#uncommitted = uncommitted
+    this.#topic = topic
+    this.#partitions = partitions
+  }
+
+  static async open(bootstrapServers: string, topic: string, partitions = 4): Promise<OffsetWatch> {
+    const client = (isolation: 'read_committed' | 'read_uncommitted'): Kafka.KafkaConsumer =>
+      new Kafka.KafkaConsumer({ 'bootstrap.servers': bootstrapServers, 'group.id': uniqueName('offsets'), 'isolation.level': isolation, log_level: 3 }, {})
+    const committed = client('read_committed')
+    const uncommitted = client('read_uncommitted')
+    await Promise.all([connect(committed), connect(uncommitted)])
+    return new OffsetWatch(committed, uncommitted, topic, partitions)
+  }
+
+  async stableAndEnd(): Promise<Array<{ stable: number; end: number }>> {
+    const stable = await this.#high(this.#committed)
+    const end = await this.#high(this.#uncommitted)
+    return stable.map((offset, p) => ({ stable: offset, end: end[p] as number }))
+  }
+
+  async openTransactionPartitions(): Promise<number[]> {
+    return (await this.stableAndEnd()).flatMap(({ stable, end }, p) => (stable < end ? [p] : []))
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#committed, this.#uncommitted].map((consumer) => new Promise<void>((resolve) => consumer.disconnect(() => resolve()))))
+  }
+
+  async #high(consumer: Kafka.KafkaConsumer): Promise<number[]> {
+    const offsets: number[] = []
+    for (let partition = 0; partition < this.#partitions; partition++) {
+      offsets.push(
+        await new Promise<number>((resolve, reject) => {
+          consumer.queryWatermarkOffsets(this.#topic, partition, 10_000, (err, found) => (err ? reject(err) : resolve(found.highOffset)))
+        }),
+      )
+    }
+    return offsets
+  }
+}
+
+function connect(consumer: Kafka.KafkaConsumer): Promise<void> {
+  return new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())))
 }
 
 /** Records of one partition that a read_uncommitted reader sees and a read_committed one does not (an open or aborted transaction's). */
@@ -83,13 +149,18 @@ export async function uncommittedOnly(bootstrapServers: string, topic: string, p
  */
 export async function freezeWithOpenTransaction(proc: KvpProcess, bootstrapServers: string, output: string, group?: { groupId: string; topic: string }, timeoutMs = 60_000): Promise<number[]> {
   const deadline = Date.now() + timeoutMs
-  for (;;) {
-    await waitFor(`records of an open transaction in ${output}`, async () => (await openTransactionPartitions(bootstrapServers, output)).length > 0, Math.max(0, deadline - Date.now()), 20)
-    proc.child.kill('SIGSTOP')
-    await sleep(250)
-    const open = await openTransactionPartitions(bootstrapServers, output)
-    if (open.length > 0 && (group === undefined || (await offsetsStable(bootstrapServers, group.groupId, group.topic)))) return open
-    proc.child.kill('SIGCONT')
+  const watch = await OffsetWatch.open(bootstrapServers, output)
+  try {
+    for (;;) {
+      await waitFor(`records of an open transaction in ${output}`, async () => (await watch.openTransactionPartitions()).length > 0, Math.max(0, deadline - Date.now()), 5)
+      proc.child.kill('SIGSTOP')
+      await sleep(250)
+      const open = await watch.openTransactionPartitions()
+      if (open.length > 0 && (group === undefined || (await offsetsStable(bootstrapServers, group.groupId, group.topic)))) return open
+      proc.child.kill('SIGCONT')
+    }
+  } finally {
+    await watch.close()
   }
 }
 
@@ -104,25 +175,6 @@ async function offsetsStable(bootstrapServers: string, groupId: string, topic: s
   try {
     const toppars = Array.from({ length: partitions }, (_, partition) => ({ topic, partition }))
     return await new Promise<boolean>((resolve) => consumer.committed(toppars, 1000, (err) => resolve(!err)))
-  } finally {
-    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()))
-  }
-}
-
-async function highOffsets(bootstrapServers: string, topic: string, partitions: number, isolation: 'read_committed' | 'read_uncommitted'): Promise<number[]> {
-  // The isolation level decides what ListOffsets answers for the end: the last stable offset, or the log's end.
-  const consumer = new Kafka.KafkaConsumer({ 'bootstrap.servers': bootstrapServers, 'group.id': uniqueName('offsets'), 'isolation.level': isolation, log_level: 3 }, {})
-  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())))
-  try {
-    const offsets: number[] = []
-    for (let partition = 0; partition < partitions; partition++) {
-      offsets.push(
-        await new Promise<number>((resolve, reject) => {
-          consumer.queryWatermarkOffsets(topic, partition, 10_000, (err, found) => (err ? reject(err) : resolve(found.highOffset)))
-        }),
-      )
-    }
-    return offsets
   } finally {
     await new Promise<void>((resolve) => consumer.disconnect(() => resolve()))
   }

@@ -9,7 +9,7 @@ import { channels, startEngine } from '../../src/index.js'
 import type { Engine, TransactionEvent } from '../../src/index.js'
 import type { ApacheKafka } from '../../tools/apache-kafka/broker.js'
 import { needsRealBroker } from '../helpers/broker.js'
-import { assertExactlyOnce, committedOutputs, openTransactionPartitions, uncommittedOnly } from '../helpers/exactly-once.js'
+import { assertExactlyOnce, committedOutputs, OffsetWatch, uncommittedOnly } from '../helpers/exactly-once.js'
 import { openOffsetReader } from '../helpers/group.js'
 import type { OffsetReader } from '../helpers/group.js'
 import { committedOrZero, endOffsets, uniqueName, waitFor } from '../helpers/kafka.js'
@@ -94,9 +94,15 @@ describe('exactly-once across a broker restart', { timeout: 170_000, ...needsRea
       })
       await waitFor('a quarter committed', async () => sum(await committedOrZero(bootstrap, groupId, input)) >= count / 4, 60_000, 100)
       // The broker goes away while a transaction has records in the log: that one cannot commit.
-      await waitFor('records of an open transaction in the output', async () => (await openTransactionPartitions(bootstrap, output)).length > 0, 60_000, 20)
-      trace('halt')({})
-      await kafka.halt()
+      // Polled by clients that stay connected, so the halt follows the sighting within milliseconds.
+      const watch = await OffsetWatch.open(bootstrap, output)
+      try {
+        await waitFor('records of an open transaction in the output', async () => (await watch.openTransactionPartitions()).length > 0, 60_000, 5)
+        trace('halt')({})
+        await kafka.halt()
+      } finally {
+        await watch.close()
+      }
       await new Promise((resolve) => setTimeout(resolve, 4000))
       await kafka.restart()
       trace('restarted')({})
