@@ -20,42 +20,17 @@ import { parseArgs, promisify } from 'node:util'
 import Table from 'cli-table3'
 import { startMockCluster } from '../src/kafka/mock-cluster.js'
 import { produceMessages } from '../src/kafka/produce.js'
-import { addThreadTimes, busyTotal, Categories, perMessageAndSlice, threadTime, type Category, type ThreadTime } from './lib/cpu-profile.js'
+import { addThreadTimes, busyTotal, Categories, perMessageAndSlice, threadTime } from './lib/cpu-profile.js'
 import { machineInfo } from './lib/machine.js'
 import { packageRoot, resultsDir } from './lib/paths.js'
 import { freshNames, KEYS, MAX_PREFILL, VALUE_BYTES } from './lib/topic-fill.js'
+import type { CostRow, ProfileResults, ProfileRun } from './lib/profile-results.js'
 import type { ProfiledWindow } from './profile-target.js'
 import { writeReport } from './report.js'
 
 const run = promisify(execFile)
 const PARTITIONS = 4
 const SAMPLE_INTERVAL_US = 100
-
-export interface ProfileRun extends ProfiledWindow {
-  lanes: number
-  main: ThreadTime
-  workers: ThreadTime
-}
-
-export interface CostRow {
-  category: Category
-  /** The raw node-rdkafka loop's main thread, ns per message: what fetching costs without kvp. */
-  raw: number
-  main: { nsPerMessage: number; nsPerSlice: number }
-  workers: { nsPerMessage: number; nsPerSlice: number }
-}
-
-export interface ProfileResults {
-  version: 1
-  startedAt: string
-  machine: ReturnType<typeof machineInfo>
-  scenario: string
-  partitions: number
-  messagesPerRun: number
-  sampleIntervalUs: number
-  runs: ProfileRun[]
-  costs: CostRow[]
-}
 
 const { values } = parseArgs({
   allowNegative: true,

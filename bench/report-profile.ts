@@ -1,7 +1,7 @@
 /** The "Where the time goes" part of docs/benchmarks.md, from `npm run bench:profile` (bench/results/profile.json). */
 import { busyTotal } from './lib/cpu-profile.js'
 import { markdownTable } from './lib/format.js'
-import type { ProfileResults } from './profile.js'
+import type { ProfileResults } from './lib/profile-results.js'
 
 function ns(value: number): string {
   return value < 0.5 ? '–' : Math.round(value).toLocaleString('en-US')

@@ -17,7 +17,7 @@ import { SWEEP_LANES } from './lib/plan.js'
 import { peersSection } from './report-peers.js'
 import { lanesSection, type LaneResults } from './report-lanes.js'
 import { profileSection } from './report-profile.js'
-import type { ProfileResults } from './profile.js'
+import type { ProfileResults } from './lib/profile-results.js'
 import { bestRun, normalizeResults, partitionCounts, rateOf, ratio, type BenchResults, type MicroResults, type RunResult } from './lib/results.js'
 
 export { peerComparisonRows, peerLaneRows } from './report-peers.js'

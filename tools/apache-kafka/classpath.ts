@@ -4,30 +4,18 @@
  * run no Maven at all (so they work offline) as long as every jar in it still exists.
  */
 import { spawn } from 'node:child_process'
-import { accessSync, constants, existsSync, openSync, closeSync } from 'node:fs'
+import { existsSync, openSync, closeSync } from 'node:fs'
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { pomXml } from './config-files.js'
+import { findOnPath } from './find-on-path.js'
 import { ApacheKafkaError, tailOfFile } from './errors.js'
 
 /** A cold resolution downloads ~30 MiB; past this Maven is stopped and the start fails. */
 const RESOLVE_TIMEOUT_MS = 5 * 60_000
 
-/** The absolute path of `command` in the folders of `pathVariable`, or undefined. */
-export function findOnPath(command: string, pathVariable: string | undefined): string | undefined {
-  for (const folder of (pathVariable ?? '').split(delimiter)) {
-    if (folder === '') continue
-    const candidate = join(folder, command)
-    try {
-      accessSync(candidate, constants.X_OK)
-      return candidate
-    } catch {
-      // not here
-    }
-  }
-  return undefined
-}
+export { findOnPath }
 
 /** Like findOnPath, but a missing command is an error that says what it is needed for. */
 export function requireOnPath(command: 'java' | 'mvn', pathVariable: string | undefined): string {

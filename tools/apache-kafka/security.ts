@@ -13,7 +13,7 @@
 import { execFile } from 'node:child_process'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { findOnPath } from './classpath.js'
+import { findOnPath } from './find-on-path.js'
 import { ApacheKafkaError } from './errors.js'
 
 /** SCRAM-SHA-512 users made at format time: `admin` is a super user; tests grant ACLs to the others. */
