@@ -173,6 +173,31 @@ export class EventChannel<T> {
   }
 }
 
+/**
+ * Messages fetched again after a crash or a handoff that the previous owner had recorded as
+ * done (the committed offset map): they count as done without reaching a handler.
+ */
+export interface SkippedDoneEvent {
+  topic: string
+  partition: number
+  /** How many were skipped in this batch. */
+  count: number
+}
+
+/**
+ * What kvp read from a partition's committed offset map at assignment: `done` offsets above
+ * `committed` recorded as done; or a `problem` (metadata that is not kvp's, another version,
+ * truncated or altered), in which case nothing is skipped and the partition is processed from
+ * the committed offset as without a map.
+ */
+export interface OffsetMapEvent {
+  topic: string
+  partition: number
+  committed: number
+  done: number
+  problem?: string
+}
+
 export const channels = {
   slice: new EventChannel<SliceEvent>('kvp:slice'),
   ack: new EventChannel<AckEvent>('kvp:ack'),
@@ -189,6 +214,8 @@ export const channels = {
   transaction: new EventChannel<TransactionEvent>('kvp:transaction'),
   fault: new EventChannel<FaultEvent>('kvp:fault'),
   faultCleared: new EventChannel<FaultClearedEvent>('kvp:fault-cleared'),
+  skippedDone: new EventChannel<SkippedDoneEvent>('kvp:skipped-done'),
+  offsetMap: new EventChannel<OffsetMapEvent>('kvp:offset-map'),
 } as const
 
 export type ChannelName = keyof typeof channels

@@ -28,6 +28,7 @@ export function engineStats(states: readonly PartitionState[], sources: StatsSou
     slicesInFlight: sources.slicesInFlight,
     failures: 0,
     deadLettered: 0,
+    skippedDone: 0,
     commits: sources.commits,
     lag: 0,
   }
@@ -40,6 +41,7 @@ export function engineStats(states: readonly PartitionState[], sources: StatsSou
     totals.inFlightBytes += state.bytes
     totals.failures += line.failures
     totals.deadLettered += line.deadLettered
+    totals.skippedDone += line.skippedDone
     totals.lag += line.lag ?? 0
   }
   partitions.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))

@@ -14,13 +14,14 @@ import { ConfigError, ErrorCodes, KvpError, describeError } from './errors.js'
 import { Assignments } from './kafka/assignments.js'
 import { Backpressure } from './kafka/backpressure.js'
 import { Committer } from './kafka/committer.js'
-import { consumerConfig } from './kafka/consumer-config.js'
+import { consumerConfig, DEFAULT_AUTO_COMMIT_INTERVAL_MS } from './kafka/consumer-config.js'
 import { connectConsumer, disconnectConsumer } from './kafka/consumer-connection.js'
 import { DeadLetterWriter, warnIfDeadLettersLoseBinaryHeaders } from './kafka/dead-letter.js'
 import { FaultReporter } from './kafka/fault-reporter.js'
 import type { ActiveFault } from './kafka/fault-watch.js'
 import { FetchPositions } from './kafka/fetch-positions.js'
 import { Handover } from './kafka/handover.js'
+import { readKnownDone } from './kafka/offset-map-reader.js'
 import { HighWatermarks } from './kafka/high-watermarks.js'
 import { startMockCluster } from './kafka/mock-cluster.js'
 import type { MockCluster } from './kafka/mock-cluster.js'
@@ -138,7 +139,7 @@ class KvpEngine implements Engine {
     })
     this.#consumer.setDefaultConsumeTimeout(options.pollTimeoutMs)
     this.#rebalance.attach(this.#consumer)
-    const committer = new Committer(this.#consumer)
+    const committer = new Committer(this.#consumer, options.exactlyOnce ? 0 : options.offsetMapMaxBytes)
     this.#committer = committer
     this.#consumer.on('offset.commit', (err, offsets) => committer.committed((topic, partition) => this.#assignments.lookup(topic, partition), err, offsets))
     this.#backpressure = new Backpressure(this.#consumer, options)
@@ -186,6 +187,8 @@ class KvpEngine implements Engine {
         committer,
         transactions,
         stopping: () => this.#stopping !== undefined,
+        // At-least-once commits carry offset maps; exactly-once commits offsets inside transactions, without them.
+        ...(transactions === undefined && options.offsetMapMaxBytes > 0 ? { knownDone: (partitions: Kafka.Assignment[]) => readKnownDone(this.#consumer, partitions) } : {}),
       },
       options.revokeTimeoutMs,
     )
@@ -222,6 +225,8 @@ class KvpEngine implements Engine {
     this.#consumer.subscribe(this.#topics)
     this.#poller.start()
     this.#transactions?.start()
+    // A watermark held back by a slow message must not freeze the offset map saved above it.
+    if (!this.#transactions) this.#committer.startMapCommits(() => this.#assignments.all(), Number(this.#options.kafka['auto.commit.interval.ms'] ?? DEFAULT_AUTO_COMMIT_INTERVAL_MS))
     if (channels.lifecycle.hasSubscribers) channels.lifecycle.publish({ state: 'running', bootstrapServers: this.bootstrapServers, groupId: this.#options.groupId })
   }
 
@@ -317,6 +322,7 @@ class KvpEngine implements Engine {
     if (channels.lifecycle.hasSubscribers) channels.lifecycle.publish({ state: 'stopping' })
     // No position read here: the batch of the consume call that stop() waited for is
     // dropped, and the position already counts it.
+    this.#committer.stopMapCommits()
     await this.#poller.stop()
     let drained: boolean
     if (this.#transactions) {

@@ -43,6 +43,10 @@ export function logEngineEvents(logger: Logger): () => void {
     channels.faultCleared.subscribe((e) => {
       logger.info({ code: e.fault.code, topic: e.fault.topic, partition: e.fault.partition }, `over: ${e.fault.cause}`)
     }),
+    channels.offsetMap.subscribe((e) => {
+      if (e.problem !== undefined) logger.warn({ topic: e.topic, partition: e.partition, committed: e.committed }, `${e.problem}: it is ignored, and the partition runs from the committed offset`)
+      else logger.info({ topic: e.topic, partition: e.partition, committed: e.committed, done: e.done }, 'offset map read: messages done above the committed offset are not handled again')
+    }),
     channels.kafkaError.subscribe((e) => {
       logger.warn({ err: e.error }, 'kafka client error')
     }),

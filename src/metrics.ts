@@ -50,6 +50,12 @@ export class EngineMetrics {
     const rebalances = new Counter({ name: 'kvp_rebalances_total', help: 'Partition assignments and revocations', labelNames: ['kind'], registers: [registry] })
     const commits = new Counter({ name: 'kvp_commits_total', help: 'Offset commits that reached the broker', labelNames: ['reason'], registers: [registry] })
     const commitErrors = new Counter({ name: 'kvp_commit_errors_total', help: 'Offset commits that failed', registers: [registry] })
+    const skippedDone = new Counter({
+      name: 'kvp_skipped_done_total',
+      help: 'Messages fetched again after a crash or handoff that the previous owner had recorded as done (offset map): not handled again',
+      labelNames,
+      registers: [registry],
+    })
     const staleAcks = new Counter({ name: 'kvp_stale_acks_total', help: 'Acks dropped because their partition was revoked', registers: [registry] })
     const pauses = new Counter({ name: 'kvp_backpressure_pauses_total', help: 'Partitions paused because too much was in flight', registers: [registry] })
     new Gauge({
@@ -190,6 +196,7 @@ export class EngineMetrics {
       channels.slice.subscribe((e) => slices.observe(e.size)),
       channels.handlerError.subscribe((e) => failures.inc({ topic: e.topic, partition: String(e.partition), code: e.error.code })),
       channels.deadLetter.subscribe((e) => deadLetters.inc({ topic: e.topic, partition: String(e.partition) })),
+      channels.skippedDone.subscribe((e) => skippedDone.inc({ topic: e.topic, partition: String(e.partition) }, e.count)),
       channels.rebalance.subscribe((e) => rebalances.inc({ kind: e.kind })),
       channels.commit.subscribe((e) => commits.inc({ reason: e.reason })),
       channels.commitError.subscribe(() => commitErrors.inc()),

@@ -43,6 +43,8 @@ export interface PartitionStats {
   deadLettered: number
   /** Offsets librdkafka delivered a second time in this assignment (after a pause), dropped. */
   redelivered: number
+  /** Messages fetched again in this assignment that the previous owner had recorded as done (its offset map): not handled again. */
+  skippedDone: number
 }
 
 export interface EngineStats {
@@ -55,6 +57,8 @@ export interface EngineStats {
     slicesInFlight: number
     failures: number
     deadLettered: number
+    /** Messages not handled again because a previous owner had recorded them as done. */
+    skippedDone: number
     commits: number
     /** Sum of the partitions' lag, in messages. */
     lag: number

@@ -54,6 +54,7 @@
       tile('paused', num(paused), paused > 0 ? 'warn' : ''),
       tile('failures', num(s.totals.failures), s.totals.failures > 0 ? 'bad' : ''),
       tile('dead letters', num(s.totals.deadLettered), s.totals.deadLettered > 0 ? 'bad' : ''),
+      tile('skipped (done before)', num(s.totals.skippedDone ?? 0)),
       tile('workers', `${s.workers.alive}/${s.workers.configured}`, s.workers.alive < s.workers.configured ? 'bad' : ''),
       tile('event loop p99', `${s.eventLoopDelayMs.p99} ms`, s.eventLoopDelayMs.p99 > 100 ? 'warn' : ''),
       tile('commits', num(s.totals.commits)),

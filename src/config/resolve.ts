@@ -48,6 +48,8 @@ export interface ResolvedOptions {
   maxInFlightBytes: number
   resumeRatio: number
   revokeTimeoutMs: number
+  /** The most bytes of offset map one commit carries; 0: none. */
+  offsetMapMaxBytes: number
   fromBeginning: boolean
   kafka: KafkaSettings
   /** librdkafka settings of the engine's producer. */
@@ -149,6 +151,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     maxInFlightBytes: options.backpressure.maxInFlightBytes,
     resumeRatio: options.backpressure.resumeRatio,
     revokeTimeoutMs: options.revokeTimeoutMs,
+    offsetMapMaxBytes: options.offsetMapMaxBytes,
     fromBeginning: options.fromBeginning,
     kafka: options.kafka,
     // The engine's producer talks to the same cluster: it takes the consumer's connection and security settings under its own.

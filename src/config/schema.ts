@@ -11,6 +11,9 @@
 import { z } from 'zod'
 import type { PartitionerFn } from './partitioner-fn.js'
 
+/** The broker's default `offset.metadata.max.bytes`: the most metadata one committed offset may carry. */
+export const DEFAULT_OFFSET_MAP_MAX_BYTES = 4096
+
 /** The most lanes one Kafka partition may be split into. */
 export const MAX_LANES = 4096
 
@@ -245,6 +248,11 @@ export const engineOptionsSchema = object(
     pollTimeoutMs: integer(0, 60_000).default(10).describe('How long one poll waits for messages when the local queue is empty.'),
     backpressure: backpressureSchema.default({ maxInFlightBytes: DEFAULT_MAX_IN_FLIGHT_BYTES, resumeRatio: DEFAULT_RESUME_RATIO }),
     revokeTimeoutMs: integer(0).default(10_000).describe('How long a revoke waits for in-flight slices before committing and letting go.'),
+    offsetMapMaxBytes: integer(0, 1_048_576)
+      .default(DEFAULT_OFFSET_MAP_MAX_BYTES)
+      .describe(
+        "Each commit carries the offsets done above the committed one (its offset map) in the commit's metadata, at most this many bytes: the broker's offset.metadata.max.bytes (4096 unless changed). A crash or a handoff then replays only what was not done. Past the limit the longest prefix that fits is kept. 0: no map (everything above the committed offset runs again).",
+      ),
     fromBeginning: boolean.default(true).describe('Start at the earliest offset when the group has no committed offset.'),
     kafka: kafkaSettings('librdkafka settings').default({}).describe("librdkafka consumer settings passed through ('session.timeout.ms': 6000, ...)."),
     producer: kafkaSettings('librdkafka producer settings')

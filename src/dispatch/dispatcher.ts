@@ -104,10 +104,17 @@ export class Dispatcher {
   /** Takes one poll's messages of one partition (offset order). */
   accept(state: PartitionState, messages: KafkaMessage[]): void {
     const touched: PartitionLane[] = []
+    const skippedBefore = state.skippedDone
     const failure = state.accept(messages, touched)
     if (failure) this.#partitionerFailed(state, failure.offset, failure.error)
     for (const lane of touched) this.#list(lane)
     this.#hooks.fetched(state)
+    const skipped = state.skippedDone - skippedBefore
+    if (skipped > 0) {
+      // Done before the handoff: acked at once, which can move the watermark.
+      if (channels.skippedDone.hasSubscribers) channels.skippedDone.publish({ topic: state.topic, partition: state.partition, count: skipped })
+      this.#hooks.watermarkMoved(state)
+    }
   }
 
   #partitionerFailed(state: PartitionState, offset: number, error: unknown): void {

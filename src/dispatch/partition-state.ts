@@ -1,6 +1,7 @@
 import type { Message as KafkaMessage } from 'node-rdkafka'
 import type { ResolvedRoute } from '../config/resolve.js'
 import type { VirtualKey } from '../config/options.js'
+import type { KnownDone } from '../offsets/known-done.js'
 import { OffsetTracker } from '../offsets/offset-tracker.js'
 import type { Distributor } from '../partitioning/distributor-types.js'
 import type { KeyExtractor } from '../partitioning/partitioner.js'
@@ -63,8 +64,16 @@ export class PartitionState {
   /** librdkafka could not read the batch at this offset: nothing from here on is taken, so nothing past it is committed. */
   #stoppedAt: number | undefined
   readonly #laneAt = (index: number): PartitionLane => this.lane(index)
+  /** Offsets recorded as done by the previous owner, until they have all been fetched again. */
+  #knownDone: KnownDone | undefined
+  #skippedDone = 0
 
-  constructor(topic: string, partition: number, route: ResolvedRoute, generation: number, extract: KeyExtractor, distributor: Distributor) {
+  /**
+   * @param knownDone offsets the previous owner recorded as done above the committed offset
+   * (its offset map): fetched again, they count as done without reaching a handler.
+   */
+  constructor(topic: string, partition: number, route: ResolvedRoute, generation: number, extract: KeyExtractor, distributor: Distributor, knownDone?: KnownDone) {
+    this.#knownDone = knownDone
     this.topic = topic
     this.partition = partition
     this.route = route
@@ -296,16 +305,12 @@ export class PartitionState {
    * messages (for the dispatcher's ready list), and the partitioner's error if it threw.
    */
   accept(batch: KafkaMessage[], touched: PartitionLane[]): PartitionError | undefined {
-    const messages = this.#unseen(batch)
+    const unseen = this.#unseen(batch)
+    if (unseen.length === 0) return undefined
+    this.#firstOffset ??= (unseen[0] as KafkaMessage).offset
+    this.#fetched += unseen.length
+    const { messages, seqs } = this.#knownDone === undefined ? this.#register(unseen) : this.#registerSkippingDone(unseen, this.#knownDone)
     if (messages.length === 0) return undefined
-    const seqs = new Array<number>(messages.length)
-    this.#firstOffset ??= (messages[0] as KafkaMessage).offset
-    for (let i = 0; i < messages.length; i++) {
-      const message = messages[i] as KafkaMessage
-      seqs[i] = this.#tracker.register(message.offset)
-      this.#bytes += message.value?.length ?? 0
-    }
-    this.#fetched += messages.length
 
     let keys: VirtualKey[] | undefined
     let failure: PartitionError | undefined
@@ -337,6 +342,51 @@ export class PartitionState {
    * returning messages from it: on resume it fetches from the application's position,
    * which that call had not yet moved. Each offset is handled once per assignment.
    */
+  #register(messages: KafkaMessage[]): { messages: KafkaMessage[]; seqs: number[] } {
+    const seqs = new Array<number>(messages.length)
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i] as KafkaMessage
+      seqs[i] = this.#tracker.register(message.offset)
+      this.#bytes += message.value?.length ?? 0
+    }
+    return { messages, seqs }
+  }
+
+  /** Registers every message; those the previous owner recorded as done are acked at once and left out. */
+  #registerSkippingDone(all: KafkaMessage[], known: KnownDone): { messages: KafkaMessage[]; seqs: number[] } {
+    const messages: KafkaMessage[] = []
+    const seqs: number[] = []
+    for (const message of all) {
+      const seq = this.#tracker.register(message.offset)
+      if (known.has(message.offset)) {
+        this.#tracker.ack(seq)
+        this.#skippedDone++
+      } else {
+        messages.push(message)
+        seqs.push(seq)
+        this.#bytes += message.value?.length ?? 0
+      }
+    }
+    const last = (all[all.length - 1] as KafkaMessage).offset
+    if (known.exhausted || last + 1 >= known.coveredUntil) this.#knownDone = undefined
+    return { messages, seqs }
+  }
+
+  /** Messages fetched again that the previous owner had recorded as done, so never handed to a handler. */
+  get skippedDone(): number {
+    return this.#skippedDone
+  }
+
+  /** The offsets done above the watermark, ascending (what a commit's offset map records). */
+  doneAbove(): number[] {
+    return this.#tracker.doneAbove()
+  }
+
+  /** How many offsets above the watermark are done. */
+  get doneAboveCount(): number {
+    return this.#tracker.doneAboveCount
+  }
+
   #unseen(batch: KafkaMessage[]): KafkaMessage[] {
     let max = this.#tracker.lastRegistered ?? -1
     let i = 0

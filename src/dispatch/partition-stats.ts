@@ -50,5 +50,6 @@ export function partitionStats(state: PartitionState, highWatermark: number | un
     failures: state.failures,
     deadLettered: state.deadLettered,
     redelivered: state.redelivered,
+    skippedDone: state.skippedDone,
   }
 }

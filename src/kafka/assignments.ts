@@ -1,3 +1,5 @@
+import type { KnownDone } from '../offsets/known-done.js'
+import { knownDoneKey } from './offset-map-reader.js'
 import { PartitionState } from '../dispatch/partition-state.js'
 import type { RoutePartitioning } from '../partitioning/route-partitioning.js'
 
@@ -68,7 +70,7 @@ export class Assignments {
    * a fresh state, replacing one left from an earlier assignment. Returns the new states;
    * partitions of other topics are skipped.
    */
-  assigned(partitions: Iterable<TopicPartition>, generation: number): PartitionState[] {
+  assigned(partitions: Iterable<TopicPartition>, generation: number, knownDone: ReadonlyMap<string, KnownDone> = new Map()): PartitionState[] {
     const added: PartitionState[] = []
     for (const { topic, partition } of partitions) {
       const routing = this.#routes.get(topic)
@@ -80,7 +82,7 @@ export class Assignments {
       }
       const previous = list[partition]
       if (previous) this.#release(previous)
-      const state = new PartitionState(topic, partition, routing.route, generation, routing.extract, routing.newDistributor())
+      const state = new PartitionState(topic, partition, routing.route, generation, routing.extract, routing.newDistributor(), knownDone.get(knownDoneKey(topic, partition)))
       list[partition] = state
       added.push(state)
     }

@@ -2,6 +2,7 @@ import Kafka from 'node-rdkafka'
 import { channels } from '../diagnostics.js'
 import { CommitError } from '../errors.js'
 import type { PartitionState } from '../dispatch/partition-state.js'
+import { CommitMetadata } from './commit-metadata.js'
 
 const STORE_INTERVAL_MS = 20
 
@@ -36,12 +37,66 @@ const RETRIABLE_COMMIT_ERRORS = new Set([
  */
 export class Committer {
   readonly #consumer: Kafka.KafkaConsumer
+  readonly #metadata: CommitMetadata
+  /** The offset map last sent for each partition, so that an unchanged one is not sent again. */
+  readonly #sentMaps = new WeakMap<PartitionState, string>()
   #dirty = new Set<PartitionState>()
   #scheduled = false
+  #mapTimer: NodeJS.Timeout | undefined
   commits = 0
 
-  constructor(consumer: Kafka.KafkaConsumer) {
+  /**
+   * @param offsetMapMaxBytes the most metadata one commit carries (the broker's
+   * `offset.metadata.max.bytes`); 0: commits carry no offset map.
+   */
+  constructor(consumer: Kafka.KafkaConsumer, offsetMapMaxBytes = 0) {
     this.#consumer = consumer
+    this.#metadata = new CommitMetadata(offsetMapMaxBytes)
+  }
+
+  /**
+   * Commits, every `intervalMs`, the offset maps that changed while their watermark did not
+   * move: a watermark held back by a slow message must not freeze what is saved above it.
+   * (A watermark that moves carries its map in the store, committed on librdkafka's interval.)
+   */
+  startMapCommits(states: () => Iterable<PartitionState>, intervalMs: number): void {
+    if (!this.#metadata.enabled || this.#mapTimer !== undefined) return
+    this.#mapTimer = setInterval(() => this.commitChangedMaps(states()), intervalMs)
+    this.#mapTimer.unref()
+  }
+
+  stopMapCommits(): void {
+    clearInterval(this.#mapTimer)
+    this.#mapTimer = undefined
+  }
+
+  /** Commits the watermark and offset map of each partition whose map changed since it was last sent. */
+  commitChangedMaps(states: Iterable<PartitionState>): void {
+    const offsets: Kafka.TopicPartitionOffsetAndMetadata[] = []
+    for (const state of states) {
+      const watermark = state.watermark()
+      if (state.revoked || watermark === undefined || (state.stored !== undefined && watermark < state.stored)) continue
+      const metadata = this.#metadata.for(state, watermark)
+      if (metadata === undefined || metadata === this.#sentMaps.get(state)) continue
+      state.offsetStored(watermark)
+      this.#sentMaps.set(state, metadata)
+      offsets.push({ topic: state.topic, partition: state.partition, offset: watermark, metadata })
+    }
+    if (offsets.length === 0) return
+    try {
+      // Asynchronous: the result comes back through offset_commit_cb (committed()).
+      this.#consumer.commit(offsets)
+    } catch (error) {
+      if (channels.commitError.hasSubscribers) channels.commitError.publish({ error, reason: 'auto' })
+    }
+  }
+
+  /** The offset to commit for `state` with its offset map, or undefined when there is no watermark. */
+  #entry(state: PartitionState, watermark: number): Kafka.TopicPartitionOffsetAndMetadata {
+    const metadata = this.#metadata.for(state, watermark)
+    if (metadata === undefined) return { topic: state.topic, partition: state.partition, offset: watermark }
+    this.#sentMaps.set(state, metadata)
+    return { topic: state.topic, partition: state.partition, offset: watermark, metadata }
   }
 
   /**
@@ -60,12 +115,12 @@ export class Committer {
   storeDirty(): void {
     this.#scheduled = false
     if (this.#dirty.size === 0) return
-    const offsets: Kafka.TopicPartitionOffset[] = []
+    const offsets: Kafka.TopicPartitionOffsetAndMetadata[] = []
     for (const state of this.#dirty) {
       const watermark = state.watermark()
       if (state.revoked || watermark === undefined) continue
       if (!state.offsetStored(watermark)) continue
-      offsets.push({ topic: state.topic, partition: state.partition, offset: watermark })
+      offsets.push(this.#entry(state, watermark))
     }
     this.#dirty.clear()
     if (offsets.length === 0) return
@@ -97,12 +152,13 @@ export class Committer {
    * `deadline` (ms since epoch). Returns the offsets committed.
    */
   async commitSync(states: Iterable<PartitionState>, reason: 'revoke' | 'stop', deadline: number, options: { generationDeadline?: number } = {}): Promise<Kafka.TopicPartitionOffset[]> {
-    const offsets: Kafka.TopicPartitionOffset[] = []
+    const offsets: Kafka.TopicPartitionOffsetAndMetadata[] = []
     for (const state of states) {
       const watermark = state.watermark()
       if (watermark === undefined) continue
-      if (state.committed !== undefined && watermark <= state.committed) continue
-      offsets.push({ topic: state.topic, partition: state.partition, offset: watermark })
+      const mapChanged = this.#metadata.for(state, watermark) !== this.#sentMaps.get(state)
+      if (state.committed !== undefined && watermark <= state.committed && !(watermark === state.committed && mapChanged)) continue
+      offsets.push(this.#entry(state, watermark))
     }
     if (offsets.length === 0) return offsets
     for (let attempt = 1; ; attempt++) {

@@ -16,6 +16,9 @@ export const FETCH_TUNING = {
   'socket.nagle.disable': true,
 } as const
 
+/** How often librdkafka commits the stored watermarks, and kvp the offset maps that changed (unless `auto.commit.interval.ms` says otherwise). */
+export const DEFAULT_AUTO_COMMIT_INTERVAL_MS = 1000
+
 /**
  * The consumer's librdkafka settings: librdkafka's own commit pattern (store the
  * watermark, commit stored offsets on an interval) and a prefetch queue sized so memory
@@ -30,7 +33,7 @@ export function consumerConfig(
 ): { global: Kafka.ConsumerGlobalConfig; topic: Kafka.ConsumerTopicConfig } {
   const global: Record<string, unknown> = {
     'client.id': 'kvp',
-    'auto.commit.interval.ms': 1000,
+    'auto.commit.interval.ms': DEFAULT_AUTO_COMMIT_INTERVAL_MS,
     ...FETCH_TUNING,
     log_level: 3,
     ...options.kafka,

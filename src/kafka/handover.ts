@@ -1,6 +1,7 @@
 import type Kafka from 'node-rdkafka'
 import { channels } from '../diagnostics.js'
 import type { Dispatcher } from '../dispatch/dispatcher.js'
+import type { KnownDone } from '../offsets/known-done.js'
 import type { Assignments } from './assignments.js'
 import type { Committer } from './committer.js'
 import type { FaultReporter } from './fault-reporter.js'
@@ -21,6 +22,8 @@ export interface HandoverParts {
   readonly transactions: Pick<TransactionCycle, 'closing' | 'close'> | undefined
   /** The engine is stopping: a revoke lets go at once, its work already drained or closed by the stop. */
   stopping(): boolean
+  /** The offsets previous owners recorded as done above the committed ones (./offset-map-reader.ts); undefined: none are read. */
+  readonly knownDone?: (partitions: Kafka.Assignment[]) => Promise<ReadonlyMap<string, KnownDone>>
 }
 
 /**
@@ -39,10 +42,12 @@ export class Handover {
     this.#revokeTimeoutMs = revokeTimeoutMs
   }
 
-  /** Partitions are ours from now on. */
-  assigned(partitions: Kafka.Assignment[]): void {
+  /** Partitions are ours from now on; first, what their previous owners recorded as done is read. */
+  async assigned(partitions: Kafka.Assignment[]): Promise<void> {
     const { assignments, faults, transactions } = this.#parts
-    for (const state of assignments.assigned(partitions, this.#parts.generation())) {
+    const generation = this.#parts.generation()
+    const knownDone = this.#parts.knownDone ? await this.#parts.knownDone(partitions) : undefined
+    for (const state of assignments.assigned(partitions, generation, knownDone)) {
       // A transaction is closing: none of this partition's records may join it.
       if (transactions?.closing) state.seal()
       faults.assigned(state.topic, state.partition)

@@ -5,8 +5,8 @@ const ASSIGN = Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS
 const REVOKE = Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS
 
 export interface RebalanceListener {
-  /** Partitions are about to be ours: create their state (a new generation). */
-  assigned(partitions: Kafka.Assignment[]): void
+  /** Partitions are about to be ours: create their state (a new generation). They are assigned to the consumer once this resolves. */
+  assigned(partitions: Kafka.Assignment[]): void | Promise<void>
   /** Partitions are going away: finish or fence their work and commit. Resolves when done. */
   revoking(partitions: Kafka.Assignment[]): Promise<void>
   /** A revoke or assign call failed. */
@@ -101,7 +101,7 @@ export class RebalanceHandler {
     const cooperative = this.#protocolIsCooperative(consumer)
     if (code === ASSIGN) {
       this.generation++
-      this.#listener.assigned(assignment)
+      await this.#listener.assigned(assignment)
       if (channels.rebalance.hasSubscribers) channels.rebalance.publish({ kind: 'assign', partitions: assignment, generation: this.generation, cooperative })
       if (cooperative) consumer.incrementalAssign(assignment)
       else consumer.assign(assignment)

@@ -124,6 +124,26 @@ export class OffsetTracker {
     return this.#nextSeq === this.#headSeq
   }
 
+  /**
+   * The offsets acked above the watermark, ascending: what a commit's offset map records
+   * (./offset-map.ts). Empty when nothing above the watermark is done. O(live entries).
+   */
+  doneAbove(): number[] {
+    const done: number[] = []
+    const live = this.#nextSeq - this.#headSeq
+    const mask = this.#mask
+    for (let i = 0; i < live; i++) {
+      const slot = (this.#headSlot + i) & mask
+      if (this.#done[slot] === 1) done.push(this.#offsets[slot] as number)
+    }
+    return done
+  }
+
+  /** How many entries above the watermark are acked (registered, not yet released). */
+  get doneAboveCount(): number {
+    return this.#nextSeq - this.#headSeq - this.#pending
+  }
+
   /** The sequence number the next register gets: every seq below it is registered. */
   get nextSeq(): number {
     return this.#nextSeq

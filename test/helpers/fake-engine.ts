@@ -5,7 +5,18 @@ export function fakeEngine(faults: ActiveFault[] = []): { engine: Engine; set(pa
   let current: PartitionStats[] = []
   const stats = (): EngineStats => ({
     partitions: current,
-    totals: { fetched: 0, handled: 0, inFlight: 0, inFlightBytes: 0, slicesInFlight: 0, failures: 0, deadLettered: 0, commits: 0, lag: current.reduce((sum, p) => sum + (p.lag ?? 0), 0) },
+    totals: {
+      fetched: 0,
+      handled: 0,
+      inFlight: 0,
+      inFlightBytes: 0,
+      slicesInFlight: 0,
+      failures: 0,
+      deadLettered: 0,
+      skippedDone: 0,
+      commits: 0,
+      lag: current.reduce((sum, p) => sum + (p.lag ?? 0), 0),
+    },
     generation: 1,
   })
   const engine: Engine = {

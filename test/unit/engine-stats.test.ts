@@ -35,7 +35,7 @@ describe('engineStats', () => {
       stats.partitions.map((line) => `${line.topic}[${line.partition}]`),
       ['a[1]', 'a[2]', 'b[0]'],
     )
-    assert.deepEqual(stats.totals, { fetched: 9, handled: 0, inFlight: 9, inFlightBytes: 90, slicesInFlight: 3, failures: 0, deadLettered: 0, commits: 12, lag: 10 })
+    assert.deepEqual(stats.totals, { fetched: 9, handled: 0, inFlight: 9, inFlightBytes: 90, slicesInFlight: 3, failures: 0, deadLettered: 0, skippedDone: 0, commits: 12, lag: 10 })
     assert.equal(stats.generation, 5)
     assert.equal(stats.partitions[0]?.highWatermark, 10)
     assert.equal(stats.partitions[0]?.lag, 10, 'nothing committed: lag from the first fetched offset')
@@ -45,6 +45,10 @@ describe('engineStats', () => {
 
   it('with no partitions it reads only the sources', () => {
     const stats = engineStats([], sources())
-    assert.deepEqual(stats, { partitions: [], totals: { fetched: 0, handled: 0, inFlight: 0, inFlightBytes: 0, slicesInFlight: 3, failures: 0, deadLettered: 0, commits: 12, lag: 0 }, generation: 5 })
+    assert.deepEqual(stats, {
+      partitions: [],
+      totals: { fetched: 0, handled: 0, inFlight: 0, inFlightBytes: 0, slicesInFlight: 3, failures: 0, deadLettered: 0, skippedDone: 0, commits: 12, lag: 0 },
+      generation: 5,
+    })
   })
 })

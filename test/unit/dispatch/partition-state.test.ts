@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import type { Message as KafkaMessage } from 'node-rdkafka'
 import { resolveOptions } from '../../../src/config/resolve.js'
 import { PartitionState } from '../../../src/dispatch/partition-state.js'
+import { KnownDone } from '../../../src/offsets/known-done.js'
 import type { PartitionLane } from '../../../src/dispatch/partition-state.js'
 import { createDistributor } from '../../../src/partitioning/distributor.js'
 import { createKeyExtractor } from '../../../src/partitioning/partitioner.js'
@@ -184,4 +185,45 @@ test('an offset librdkafka delivers again (a pause purged its prefetch mid-consu
     Array.from({ length: 18 }, (_, i) => i),
   )
   assert.equal(state.watermark(), 18)
+})
+
+test('offsets a previous owner recorded as done are acked at once and never reach a lane; the others run, and the watermark passes both', () => {
+  const r = route('consistent')
+  const known = new KnownDone({ done: [11, 12, 15, 30], coveredUntil: 31 })
+  const state = new PartitionState('t', 0, r, 1, createKeyExtractor(r.partitioner, 'p'), createDistributor(r.distribution, r.lanes), known)
+  const touched: PartitionLane[] = []
+  // The first batch holds 10..17: 11, 12 and 15 were done before.
+  state.accept(
+    messages(10, 8, (o) => `k${o % 3}`),
+    touched,
+  )
+  assert.equal(state.skippedDone, 3)
+  assert.equal(state.inFlight, 5)
+  assert.equal(state.watermark(), 10)
+  assert.deepEqual(state.doneAbove(), [11, 12, 15])
+  const ran = drainLanes(state).sort((a, b) => a - b)
+  assert.deepEqual(ran, [10, 13, 14, 16, 17])
+  assert.equal(state.watermark(), 18)
+  // Past what the map covered, nothing is skipped: 30 was recorded, 31 on were not.
+  state.accept(
+    messages(18, 16, (o) => `k${o % 3}`),
+    touched,
+  )
+  assert.equal(state.skippedDone, 4)
+  assert.deepEqual(
+    drainLanes(state).sort((a, b) => a - b),
+    Array.from({ length: 16 }, (_, i) => 18 + i).filter((o) => o !== 30),
+  )
+  assert.equal(state.watermark(), 34)
+})
+
+test('a partition with no offset map skips nothing', () => {
+  const r = route('sticky')
+  const state = new PartitionState('t', 0, r, 1, createKeyExtractor(r.partitioner, 'p'), createDistributor(r.distribution, r.lanes))
+  state.accept(
+    messages(0, 6, () => 'k'),
+    [],
+  )
+  assert.equal(state.skippedDone, 0)
+  assert.equal(drainLanes(state).length, 6)
 })

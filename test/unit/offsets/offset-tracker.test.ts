@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert'
-import { describe, it } from 'node:test'
+import { describe, it, test } from 'node:test'
 import { KvpError } from '../../../src/errors.js'
 import { OffsetTracker } from '../../../src/offsets/offset-tracker.js'
 import { random } from '../../helpers/random.js'
@@ -310,4 +310,17 @@ describe('OffsetTracker', () => {
     assert.equal(tracker.watermark(), 3)
     assert.equal(tracker.register(3), 0)
   })
+})
+
+test('doneAbove lists the acked offsets above the watermark, ascending, and doneAboveCount counts them', () => {
+  const tracker = new OffsetTracker(4)
+  const seqs = [10, 11, 13, 14, 20, 21].map((offset) => tracker.register(offset))
+  for (const i of [1, 3, 4]) tracker.ack(seqs[i] as number)
+  assert.equal(tracker.watermark(), 10)
+  assert.deepEqual(tracker.doneAbove(), [11, 14, 20])
+  assert.equal(tracker.doneAboveCount, 3)
+  tracker.ack(seqs[0] as number)
+  assert.equal(tracker.watermark(), 13)
+  assert.deepEqual(tracker.doneAbove(), [14, 20])
+  assert.equal(tracker.doneAboveCount, 2)
 })

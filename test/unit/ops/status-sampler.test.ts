@@ -28,6 +28,7 @@ function partition(topic: string, index: number, handled: number, lag: number): 
     failures: 0,
     deadLettered: 0,
     redelivered: 0,
+    skippedDone: 0,
   }
 }
 
