@@ -25,7 +25,6 @@ after(async () => {
   await kafka?.stop()
 })
 
-const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0)
 const commitCount = (outcomes: TransactionEvent[]): number => outcomes.filter((event) => event.outcome === 'commit').length
 
 /** The group's committed offsets, read as soon as the broker answers (undefined after 30 s without). */
@@ -51,7 +50,7 @@ describe('exactly-once across a broker restart', { timeout: 170_000, ...needsRea
     const input = uniqueName('orders')
     const output = uniqueName('orders-enriched')
     const groupId = uniqueName('group')
-    const count = 6000
+    const count = 12_000
     await ensureTopic(bootstrap, output)
     await produceMessages({ bootstrapServers: bootstrap, topic: input, count, keys: 300, size: 20 })
     const ends = await endOffsets(bootstrap, input)
@@ -81,6 +80,10 @@ describe('exactly-once across a broker restart', { timeout: 170_000, ...needsRea
       }
     const traced = { rebalance: trace('rebalance'), kafkaError: trace('kafka-error'), transaction: trace('txn'), commitError: trace('commit-error'), handlerError: trace('handler-error') }
     for (const [name, fn] of Object.entries(traced)) channels[name as keyof typeof traced].subscribe(fn as never)
+    // The broker goes away while a transaction has records in the log: that one cannot commit.
+    // Polled by clients that stay connected (opened before the stream starts), so the halt
+    // follows the sighting within milliseconds even on a loaded machine.
+    const watch = await OffsetWatch.open(bootstrap, output)
     try {
       engine = await startEngine({
         brokers: bootstrap,
@@ -92,11 +95,9 @@ describe('exactly-once across a broker restart', { timeout: 170_000, ...needsRea
         transactionIntervalMs: 200,
         kafka: { 'session.timeout.ms': 10_000 },
       })
-      await waitFor('a quarter committed', async () => sum(await committedOrZero(bootstrap, groupId, input)) >= count / 4, 60_000, 100)
-      // The broker goes away while a transaction has records in the log: that one cannot commit.
-      // Polled by clients that stay connected, so the halt follows the sighting within milliseconds.
-      const watch = await OffsetWatch.open(bootstrap, output)
       try {
+        // Some transactions commit before the halt (their events arrive as they happen).
+        await waitFor('a committed transaction', () => outcomes.some((event) => event.outcome === 'commit'), 60_000, 5)
         await waitFor('records of an open transaction in the output', async () => (await watch.openTransactionPartitions()).length > 0, 60_000, 5)
         trace('halt')({})
         await kafka.halt()
