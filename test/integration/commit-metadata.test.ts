@@ -11,6 +11,7 @@ import { before, describe, test } from 'node:test'
 import { Kafka as KafkaJs, logLevel } from 'kafkajs'
 import Kafka from 'node-rdkafka'
 import { needsRealBroker, useBroker } from '../helpers/broker.js'
+import { commitWithKafkaJs } from '../helpers/foreign-commit.js'
 import { uniqueName, waitFor } from '../helpers/kafka.js'
 import { ensureTopic, produceMessages } from '../helpers/produce.js'
 
@@ -111,28 +112,7 @@ describe('commit metadata through the patched binding', { timeout: 120_000 }, ()
 
   test('metadata another client committed is read by committed()', async () => {
     const group = uniqueName('md-foreign')
-    const kafkajs = new KafkaJs({ brokers: cluster.bootstrapServers.split(','), logLevel: logLevel.NOTHING })
-    const admin = kafkajs.admin()
-    await admin.connect()
-    try {
-      // An admin offset write carries no metadata, so commit through a KafkaJS consumer of the group.
-      const reader = kafkajs.consumer({ groupId: group })
-      await reader.connect()
-      await reader.subscribe({ topic, fromBeginning: true })
-      let committed = false
-      await reader.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          if (committed || batch.partition !== 3) return
-          await reader.commitOffsets([{ topic, partition: 3, offset: '4', metadata: 'written by another client' } as never])
-          committed = true
-        },
-      })
-      await waitFor('KafkaJS to commit', () => committed, 60_000, 100)
-      await reader.disconnect()
-    } finally {
-      await admin.disconnect()
-    }
+    await commitWithKafkaJs(cluster.bootstrapServers, group, topic, 3, 4, 'written by another client')
     const client = await connect(consumer(cluster.bootstrapServers, group))
     try {
       const three = await committedOf(client, topic, 3)
