@@ -154,6 +154,7 @@ export function renderReport(
   produce: string | null = null,
   core: string | null = null,
   lanes: LaneResults | null = null,
+  replays: string | null = null,
 ): string {
   const mock = inputs.mock === null ? null : normalizeResults(inputs.mock)
   const kafka = inputs.kafka === null ? null : normalizeResults(inputs.kafka)
@@ -185,6 +186,7 @@ export function renderReport(
   out.push(...profileSection(profile))
   out.push(...lanesSection(lanes))
   if (core !== null) out.push(core.trimEnd(), '')
+  if (replays !== null) out.push(replays.trimEnd(), '')
   if (produce !== null) out.push(produce.trimEnd(), '')
 
   out.push('## Micro-benchmarks', '')
@@ -480,12 +482,20 @@ export async function writeReport(): Promise<void> {
     const svg = await renderIoChart(normalizeResults(results))
     if (svg !== null) await writeFile(file, svg)
   }
-  const generated = renderReport(inputs, await readMemoryResults(), await readProfileResults(), await readSection('produce.md'), await readSection('core.md'), await readLaneResults())
+  const generated = renderReport(
+    inputs,
+    await readMemoryResults(),
+    await readProfileResults(),
+    await readSection('produce.md'),
+    await readSection('core.md'),
+    await readLaneResults(),
+    await readSection('replays.md'),
+  )
   const previous = await readFile(benchmarksDoc, 'utf8').catch(() => null)
   await writeFile(benchmarksDoc, keepHandWritten(previous, generated))
 }
 
-/** A section as the benchmark that writes it left it in bench/results (`produce.md`: bench:produce, `core.md`: bench:core). */
+/** A section as the benchmark that writes it left it in bench/results (`produce.md`: bench:produce, `core.md`: bench:core, `replays.md`: bench:replays). */
 async function readSection(file: string): Promise<string | null> {
   try {
     return await readFile(join(resultsDir, file), 'utf8')

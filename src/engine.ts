@@ -14,7 +14,7 @@ import { ConfigError, ErrorCodes, KvpError, describeError } from './errors.js'
 import { Assignments } from './kafka/assignments.js'
 import { Backpressure } from './kafka/backpressure.js'
 import { Committer } from './kafka/committer.js'
-import { consumerConfig, DEFAULT_AUTO_COMMIT_INTERVAL_MS } from './kafka/consumer-config.js'
+import { consumerConfig } from './kafka/consumer-config.js'
 import { connectConsumer, disconnectConsumer } from './kafka/consumer-connection.js'
 import { DeadLetterWriter, warnIfDeadLettersLoseBinaryHeaders } from './kafka/dead-letter.js'
 import { FaultReporter } from './kafka/fault-reporter.js'
@@ -226,7 +226,7 @@ class KvpEngine implements Engine {
     this.#poller.start()
     this.#transactions?.start()
     // A watermark held back by a slow message must not freeze the offset map saved above it.
-    if (!this.#transactions) this.#committer.startMapCommits(() => this.#assignments.all(), Number(this.#options.kafka['auto.commit.interval.ms'] ?? DEFAULT_AUTO_COMMIT_INTERVAL_MS))
+    if (!this.#transactions) this.#committer.startMapCommits(() => this.#assignments.all())
     if (channels.lifecycle.hasSubscribers) channels.lifecycle.publish({ state: 'running', bootstrapServers: this.bootstrapServers, groupId: this.#options.groupId })
   }
 

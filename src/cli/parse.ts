@@ -183,6 +183,7 @@ export interface RunFlags {
   payload?: 'raw' | 'json'
   exactlyOnce?: boolean
   transactionIntervalMs?: number
+  offsetMapMaxBytes?: number
   transactionalId?: string
   kafka?: KafkaSettings
 }
@@ -227,6 +228,7 @@ export function mergeRunOptions(flags: RunFlags, file: Partial<EngineOptions>, c
   if (flags.concurrencyPerThread !== undefined) options.concurrencyPerThread = flags.concurrencyPerThread
   if (flags.exactlyOnce !== undefined) options.exactlyOnce = flags.exactlyOnce
   if (flags.transactionIntervalMs !== undefined) options.transactionIntervalMs = flags.transactionIntervalMs
+  if (flags.offsetMapMaxBytes !== undefined) options.offsetMapMaxBytes = flags.offsetMapMaxBytes
   if (flags.transactionalId !== undefined) options.transactionalId = flags.transactionalId
   if (flags.maxInFlightPerPartition !== undefined) {
     options.backpressure = { ...file.backpressure, maxInFlightPerPartition: flags.maxInFlightPerPartition }

@@ -68,6 +68,11 @@ export function addRunCommand(program: Command, context: CliContext): Command {
     .option('--max-attempts <n>', 'attempts per message, the first included', flagParser('--max-attempts', parsePositiveInt))
     .option('--dead-letter-topic <topic>', 'where messages go once their attempts are spent')
     .option('--exactly-once', 'commit produced records and consumed offsets together in Kafka transactions')
+    .option(
+      '--offset-map-max-bytes <n>',
+      "most bytes of done-above-the-commit offsets each commit carries (the broker's offset.metadata.max.bytes; 0: none) (default 4096)",
+      flagParser('--offset-map-max-bytes', parseNonNegativeInt),
+    )
     .option('--transaction-interval-ms <ms>', 'with --exactly-once: how long a transaction stays open (default 500)', flagParser('--transaction-interval-ms', parsePositiveInt))
     .option('--transactional-id <id>', "with --exactly-once: the producer's transactional.id; a stable one per instance fences a predecessor's open transaction on restart")
     .addOption(new Option('--payload <format>', 'how the worker decodes message.value into message.payload').choices(PAYLOADS))
@@ -192,6 +197,7 @@ function toRunFlags(options: RunCommandOptions, command: Command): RunFlags {
   copy('payload')
   copy('exactlyOnce')
   copy('transactionIntervalMs')
+  copy('offsetMapMaxBytes')
   copy('transactionalId')
   if (options.kafkaSetting !== undefined) flags.kafka = options.kafkaSetting
   if (command.getOptionValueSource('virtualPartitions') === 'cli' && options.virtualPartitions === false) {

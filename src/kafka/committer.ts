@@ -6,6 +6,12 @@ import { CommitMetadata } from './commit-metadata.js'
 
 const STORE_INTERVAL_MS = 20
 
+/**
+ * How often a partition whose watermark is held back commits its offset map when the map
+ * changed: a crash then replays at most about this long of its work above the watermark.
+ */
+export const MAP_COMMIT_INTERVAL_MS = 50
+
 const { ERRORS } = Kafka.CODES
 
 /**
@@ -59,7 +65,7 @@ export class Committer {
    * move: a watermark held back by a slow message must not freeze what is saved above it.
    * (A watermark that moves carries its map in the store, committed on librdkafka's interval.)
    */
-  startMapCommits(states: () => Iterable<PartitionState>, intervalMs: number): void {
+  startMapCommits(states: () => Iterable<PartitionState>, intervalMs = MAP_COMMIT_INTERVAL_MS): void {
     if (!this.#metadata.enabled || this.#mapTimer !== undefined) return
     this.#mapTimer = setInterval(() => this.commitChangedMaps(states()), intervalMs)
     this.#mapTimer.unref()
@@ -75,7 +81,8 @@ export class Committer {
     const offsets: Kafka.TopicPartitionOffsetAndMetadata[] = []
     for (const state of states) {
       const watermark = state.watermark()
-      if (state.revoked || watermark === undefined || (state.stored !== undefined && watermark < state.stored)) continue
+      // A watermark above the stored one is stored with its map (storeDirty) and committed on librdkafka's interval.
+      if (state.revoked || watermark === undefined || (state.stored !== undefined && watermark !== state.stored)) continue
       const metadata = this.#metadata.for(state, watermark)
       if (metadata === undefined || metadata === this.#sentMaps.get(state)) continue
       state.offsetStored(watermark)

@@ -16,7 +16,7 @@ export const FETCH_TUNING = {
   'socket.nagle.disable': true,
 } as const
 
-/** How often librdkafka commits the stored watermarks, and kvp the offset maps that changed (unless `auto.commit.interval.ms` says otherwise). */
+/** How often librdkafka commits the stored watermarks (with their offset maps), unless `auto.commit.interval.ms` says otherwise. */
 export const DEFAULT_AUTO_COMMIT_INTERVAL_MS = 1000
 
 /**
