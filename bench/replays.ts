@@ -100,7 +100,7 @@ const intro = [
   "message; with a slow key, key-0's first messages take 1.5 s each (one holds the committed offset back while the others finish).",
   '',
 ]
-await writeFile(join(resultsDir, 'replays.md'), `${intro.join('\n')}${markdownTable(header, rows)}\n`)
+await writeFile(join(resultsDir, 'replays.md'), `${intro.join('\n')}\n${markdownTable(header, rows)}\n`)
 process.stdout.write('wrote bench/results/replays.md\n')
 
 async function run(scenario: Scenario, maps: boolean): Promise<Outcome> {
