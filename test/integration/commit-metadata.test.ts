@@ -98,7 +98,7 @@ describe('commit metadata through the patched binding', { timeout: 120_000 }, ()
   test('an asynchronous commit sends metadata; a 4,000-character value arrives whole', async () => {
     const group = uniqueName('md-async')
     const client = await connect(consumer(cluster.bootstrapServers, group))
-    const long = 'x'.repeat(3_990) + '0123456789'
+    const long = `${'x'.repeat(3_990)}0123456789`
     try {
       client.commit([{ topic, partition: 2, offset: 7, metadata: long }])
       await waitFor('the asynchronous commit', async () => (await committedOf(client, topic, 2))?.offset === 7, 20_000, 200)
