@@ -5,16 +5,9 @@ import type { KnownDone } from '../offsets/known-done.js'
 import { OffsetTracker } from '../offsets/offset-tracker.js'
 import type { Distributor } from '../partitioning/distributor-types.js'
 import type { KeyExtractor } from '../partitioning/partitioner.js'
+import { HeldBatches } from './held-batches.js'
 import { Lane } from './lane.js'
 import { LaneSplitter } from './lane-splitter.js'
-
-/** A fetched batch of one partition that must wait until the partition's lanes are empty. */
-interface HeldBatch {
-  messages: KafkaMessage[]
-  seqs: number[]
-  /** Virtual keys, or undefined when the partitioner failed: the batch runs as one lane. */
-  keys: VirtualKey[] | undefined
-}
 
 /** A lane of a partition: its `owner` is the partition state (this assignment of it). */
 export type PartitionLane = Lane<PartitionState>
@@ -53,8 +46,8 @@ export class PartitionState {
   #redelivered = 0
   readonly #extract: KeyExtractor
   readonly #distributor: Distributor
-  readonly #held: HeldBatch[] = []
-  #heldMessages = 0
+  /** Batches waiting until the lanes are empty (./held-batches.ts). */
+  readonly #held: HeldBatches
   /** Packs each batch once and gives each lane its run of it (./lane-splitter.ts). */
   readonly #splitter: LaneSplitter
   #sealedAt: number | undefined
@@ -82,11 +75,12 @@ export class PartitionState {
     this.#splitter = new LaneSplitter(distributor)
     this.#extract = extract
     this.#distributor = distributor
+    this.#held = new HeldBatches(distributor.needsBarrier)
   }
 
   /** Fetched, not yet handled: in lanes or held behind a barrier. */
   get inFlight(): number {
-    return this.#laneMessages + this.#heldMessages
+    return this.#laneMessages + this.#held.messages
   }
 
   /** No message in any lane (held batches may wait for exactly this). */
@@ -283,7 +277,7 @@ export class PartitionState {
 
   /** The first message of the batches held behind a barrier (they come after the lanes' messages), or undefined. */
   heldHead(): KafkaMessage | undefined {
-    return this.#held[0]?.messages[0]
+    return this.#held.head()
   }
 
   /** The partition is being revoked: in-flight slices may finish, nothing new starts. */
@@ -326,11 +320,10 @@ export class PartitionState {
     }
 
     const needsBarrier = failure !== undefined || this.#distributor.needsBarrier
-    if (!needsBarrier && this.#held.length === 0) {
+    if (!needsBarrier && this.#held.empty) {
       this.#distribute(messages, seqs, keys, touched)
     } else {
-      this.#held.push({ messages, seqs, keys })
-      this.#heldMessages += messages.length
+      this.#held.hold({ messages, seqs, keys })
       if (this.idle) this.release(touched)
     }
     return failure
@@ -421,25 +414,11 @@ export class PartitionState {
    * spread together; consistent batches need no barrier among themselves.
    */
   release(touched: PartitionLane[]): void {
-    while (this.#held.length > 0 && this.idle) {
-      const first = this.#held.shift() as HeldBatch
-      this.#heldMessages -= first.messages.length
-      if (first.keys === undefined) {
-        this.#distribute(first.messages, first.seqs, undefined, touched)
-        return
-      }
-      if (this.#distributor.needsBarrier) {
-        while (this.#held.length > 0 && (this.#held[0] as HeldBatch).keys !== undefined) {
-          const next = this.#held.shift() as HeldBatch
-          this.#heldMessages -= next.messages.length
-          first.messages = first.messages.concat(next.messages)
-          first.seqs = first.seqs.concat(next.seqs)
-          first.keys = first.keys.concat(next.keys as VirtualKey[])
-        }
-        this.#distribute(first.messages, first.seqs, first.keys, touched)
-        return
-      }
-      this.#distribute(first.messages, first.seqs, first.keys, touched)
+    while (this.idle) {
+      const batch = this.#held.take()
+      if (batch === undefined) return
+      this.#distribute(batch.messages, batch.seqs, batch.keys, touched)
+      if (batch.keys === undefined || this.#distributor.needsBarrier) return
     }
   }
 
@@ -458,8 +437,7 @@ export class PartitionState {
     this.#revoked = true
     for (const lane of this.lanes) lane?.cancelTimer()
     this.#laneMessages = 0
-    this.#heldMessages = 0
-    this.#held.length = 0
+    this.#held.clear()
     this.#bytes = 0
   }
 }
