@@ -8,6 +8,7 @@ import type { KeyExtractor } from '../partitioning/partitioner.js'
 import { HeldBatches } from './held-batches.js'
 import { Lane } from './lane.js'
 import { LaneSplitter } from './lane-splitter.js'
+import { RunRegistrar } from './run-registrar.js'
 
 /** A lane of a partition: its `owner` is the partition state (this assignment of it). */
 export type PartitionLane = Lane<PartitionState>
@@ -57,16 +58,15 @@ export class PartitionState {
   /** librdkafka could not read the batch at this offset: nothing from here on is taken, so nothing past it is committed. */
   #stoppedAt: number | undefined
   readonly #laneAt = (index: number): PartitionLane => this.lane(index)
-  /** Offsets recorded as done by the previous owner, until they have all been fetched again. */
-  #knownDone: KnownDone | undefined
-  #skippedDone = 0
+  /** Registers fetched runs, leaving out what the previous owner recorded as done (./run-registrar.ts). */
+  readonly #registrar: RunRegistrar
 
   /**
    * @param knownDone offsets the previous owner recorded as done above the committed offset
    * (its offset map): fetched again, they count as done without reaching a handler.
    */
   constructor(topic: string, partition: number, route: ResolvedRoute, generation: number, extract: KeyExtractor, distributor: Distributor, knownDone?: KnownDone) {
-    this.#knownDone = knownDone
+    this.#registrar = new RunRegistrar(knownDone)
     this.topic = topic
     this.partition = partition
     this.route = route
@@ -303,7 +303,8 @@ export class PartitionState {
     if (unseen.length === 0) return undefined
     this.#firstOffset ??= (unseen[0] as KafkaMessage).offset
     this.#fetched += unseen.length
-    const { messages, seqs } = this.#knownDone === undefined ? this.#register(unseen) : this.#registerSkippingDone(unseen, this.#knownDone)
+    const { messages, seqs, bytes } = this.#registrar.register(this.#tracker, unseen)
+    this.#bytes += bytes
     if (messages.length === 0) return undefined
 
     let keys: VirtualKey[] | undefined
@@ -329,45 +330,9 @@ export class PartitionState {
     return failure
   }
 
-  /**
-   * The messages of a batch that this assignment has not registered yet. librdkafka
-   * delivers an offset again when a pause purged its prefetch while a consume call was
-   * returning messages from it: on resume it fetches from the application's position,
-   * which that call had not yet moved. Each offset is handled once per assignment.
-   */
-  #register(messages: KafkaMessage[]): { messages: KafkaMessage[]; seqs: number[] } {
-    const seqs = new Array<number>(messages.length)
-    for (let i = 0; i < messages.length; i++) {
-      const message = messages[i] as KafkaMessage
-      seqs[i] = this.#tracker.register(message.offset)
-      this.#bytes += message.value?.length ?? 0
-    }
-    return { messages, seqs }
-  }
-
-  /** Registers every message; those the previous owner recorded as done are acked at once and left out. */
-  #registerSkippingDone(all: KafkaMessage[], known: KnownDone): { messages: KafkaMessage[]; seqs: number[] } {
-    const messages: KafkaMessage[] = []
-    const seqs: number[] = []
-    for (const message of all) {
-      const seq = this.#tracker.register(message.offset)
-      if (known.has(message.offset)) {
-        this.#tracker.ack(seq)
-        this.#skippedDone++
-      } else {
-        messages.push(message)
-        seqs.push(seq)
-        this.#bytes += message.value?.length ?? 0
-      }
-    }
-    const last = (all[all.length - 1] as KafkaMessage).offset
-    if (known.exhausted || last + 1 >= known.coveredUntil) this.#knownDone = undefined
-    return { messages, seqs }
-  }
-
   /** Messages fetched again that the previous owner had recorded as done, so never handed to a handler. */
   get skippedDone(): number {
-    return this.#skippedDone
+    return this.#registrar.skipped
   }
 
   /** The offsets done above the watermark, ascending (what a commit's offset map records). */
@@ -380,6 +345,12 @@ export class PartitionState {
     return this.#tracker.doneAboveCount
   }
 
+  /**
+   * The messages of a batch that this assignment has not registered yet. librdkafka
+   * delivers an offset again when a pause purged its prefetch while a consume call was
+   * returning messages from it: on resume it fetches from the application's position,
+   * which that call had not yet moved. Each offset is handled once per assignment.
+   */
   #unseen(batch: KafkaMessage[]): KafkaMessage[] {
     let max = this.#tracker.lastRegistered ?? -1
     let i = 0
