@@ -44,7 +44,6 @@ export class PartitionState {
   #deadLettered = 0
   #stored: number | undefined
   #committed: number | undefined
-  #redelivered = 0
   readonly #extract: KeyExtractor
   readonly #distributor: Distributor
   /** Batches waiting until the lanes are empty (./held-batches.ts). */
@@ -58,7 +57,7 @@ export class PartitionState {
   /** librdkafka could not read the batch at this offset: nothing from here on is taken, so nothing past it is committed. */
   #stoppedAt: number | undefined
   readonly #laneAt = (index: number): PartitionLane => this.lane(index)
-  /** Registers fetched runs, leaving out what the previous owner recorded as done (./run-registrar.ts). */
+  /** Registers fetched batches: drops redelivered offsets, skips what the previous owner recorded as done (./run-registrar.ts). */
   readonly #registrar: RunRegistrar
 
   /**
@@ -299,11 +298,9 @@ export class PartitionState {
    * messages (for the dispatcher's ready list), and the partitioner's error if it threw.
    */
   accept(batch: KafkaMessage[], touched: PartitionLane[]): PartitionError | undefined {
-    const unseen = this.#unseen(batch)
-    if (unseen.length === 0) return undefined
-    this.#firstOffset ??= (unseen[0] as KafkaMessage).offset
-    this.#fetched += unseen.length
-    const { messages, seqs, bytes } = this.#registrar.register(this.#tracker, unseen)
+    const { fetched, firstOffset, messages, seqs, bytes } = this.#registrar.register(this.#tracker, batch)
+    this.#firstOffset ??= firstOffset
+    this.#fetched += fetched
     this.#bytes += bytes
     if (messages.length === 0) return undefined
 
@@ -345,38 +342,9 @@ export class PartitionState {
     return this.#tracker.doneAboveCount
   }
 
-  /**
-   * The messages of a batch that this assignment has not registered yet. librdkafka
-   * delivers an offset again when a pause purged its prefetch while a consume call was
-   * returning messages from it: on resume it fetches from the application's position,
-   * which that call had not yet moved. Each offset is handled once per assignment.
-   */
-  #unseen(batch: KafkaMessage[]): KafkaMessage[] {
-    let max = this.#tracker.lastRegistered ?? -1
-    let i = 0
-    for (; i < batch.length; i++) {
-      const offset = (batch[i] as KafkaMessage).offset
-      if (offset <= max) break
-      max = offset
-    }
-    if (i === batch.length) return batch
-    // A repeat (one batch may even hold messages from both sides of the purge).
-    const unseen = batch.slice(0, i)
-    for (; i < batch.length; i++) {
-      const message = batch[i] as KafkaMessage
-      if (message.offset > max) {
-        unseen.push(message)
-        max = message.offset
-      } else {
-        this.#redelivered++
-      }
-    }
-    return unseen
-  }
-
-  /** Offsets librdkafka delivered again, dropped (see #unseen). */
+  /** Offsets librdkafka delivered again, dropped (see RunRegistrar). */
   get redelivered(): number {
-    return this.#redelivered
+    return this.#registrar.redelivered
   }
 
   /**

@@ -9,6 +9,10 @@ class FakeTracker {
   registered: number[] = []
   acked: number[] = []
 
+  get lastRegistered(): number | undefined {
+    return this.registered[this.registered.length - 1]
+  }
+
   register(offset: number): number {
     this.registered.push(offset)
     return this.registered.length - 1
@@ -32,6 +36,8 @@ test('with nothing known done, the whole run is registered and handed on, with i
   assert.equal(registered.messages, messages)
   assert.deepEqual(registered.seqs, [0, 1, 2])
   assert.equal(registered.bytes, 6)
+  assert.equal(registered.fetched, 3)
+  assert.equal(registered.firstOffset, 3)
   assert.deepEqual(tracker.registered, [3, 4, 6])
   assert.deepEqual(tracker.acked, [])
   assert.equal(registrar.skipped, 0)
@@ -51,6 +57,7 @@ test('offsets known done are registered and acked at once, and left out of what 
   )
   assert.deepEqual(registered.seqs, [0, 2, 4])
   assert.equal(registered.bytes, 6)
+  assert.equal(registered.fetched, 5, 'skipped messages count as fetched')
   assert.deepEqual(tracker.registered, [0, 1, 2, 3, 4], 'every offset is registered, so the watermark passes the skipped ones')
   assert.deepEqual(tracker.acked, [1, 3])
   assert.equal(registrar.skipped, 2)
@@ -99,4 +106,43 @@ test('while offsets remain to be fetched again, later runs still skip them', () 
     [6, 8],
   )
   assert.equal(registrar.skipped, 2)
+})
+
+test('offsets registered already (librdkafka delivering them again) are dropped and counted', () => {
+  const tracker = new FakeTracker()
+  const registrar = new RunRegistrar()
+  registrar.register(tracker, run([0, 1, 2]))
+  const again = registrar.register(tracker, run([1, 2, 3, 4]))
+  assert.deepEqual(
+    again.messages.map((message) => message.offset),
+    [3, 4],
+  )
+  assert.equal(again.fetched, 2)
+  assert.equal(again.firstOffset, 3)
+  assert.equal(registrar.redelivered, 2)
+  assert.deepEqual(tracker.registered, [0, 1, 2, 3, 4])
+})
+
+test('one batch may hold messages from both sides of a purge: only the new ones are kept', () => {
+  const tracker = new FakeTracker()
+  const registrar = new RunRegistrar()
+  const registered = registrar.register(tracker, run([5, 6, 7, 6, 7, 8]))
+  assert.deepEqual(
+    registered.messages.map((message) => message.offset),
+    [5, 6, 7, 8],
+  )
+  assert.equal(registrar.redelivered, 2)
+})
+
+test('a batch of only repeats registers nothing', () => {
+  const tracker = new FakeTracker()
+  const registrar = new RunRegistrar(new KnownDone({ done: [1], coveredUntil: 5 }))
+  registrar.register(tracker, run([0, 1]))
+  const again = registrar.register(tracker, run([0, 1]))
+  assert.equal(again.fetched, 0)
+  assert.equal(again.firstOffset, undefined)
+  assert.deepEqual(again.messages, [])
+  assert.equal(registrar.redelivered, 2)
+  assert.equal(registrar.skipped, 1)
+  assert.deepEqual(tracker.registered, [0, 1])
 })
