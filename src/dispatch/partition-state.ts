@@ -5,16 +5,10 @@ import type { KnownDone } from '../offsets/known-done.js'
 import { OffsetTracker } from '../offsets/offset-tracker.js'
 import type { Distributor } from '../partitioning/distributor-types.js'
 import type { KeyExtractor } from '../partitioning/partitioner.js'
+import { HeldBatches } from './held-batches.js'
 import { Lane } from './lane.js'
 import { LaneSplitter } from './lane-splitter.js'
-
-/** A fetched batch of one partition that must wait until the partition's lanes are empty. */
-interface HeldBatch {
-  messages: KafkaMessage[]
-  seqs: number[]
-  /** Virtual keys, or undefined when the partitioner failed: the batch runs as one lane. */
-  keys: VirtualKey[] | undefined
-}
+import { RunRegistrar } from './run-registrar.js'
 
 /** A lane of a partition: its `owner` is the partition state (this assignment of it). */
 export type PartitionLane = Lane<PartitionState>
@@ -50,11 +44,10 @@ export class PartitionState {
   #deadLettered = 0
   #stored: number | undefined
   #committed: number | undefined
-  #redelivered = 0
   readonly #extract: KeyExtractor
   readonly #distributor: Distributor
-  readonly #held: HeldBatch[] = []
-  #heldMessages = 0
+  /** Batches waiting until the lanes are empty (./held-batches.ts). */
+  readonly #held: HeldBatches
   /** Packs each batch once and gives each lane its run of it (./lane-splitter.ts). */
   readonly #splitter: LaneSplitter
   #sealedAt: number | undefined
@@ -64,16 +57,15 @@ export class PartitionState {
   /** librdkafka could not read the batch at this offset: nothing from here on is taken, so nothing past it is committed. */
   #stoppedAt: number | undefined
   readonly #laneAt = (index: number): PartitionLane => this.lane(index)
-  /** Offsets recorded as done by the previous owner, until they have all been fetched again. */
-  #knownDone: KnownDone | undefined
-  #skippedDone = 0
+  /** Registers fetched batches: drops redelivered offsets, skips what the previous owner recorded as done (./run-registrar.ts). */
+  readonly #registrar: RunRegistrar
 
   /**
    * @param knownDone offsets the previous owner recorded as done above the committed offset
    * (its offset map): fetched again, they count as done without reaching a handler.
    */
   constructor(topic: string, partition: number, route: ResolvedRoute, generation: number, extract: KeyExtractor, distributor: Distributor, knownDone?: KnownDone) {
-    this.#knownDone = knownDone
+    this.#registrar = new RunRegistrar(knownDone)
     this.topic = topic
     this.partition = partition
     this.route = route
@@ -82,11 +74,12 @@ export class PartitionState {
     this.#splitter = new LaneSplitter(distributor)
     this.#extract = extract
     this.#distributor = distributor
+    this.#held = new HeldBatches(distributor.needsBarrier)
   }
 
   /** Fetched, not yet handled: in lanes or held behind a barrier. */
   get inFlight(): number {
-    return this.#laneMessages + this.#heldMessages
+    return this.#laneMessages + this.#held.messages
   }
 
   /** No message in any lane (held batches may wait for exactly this). */
@@ -283,7 +276,7 @@ export class PartitionState {
 
   /** The first message of the batches held behind a barrier (they come after the lanes' messages), or undefined. */
   heldHead(): KafkaMessage | undefined {
-    return this.#held[0]?.messages[0]
+    return this.#held.head()
   }
 
   /** The partition is being revoked: in-flight slices may finish, nothing new starts. */
@@ -305,11 +298,10 @@ export class PartitionState {
    * messages (for the dispatcher's ready list), and the partitioner's error if it threw.
    */
   accept(batch: KafkaMessage[], touched: PartitionLane[]): PartitionError | undefined {
-    const unseen = this.#unseen(batch)
-    if (unseen.length === 0) return undefined
-    this.#firstOffset ??= (unseen[0] as KafkaMessage).offset
-    this.#fetched += unseen.length
-    const { messages, seqs } = this.#knownDone === undefined ? this.#register(unseen) : this.#registerSkippingDone(unseen, this.#knownDone)
+    const { fetched, firstOffset, messages, seqs, bytes } = this.#registrar.register(this.#tracker, batch)
+    this.#firstOffset ??= firstOffset
+    this.#fetched += fetched
+    this.#bytes += bytes
     if (messages.length === 0) return undefined
 
     let keys: VirtualKey[] | undefined
@@ -326,55 +318,18 @@ export class PartitionState {
     }
 
     const needsBarrier = failure !== undefined || this.#distributor.needsBarrier
-    if (!needsBarrier && this.#held.length === 0) {
+    if (!needsBarrier && this.#held.empty) {
       this.#distribute(messages, seqs, keys, touched)
     } else {
-      this.#held.push({ messages, seqs, keys })
-      this.#heldMessages += messages.length
+      this.#held.hold({ messages, seqs, keys })
       if (this.idle) this.release(touched)
     }
     return failure
   }
 
-  /**
-   * The messages of a batch that this assignment has not registered yet. librdkafka
-   * delivers an offset again when a pause purged its prefetch while a consume call was
-   * returning messages from it: on resume it fetches from the application's position,
-   * which that call had not yet moved. Each offset is handled once per assignment.
-   */
-  #register(messages: KafkaMessage[]): { messages: KafkaMessage[]; seqs: number[] } {
-    const seqs = new Array<number>(messages.length)
-    for (let i = 0; i < messages.length; i++) {
-      const message = messages[i] as KafkaMessage
-      seqs[i] = this.#tracker.register(message.offset)
-      this.#bytes += message.value?.length ?? 0
-    }
-    return { messages, seqs }
-  }
-
-  /** Registers every message; those the previous owner recorded as done are acked at once and left out. */
-  #registerSkippingDone(all: KafkaMessage[], known: KnownDone): { messages: KafkaMessage[]; seqs: number[] } {
-    const messages: KafkaMessage[] = []
-    const seqs: number[] = []
-    for (const message of all) {
-      const seq = this.#tracker.register(message.offset)
-      if (known.has(message.offset)) {
-        this.#tracker.ack(seq)
-        this.#skippedDone++
-      } else {
-        messages.push(message)
-        seqs.push(seq)
-        this.#bytes += message.value?.length ?? 0
-      }
-    }
-    const last = (all[all.length - 1] as KafkaMessage).offset
-    if (known.exhausted || last + 1 >= known.coveredUntil) this.#knownDone = undefined
-    return { messages, seqs }
-  }
-
   /** Messages fetched again that the previous owner had recorded as done, so never handed to a handler. */
   get skippedDone(): number {
-    return this.#skippedDone
+    return this.#registrar.skipped
   }
 
   /** The offsets done above the watermark, ascending (what a commit's offset map records). */
@@ -387,32 +342,9 @@ export class PartitionState {
     return this.#tracker.doneAboveCount
   }
 
-  #unseen(batch: KafkaMessage[]): KafkaMessage[] {
-    let max = this.#tracker.lastRegistered ?? -1
-    let i = 0
-    for (; i < batch.length; i++) {
-      const offset = (batch[i] as KafkaMessage).offset
-      if (offset <= max) break
-      max = offset
-    }
-    if (i === batch.length) return batch
-    // A repeat (one batch may even hold messages from both sides of the purge).
-    const unseen = batch.slice(0, i)
-    for (; i < batch.length; i++) {
-      const message = batch[i] as KafkaMessage
-      if (message.offset > max) {
-        unseen.push(message)
-        max = message.offset
-      } else {
-        this.#redelivered++
-      }
-    }
-    return unseen
-  }
-
-  /** Offsets librdkafka delivered again, dropped (see #unseen). */
+  /** Offsets librdkafka delivered again, dropped (see RunRegistrar). */
   get redelivered(): number {
-    return this.#redelivered
+    return this.#registrar.redelivered
   }
 
   /**
@@ -421,25 +353,11 @@ export class PartitionState {
    * spread together; consistent batches need no barrier among themselves.
    */
   release(touched: PartitionLane[]): void {
-    while (this.#held.length > 0 && this.idle) {
-      const first = this.#held.shift() as HeldBatch
-      this.#heldMessages -= first.messages.length
-      if (first.keys === undefined) {
-        this.#distribute(first.messages, first.seqs, undefined, touched)
-        return
-      }
-      if (this.#distributor.needsBarrier) {
-        while (this.#held.length > 0 && (this.#held[0] as HeldBatch).keys !== undefined) {
-          const next = this.#held.shift() as HeldBatch
-          this.#heldMessages -= next.messages.length
-          first.messages = first.messages.concat(next.messages)
-          first.seqs = first.seqs.concat(next.seqs)
-          first.keys = first.keys.concat(next.keys as VirtualKey[])
-        }
-        this.#distribute(first.messages, first.seqs, first.keys, touched)
-        return
-      }
-      this.#distribute(first.messages, first.seqs, first.keys, touched)
+    while (this.idle) {
+      const batch = this.#held.take()
+      if (batch === undefined) return
+      this.#distribute(batch.messages, batch.seqs, batch.keys, touched)
+      if (batch.keys === undefined || this.#distributor.needsBarrier) return
     }
   }
 
@@ -458,8 +376,7 @@ export class PartitionState {
     this.#revoked = true
     for (const lane of this.lanes) lane?.cancelTimer()
     this.#laneMessages = 0
-    this.#heldMessages = 0
-    this.#held.length = 0
+    this.#held.clear()
     this.#bytes = 0
   }
 }
