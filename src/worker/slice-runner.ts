@@ -162,7 +162,10 @@ export class SliceRunner {
         if (call !== undefined) outputs.take(call)
       }
       handled = i + 1
-      this.#report(slice.slot, handled)
+      // The shared count is what the main thread takes as done should this thread die before
+      // the ack. Records produced here travel only with the ack, so the count stops at the
+      // first message that produced any: with the thread, its records would be lost.
+      if (outputs === undefined) this.#report(slice.slot, handled)
       if (!manual || markedHere) marked = handled
     }
     // Only set fields travel: a successful ack carries no error strings.

@@ -21,6 +21,8 @@ export const PRODUCING_ENV = [
   'KVP_TEST_LOST_OFFSET',
   'KVP_TEST_LOST_TOPIC',
   'KVP_TEST_POISON_OFFSET',
+  'KVP_TEST_EXIT_OFFSET',
+  'KVP_TEST_EXIT_FILE',
 ]
 
 export interface OutputTopics {

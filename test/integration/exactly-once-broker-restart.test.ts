@@ -148,10 +148,14 @@ describe('exactly-once across a broker restart', { timeout: 170_000, ...needsRea
     }
     assert.ok(compared > 0, 'the rewound offsets were compared with the broker’s committed offsets')
     t.diagnostic(`${outcomes.length} transactions: ${aborts.length} aborted (${aborts.map(({ event }) => event.reason).join(', ')}), ${compared} rewound partitions checked`)
-    // The aborted transactions' records are in the log: read_uncommitted sees them, read_committed does not.
+    // Records of aborted transactions stay in the log: read_uncommitted sees them, read_committed
+    // does not (assertExactlyOnce below reads only what read_committed sees). The transaction open
+    // at the halt may still commit once the broker is back (the coordinator kept it open), so an
+    // abort here need not have records; the SIGKILL test (./exactly-once-crash.test.ts) always
+    // leaves an open transaction's records in the log and checks they stay hidden.
     let aborted = 0
     for (let p = 0; p < 4; p++) aborted += (await uncommittedOnly(bootstrap, output, p)).length
-    assert.ok(aborted > 0, 'read_uncommitted sees records of aborted transactions that read_committed does not')
+    t.diagnostic(`${aborted} records of aborted transactions in the log, hidden from read_committed`)
     if (process.env.KVP_TEST_VERBOSE)
       for (const event of outcomes) process.stderr.write(`${JSON.stringify(event, (k, v) => (k === 'cause' ? String(v) : v))} ${(event as { error?: Error }).error?.message}\n`)
     assertExactlyOnce(await committedOutputs(bootstrap, output), ends)

@@ -226,7 +226,8 @@ test('lag matches a known backlog: N messages behind while the handler is held, 
   await waitFor('most messages done behind the held one', () => engine.stats().totals.handled >= count / 2, 30_000)
   const held = (await status()).partitions.find((p) => p.partition === 0)
   assert.ok(held)
-  assert.equal(held.committed, null)
+  // Nothing past the held message is committed: at most offset 0 itself, with the offset map of what is done above it.
+  assert.ok(held.committed === null || held.committed === 0, `committed ${held.committed}`)
   assert.equal(held.lag, count)
   assert.equal(await metric('kvp_consumer_lag'), count)
   assert.equal(await metric('kvp_high_watermark'), count)

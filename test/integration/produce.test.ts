@@ -6,6 +6,7 @@ import { brokerKind, needsRealBroker, useBroker } from '../helpers/broker.js'
 import { untilHandled } from '../helpers/engine-run.js'
 import { committedOffsets, endOffsets, uniqueName } from '../helpers/kafka.js'
 import { outputTopics, startProducingEngine } from '../helpers/producing.js'
+import { tempFile } from '../helpers/paths.js'
 import type { OutputTopics } from '../helpers/producing.js'
 import { readTopic } from '../helpers/read-topic.js'
 import type { ReadMessage } from '../helpers/read-topic.js'
@@ -97,6 +98,19 @@ describe(`ctx.produce() on ${brokerKind === 'kafka' ? 'Apache Kafka' : 'the embe
       'a failed call produced nothing',
     )
     assert.equal(orderViolations(records), 0)
+  })
+
+  test('a worker thread that dies mid-slice loses no output: the messages of its slice that had produced run again, so every input has its output', { timeout: 90_000 }, async () => {
+    const run = await start(2000, { KVP_TEST_EXIT_OFFSET: '300', KVP_TEST_EXIT_FILE: tempFile('exited'), KVP_TEST_DELAY_MS: '1' })
+    await untilHandled(run.engine, 2000)
+    const { failures, deadLettered } = run.engine.stats().totals
+    await stopAtEnd(run)
+    assert.ok(failures > 0, 'the thread died')
+    assert.equal(deadLettered, 0)
+    const seen = counts(await readOutput(run))
+    const ends = await endOffsets(cluster.bootstrapServers, run.input)
+    const missing = ends.flatMap((end, p) => Array.from({ length: end }, (_, offset) => `${p}:${offset}`)).filter((source) => !seen.has(source))
+    assert.deepEqual(missing.slice(0, 20), [], `${missing.length} inputs committed without their output`)
   })
 
   test('a record of a bad shape fails its handler call with KVP_PRODUCE naming the field, and the message is dead-lettered with nothing lost', { timeout: 90_000 }, async () => {
